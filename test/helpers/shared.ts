@@ -1,0 +1,38 @@
+/**
+ * Access to ../shared (real model weights and evaluation photos). CI always has it; a fresh clone may not,
+ * so tests that need it call `requireShared(t)` and skip with a visible reason when it is absent.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+
+export const SHARED_DIR = resolve(process.env.DEJAVU_SHARED_DIR ?? join(import.meta.dirname, '..', '..', '..', 'shared'));
+export const SHARED_MODEL_DIR = join(SHARED_DIR, 'models', 'efficientnet-b0-imagenet-tfjs', 'notop-avgpool-graph-model');
+export const OXFORD_DIR = join(SHARED_DIR, 'datasets', 'oxford-neardup-dev');
+export const COREL_DIR = join(SHARED_DIR, 'datasets', 'corel-wang-dev');
+
+export function hasShared(): boolean {
+  return existsSync(join(SHARED_DIR, 'datasets')) && existsSync(SHARED_MODEL_DIR);
+}
+
+/** Skips the test (visibly) when ../shared is absent. Returns true when the test may go on. */
+export function requireShared(t: TestContext): boolean {
+  if (hasShared()) return true;
+  const reason = `SKIPPED: needs ../shared (model weights and datasets) at ${SHARED_DIR}`;
+  console.warn(reason);
+  t.skip(reason);
+  return false;
+}
+
+export interface OxfordGroups {
+  groups: string[][];
+  distractors: string[];
+}
+
+export function readOxfordGroups(): OxfordGroups {
+  return JSON.parse(readFileSync(join(OXFORD_DIR, 'groups.json'), 'utf8')) as OxfordGroups;
+}
+
+export function oxfordImage(name: string): Buffer {
+  return readFileSync(join(OXFORD_DIR, 'images', name));
+}
