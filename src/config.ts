@@ -26,6 +26,8 @@ const environmentSchema = z.object({
   DISCORD_API_URL: z.string().url().default('https://discord.com/api'),
   /** Guild to register commands in (instant); without it `deploy-commands` registers them globally. */
   DISCORD_DEV_GUILD_ID: z.string().optional(),
+  /** Shards for `npm run start:sharded`: a number, or `auto` (Discord's recommendation). */
+  DISCORD_SHARD_COUNT: z.union([z.literal('auto'), z.coerce.number().int().min(1)]).default('auto'),
   CDN_ALLOWED_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net']),
 
   // Storage
@@ -50,6 +52,14 @@ const environmentSchema = z.object({
   MAX_IMAGE_PIXELS: z.coerce.number().int().positive().default(50_000_000),
   DECODE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+
+  // Indexing pipeline (src/services)
+  /** Images downloaded/embedded at once; the embedder batches what arrives together. */
+  INDEX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Images waiting in the work queue at most (references, not bytes); a full queue blocks producers. */
+  INDEX_QUEUE_MAX: z.coerce.number().int().min(1).default(5000),
+  /** Per-user cooldown of the reaction search. */
+  REACTION_COOLDOWN_MS: z.coerce.number().int().min(0).default(10_000),
 
   // Embedder HTTP service
   EMBEDDER_HOST: z.string().default('127.0.0.1'),

@@ -2,18 +2,82 @@
  * Duplicate-verification signature: a small grayscale thumbnail of the decoded image, stored with each
  * record so the duplicate detector can compare two images' fine detail without re-downloading them.
  * Owned by the duplicate-detection work (issue 5); the format is versioned through SIGNATURE_VERSION.
+ *
+ * Format (v2): byte 0 = format number (2), byte 1 = width, byte 2 = height, then width×height 8-bit
+ * gray pixels, row-major. Uniform borders (letterbox, screenshot frames) are trimmed first and the aspect
+ * ratio is kept, so a rotation stays a rotation (a square "fill" thumbnail would turn it into a shear).
+ * At most 3 + 64×64 = 4099 bytes.
  */
 import sharp from 'sharp';
+import { ImageError } from '../errors.ts';
 
-export const SIGNATURE_VERSION = 'gray32-v1';
-export const SIGNATURE_SIZE = 32;
+export const SIGNATURE_VERSION = 'gray64-trim-v2';
+const SIGNATURE_FORMAT = 2;
+const HEADER_BYTES = 3;
+/** Longest side of the thumbnail, in pixels. */
+export const SIGNATURE_SIZE = 64;
+/**
+ * Pixels differing from the corner colour by at most this much count as border (sharp's `trim` threshold).
+ * 25 of 255 removes JPEG-noisy solid frames but stops at real image content.
+ */
+export const BORDER_TRIM_THRESHOLD = 25;
+
+export interface SignatureImage {
+  width: number;
+  height: number;
+  /** Row-major 8-bit gray pixels. */
+  pixels: Uint8Array;
+}
+
+/** Crops uniform borders; returns the input when nothing (or everything) would be trimmed. */
+async function trimmedGray(rgb: Uint8Array, width: number, height: number): Promise<sharp.Sharp> {
+  const raw = { raw: { width, height, channels: 3 as const } };
+  try {
+    const { data, info } = await sharp(rgb, raw).trim({ threshold: BORDER_TRIM_THRESHOLD }).raw().toBuffer({ resolveWithObject: true });
+    // A trim that leaves a sliver is a nearly uniform image: keep the whole frame instead.
+    if (info.width >= width * 0.2 && info.height >= height * 0.2) {
+      return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).greyscale();
+    }
+  } catch {
+    // sharp refuses to trim an image that is entirely one colour: nothing to trim then.
+  }
+  return sharp(rgb, raw).greyscale();
+}
 
 /** `rgb` is packed 8-bit RGB, `width`×`height`, already oriented and flattened. */
 export async function computeSignature(rgb: Uint8Array, width: number, height: number): Promise<Uint8Array> {
-  const { data } = await sharp(rgb, { raw: { width, height, channels: 3 } })
-    .greyscale()
-    .resize(SIGNATURE_SIZE, SIGNATURE_SIZE, { fit: 'fill', kernel: 'lanczos3' })
+  const { data, info } = await (await trimmedGray(rgb, width, height))
+    .resize(SIGNATURE_SIZE, SIGNATURE_SIZE, { fit: 'inside', kernel: 'lanczos3' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return new Uint8Array(data.buffer, data.byteOffset, SIGNATURE_SIZE * SIGNATURE_SIZE);
+  const signature = new Uint8Array(HEADER_BYTES + info.width * info.height);
+  signature[0] = SIGNATURE_FORMAT;
+  signature[1] = info.width;
+  signature[2] = info.height;
+  // sharp may hand back more than one channel for a gray raw image on some inputs: keep the first.
+  const channels = info.channels;
+  for (let index = 0; index < info.width * info.height; index += 1) {
+    signature[HEADER_BYTES + index] = data[index * channels] ?? 0;
+  }
+  return signature;
+}
+
+/** Reads a signature written by computeSignature; throws an ImageError for any other bytes. */
+export function decodeSignature(signature: Uint8Array): SignatureImage {
+  const width = signature[1] ?? 0;
+  const height = signature[2] ?? 0;
+  if (signature[0] !== SIGNATURE_FORMAT || width === 0 || height === 0 || signature.length !== HEADER_BYTES + width * height) {
+    throw new ImageError('INVALID_INPUT', `Not a ${SIGNATURE_VERSION} signature (${signature.length} bytes)`, {
+      format: signature[0],
+      length: signature.length,
+    });
+  }
+  return { width, height, pixels: signature.subarray(HEADER_BYTES) };
+}
+
+/** Whether the bytes are a signature this version can compare (older records may hold another format). */
+export function isCurrentSignature(signature: Uint8Array): boolean {
+  const width = signature[1] ?? 0;
+  const height = signature[2] ?? 0;
+  return signature[0] === SIGNATURE_FORMAT && width > 0 && height > 0 && signature.length === HEADER_BYTES + width * height;
 }

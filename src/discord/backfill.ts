@@ -1,0 +1,89 @@
+/**
+ * Discord side of history crawling: a `FetchHistoryPage` over discord.js, the list of channels worth
+ * crawling, and the progress text (bar, counts, ETA) that one message shows while a backfill runs.
+ */
+import {
+  ChannelType,
+  PermissionFlagsBits,
+  type Guild,
+  type GuildBasedChannel,
+  type GuildTextBasedChannel,
+} from 'discord.js';
+import type { BackfillProgress, FetchHistoryPage } from '../services/types.ts';
+import type { Translate } from './i18n.ts';
+import { toHistoryMessage } from './images.ts';
+import { VIEW_PERMISSIONS } from './permissions.ts';
+
+/** Reads history pages through discord.js REST (which queues and waits on 429s by itself). */
+export function historyFetcher(guild: Guild): FetchHistoryPage {
+  return async (channelId, page) => {
+    const channel = guild.channels.cache.get(channelId) ?? (await guild.channels.fetch(channelId).catch(() => null));
+    if (!channel?.isTextBased()) return { messages: [] };
+    const messages = await channel.messages.fetch({
+      limit: Math.min(page.limit, 100),
+      ...(page.before ? { before: page.before } : {}),
+      ...(page.after ? { after: page.after } : {}),
+      cache: false,
+    });
+    // Discord returns newest first for `before` and for no cursor; keep that order for every case.
+    const sorted = [...messages.values()].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+    return { messages: sorted.map((message) => toHistoryMessage(message, guild.client.user.id)) };
+  };
+}
+
+/** Channels with messages the bot can read: text, announcement, voice chats, and active threads. */
+export function crawlableChannels(guild: Guild): GuildTextBasedChannel[] {
+  const me = guild.members.me;
+  if (!me) return [];
+  const readable = (channel: GuildBasedChannel) => channel.permissionsFor(me)?.has(VIEW_PERMISSIONS, true) ?? false;
+  return [...guild.channels.cache.values()].filter(
+    (channel): channel is GuildTextBasedChannel =>
+      channel.isTextBased() &&
+      channel.type !== ChannelType.PrivateThread &&
+      readable(channel),
+  );
+}
+
+export function canReadHistory(guild: Guild, channel: GuildBasedChannel): boolean {
+  const me = guild.members.me;
+  return me !== null && (channel.permissionsFor(me)?.has(PermissionFlagsBits.ReadMessageHistory | PermissionFlagsBits.ViewChannel, true) ?? false);
+}
+
+export interface BackfillTotals {
+  channelsDone: number;
+  channelsTotal: number;
+  messages: number;
+  images: number;
+  /** Progress of the channel being crawled, for the bar. */
+  current: BackfillProgress | null;
+  startedAt: number;
+}
+
+const BAR_WIDTH = 20;
+
+export function progressBar(fraction: number): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * BAR_WIDTH);
+  return `\`${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}\``;
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** Overall fraction: finished channels plus the running channel's own fraction. */
+export function overallFraction(totals: BackfillTotals): number {
+  if (totals.channelsTotal === 0) return 1;
+  return Math.min(1, (totals.channelsDone + (totals.current?.done ? 0 : (totals.current?.fraction ?? 0))) / totals.channelsTotal);
+}
+
+export function progressText(t: Translate, totals: BackfillTotals, done: boolean, now = Date.now()): string {
+  const fraction = done ? 1 : overallFraction(totals);
+  const counts = { channelsDone: totals.channelsDone, channelsTotal: totals.channelsTotal, messages: totals.messages, images: totals.images };
+  if (done) return t('backfill.done', { bar: progressBar(1), ...counts });
+  const elapsed = (now - totals.startedAt) / 1000;
+  const eta = fraction > 0.01 && elapsed > 1 ? formatDuration((elapsed / fraction) * (1 - fraction)) : t('backfill.unknownEta');
+  return t('backfill.progress', { bar: progressBar(fraction), percent: Math.floor(fraction * 100), eta, ...counts });
+}

@@ -1,0 +1,12 @@
+/** What every command, button and event handler receives. */
+import type { Client } from 'discord.js';
+import type { Logger } from '../logger.ts';
+import type { Services } from '../services/types.ts';
+import type { SimilarSessions } from './sessions.ts';
+
+export interface BotContext {
+  client: Client;
+  services: Services;
+  sessions: SimilarSessions;
+  log: Logger;
+}

@@ -1,0 +1,99 @@
+/**
+ * Live indexing of one message (MESSAGE_CREATE, and MESSAGE_UPDATE when Discord unfurls an image later),
+ * followed by at most one duplicate notice per message, per the guild's mode.
+ */
+import type { GuildBasedChannel, Message } from 'discord.js';
+import type { DuplicateMatch, DuplicateNotice, GuildSettings, IndexOutcome } from '../services/types.ts';
+import { planDuplicateNotice } from '../services/notices.ts';
+import type { BotContext } from './context.ts';
+import { imagesOfMessage } from './images.ts';
+import { translatorFor } from './locale.ts';
+import { audienceCanSee } from './permissions.ts';
+import { DUPLICATE_REACTION, duplicateLogText, duplicateNoticeText } from './replies/duplicate.ts';
+
+/** Messages that already got a notice, so an edit that adds an embed does not notify twice. Bounded. */
+const noticed = new Set<string>();
+const MAX_NOTICED = 50_000;
+
+function remember(messageId: string): boolean {
+  if (noticed.has(messageId)) return false;
+  noticed.add(messageId);
+  if (noticed.size > MAX_NOTICED) {
+    const oldest = noticed.values().next().value;
+    if (oldest !== undefined) noticed.delete(oldest);
+  }
+  return true;
+}
+
+/** Whether a message's images should be indexed at all (the cheap guards, before any work). */
+export function shouldIndex(message: Message, settings: GuildSettings, selfId: string): boolean {
+  if (!message.inGuild()) return false;
+  if (message.author.id === selfId) return false;
+  if ((message.author.bot || message.webhookId !== null) && !settings.includeOtherBots) return false;
+  const channel = message.channel;
+  const channelIds = [channel.id, channel.isThread() ? channel.parentId : null, 'parentId' in channel ? channel.parentId : null];
+  return !channelIds.some((id) => id !== null && settings.ignoredChannelIds.includes(id));
+}
+
+export interface LiveIndexResult {
+  outcomes: IndexOutcome[];
+  notice: DuplicateNotice | null;
+}
+
+/** Indexes the message's images not yet indexed, then posts the duplicate notice if one is due. */
+export async function indexLiveMessage(context: BotContext, message: Message<true>, settings: GuildSettings): Promise<LiveIndexResult> {
+  const images = imagesOfMessage(message);
+  context.services.backfill.markSeen(message.guildId, message.channelId, message.id);
+  if (images.length === 0) return { outcomes: [], notice: null };
+  const outcomes = await context.services.indexer.indexMessage(images, { priority: 'live' });
+  for (const outcome of outcomes) {
+    if (outcome.status === 'failed') {
+      context.log.warn({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, code: outcome.code, sourceKey: outcome.source.sourceKey }, 'image not indexed');
+    }
+  }
+  if (!outcomes.some((outcome) => outcome.status === 'indexed' && outcome.duplicates.length > 0)) return { outcomes, notice: null };
+  const notice = await planNotice(message, settings, outcomes);
+  if (notice.action !== 'none' && remember(message.id)) await postNotice(context, message, settings, notice);
+  return { outcomes, notice };
+}
+
+function planNotice(message: Message<true>, settings: GuildSettings, outcomes: IndexOutcome[]): Promise<DuplicateNotice> {
+  const guild = message.guild;
+  // In log mode the notice is read by the log channel's audience; otherwise by the new message's channel's.
+  const logChannel = settings.noticeMode === 'log' && settings.logChannelId ? guild.channels.cache.get(settings.logChannelId) : undefined;
+  const audience: GuildBasedChannel | undefined = settings.noticeMode === 'log' ? logChannel : message.channel;
+  return planDuplicateNotice({
+    outcomes,
+    settings,
+    audienceCanSee: (match: DuplicateMatch) => {
+      if (!audience) return false;
+      const target = guild.channels.cache.get(match.record.channelId);
+      if (!target) return false;
+      if (settings.noticeMode === 'log' && !audienceCanSee(audience, message.channel)) return false;
+      return audienceCanSee(audience, target);
+    },
+  });
+}
+
+async function postNotice(context: BotContext, message: Message<true>, settings: GuildSettings, notice: Exclude<DuplicateNotice, { action: 'none' }>): Promise<void> {
+  const t = translatorFor(settings, null, message.guild.preferredLocale);
+  const fields = { guildId: message.guildId, channelId: message.channelId, messageId: message.id, memberId: message.author.id, matches: notice.matches.length };
+  switch (notice.action) {
+    case 'reply':
+      await message.reply({ content: duplicateNoticeText(t, notice.matches), allowedMentions: { parse: [], repliedUser: false } });
+      break;
+    case 'react':
+      await message.react(DUPLICATE_REACTION);
+      break;
+    case 'log': {
+      const channel = notice.logChannelId ? message.guild.channels.cache.get(notice.logChannelId) : undefined;
+      if (!channel?.isTextBased()) {
+        context.log.warn({ ...fields, logChannelId: notice.logChannelId }, 'log channel missing: notice not posted');
+        return;
+      }
+      await channel.send({ content: duplicateLogText(t, notice.message, notice.matches), allowedMentions: { parse: [] } });
+      break;
+    }
+  }
+  context.log.info({ ...fields, action: notice.action }, 'duplicate notice posted');
+}

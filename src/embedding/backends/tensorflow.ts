@@ -1,0 +1,108 @@
+/**
+ * In-thread TF.js backends: tfjs-node-gpu / tfjs-node (native TensorFlow, optional: installed only on hosts
+ * that can run them, never listed in package.json), the wasm backend, and the slow pure-JS cpu backend.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { DejavuError } from '../../errors.ts';
+import { childLogger } from '../../logger.ts';
+import { embedPreprocessed, loadModel, type LoadedModel } from '../model.ts';
+import type { InferenceBackend, TensorflowKind } from './types.ts';
+
+const log = childLogger('embedding');
+
+const NATIVE_PACKAGE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+};
+
+/** Makes `kind` the active TF.js backend of this thread. Throws BACKEND_UNAVAILABLE when it cannot load. */
+export async function activateTensorflow(kind: TensorflowKind): Promise<void> {
+  if (kind === 'tensorflow-gpu' || kind === 'tensorflow') {
+    const specifier = NATIVE_PACKAGE[kind];
+    try {
+      // A variable specifier keeps TypeScript from requiring the (uninstalled here) package's types.
+      await import(specifier);
+    } catch (error) {
+      throw new DejavuError('BACKEND_UNAVAILABLE', `${specifier} is not installed or failed to load`, { kind }, { cause: error });
+    }
+    // Both native packages register their backend under the name `tensorflow`.
+    if (!(await tf.setBackend('tensorflow'))) {
+      throw new DejavuError('BACKEND_UNAVAILABLE', `${specifier} loaded but its backend did not initialise (different @tensorflow/tfjs-core version?)`, { kind });
+    }
+    if (kind === 'tensorflow-gpu') warnIfGpuUnusable();
+  } else {
+    if (kind === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+    else await import('@tensorflow/tfjs-backend-cpu');
+    if (!(await tf.setBackend(kind))) throw new DejavuError('BACKEND_UNAVAILABLE', `TF.js backend ${kind} did not initialise`, { kind });
+  }
+  await tf.ready();
+}
+
+/**
+ * tfjs-node-gpu silently runs on the CPU when the CUDA 11.2 / cuDNN 8.1 libraries it was built for are not
+ * found. TF.js exposes no device list, so check what TensorFlow would dlopen, and say loudly what to fix.
+ */
+export function warnIfGpuUnusable(): void {
+  const missing = missingCudaLibraries();
+  const noDevice = !existsSync('/dev/nvidia0');
+  if (missing.length === 0 && !noDevice) {
+    log.info('tfjs-node-gpu: CUDA 11 and cuDNN 8 libraries found and /dev/nvidia0 present');
+    return;
+  }
+  const reasons = [...(noDevice ? ['no /dev/nvidia0 (no GPU visible to this process)'] : []), ...missing.map((name) => `${name} not found`)];
+  log.warn(
+    { reasons },
+    '!!! tfjs-node-gpu is loaded but TensorFlow will very likely run on the CPU (it falls back silently). ' +
+      'Fix: install CUDA 11.2 and cuDNN 8.1 (tfjs-node-gpu 4.x is built against exactly these; CUDA 12 does not work), ' +
+      'put their lib64 folders on LD_LIBRARY_PATH, and run with the NVIDIA container runtime (see Dockerfile.gpu). !!!',
+  );
+}
+
+function missingCudaLibraries(): string[] {
+  const wanted = ['libcudart.so.11.0', 'libcudnn.so.8'];
+  let known = '';
+  try {
+    known = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', timeout: 5000 });
+  } catch {
+    // ldconfig missing (e.g. musl): rely on LD_LIBRARY_PATH only.
+  }
+  const searchPath = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  const onPath = (name: string): boolean =>
+    searchPath.some((folder) => {
+      try {
+        return readdirSync(folder).includes(name);
+      } catch {
+        return false;
+      }
+    });
+  return wanted.filter((name) => !known.includes(name) && !onPath(name));
+}
+
+/** A backend that runs the model in the current thread (used directly, and inside each pool worker). */
+export class InThreadBackend implements InferenceBackend {
+  readonly slots = 1;
+
+  private constructor(
+    readonly name: string,
+    private readonly model: LoadedModel,
+  ) {}
+
+  static async create(kind: TensorflowKind, modelDir: string): Promise<InThreadBackend> {
+    await activateTensorflow(kind);
+    const model = await loadModel(modelDir);
+    const backend = new InThreadBackend(kind, model);
+    // One warm-up run compiles kernels / allocates, so the first real request is not slow.
+    await backend.infer(new Float32Array(224 * 224 * 3), 1);
+    return backend;
+  }
+
+  infer(pixels: Float32Array, count: number): Promise<Float32Array[]> {
+    return embedPreprocessed(this.model, pixels, count);
+  }
+
+  async close(): Promise<void> {
+    this.model.graph.dispose();
+  }
+}

@@ -1,0 +1,16 @@
+/** What an inference backend does: preprocessed 224×224×3 inputs in, unit-length 1280-d vectors out. */
+export interface InferenceBackend {
+  /** e.g. `wasm (2 workers)`, `wasm`, `tensorflow-gpu`. */
+  readonly name: string;
+  /** How many batches may run at once (worker count; 1 for in-thread backends). */
+  readonly slots: number;
+  /**
+   * `pixels` holds `count` concatenated inputs. Ownership passes to the backend (it may transfer the buffer
+   * to a worker). Resolves to one vector per input, in order.
+   */
+  infer(pixels: Float32Array, count: number): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}
+
+/** TF.js backends that run inside one thread. */
+export type TensorflowKind = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';

@@ -1,0 +1,102 @@
+/**
+ * Entry point of the embedding engine. `createEmbedder` returns an HttpEmbedder when embedder hosts are
+ * configured, otherwise a LocalEmbedder on the best available backend:
+ * tfjs-node-gpu → tfjs-node → wasm worker pool (pure-JS cpu only when asked for).
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DejavuError, ModelError } from '../errors.ts';
+import { childLogger } from '../logger.ts';
+import { InThreadBackend } from './backends/tensorflow.ts';
+import type { InferenceBackend, TensorflowKind } from './backends/types.ts';
+import { WorkerPoolBackend } from './backends/worker-pool.ts';
+import { HttpEmbedder } from './http-client.ts';
+import { LocalEmbedder } from './local-embedder.ts';
+import type { EmbedderOptions } from './options.ts';
+import { EFFICIENTNET_B0_MODEL_JSON_SHA256, MODEL_FIX, sha256Hex } from './pinned-model.ts';
+import { preprocessTag, type PreprocessOptions } from './preprocess.ts';
+import { SIGNATURE_VERSION } from './signature.ts';
+import type { Embedder } from './types.ts';
+
+export { embedderOptionsFromConfig, defaultEmbedderOptions, type EmbedderOptions, type BackendChoice } from './options.ts';
+export { decodeImage, type DecodedImage, type DecodeLimits } from './decode.ts';
+export { preprocess, DEFAULT_PREPROCESS, type PreprocessOptions, type Fit } from './preprocess.ts';
+export { LocalEmbedder } from './local-embedder.ts';
+export { HttpEmbedder } from './http-client.ts';
+export type { Embedder, ImageEmbedding } from './types.ts';
+export { EMBEDDING_DIMENSIONS } from './types.ts';
+
+const log = childLogger('embedding');
+
+export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
+  if (options.embedderUrls.length > 0) {
+    const embedder = await HttpEmbedder.connect({
+      urls: options.embedderUrls,
+      token: options.embedderToken,
+      timeoutMs: options.requestTimeoutMs,
+    });
+    log.info({ backend: embedder.backend, variant: embedder.variant }, 'embedding through remote embedder hosts');
+    return embedder;
+  }
+  const variant = await modelVariant(options.modelDir, options.preprocess);
+  const inference = await createInferenceBackend(options);
+  log.info({ backend: inference.name, variant, modelDir: options.modelDir }, `embedding backend: ${inference.name}`);
+  return new LocalEmbedder(inference, {
+    limits: options.limits,
+    preprocess: options.preprocess,
+    maxBatch: options.maxBatch,
+    batchWaitMs: options.batchWaitMs,
+    variant,
+  });
+}
+
+/**
+ * `effnetb0-avg-<preprocessing>/<signature version>` for the EfficientNet-B0 graphs we know; another
+ * MODEL_DIR gets its model.json hash instead of `effnetb0`, so its vectors never mix with ours.
+ */
+export async function modelVariant(modelDir: string, preprocessOptions: PreprocessOptions): Promise<string> {
+  const modelJsonPath = join(modelDir, 'model.json');
+  if (!existsSync(modelJsonPath)) {
+    throw new ModelError('MODEL_MISSING', `model file ${modelJsonPath} is missing; ${MODEL_FIX}`, { file: modelJsonPath });
+  }
+  const hash = sha256Hex(await readFile(modelJsonPath));
+  const model = EFFICIENTNET_B0_MODEL_JSON_SHA256.has(hash) ? 'effnetb0' : `model-${hash.slice(0, 12)}`;
+  return `${model}-avg-${preprocessTag(preprocessOptions)}/${SIGNATURE_VERSION}`;
+}
+
+/** Picks and starts the inference backend named by `options.backend` (see EmbedderOptions). */
+export async function createInferenceBackend(options: Pick<EmbedderOptions, 'backend' | 'workers' | 'modelDir'>): Promise<InferenceBackend> {
+  const inThread = (kind: TensorflowKind): Promise<InferenceBackend> => InThreadBackend.create(kind, options.modelDir);
+  const cpuSide = (kind: 'wasm' | 'cpu'): Promise<InferenceBackend> =>
+    options.workers > 0 ? WorkerPoolBackend.create(kind, options.modelDir, options.workers) : inThread(kind);
+
+  switch (options.backend) {
+    case 'gpu':
+      return inThread('tensorflow-gpu');
+    case 'node':
+      return inThread('tensorflow');
+    case 'wasm':
+      return cpuSide('wasm');
+    case 'cpu':
+      log.warn('EMBEDDING_BACKEND=cpu: the pure-JS backend is about 20× slower than wasm');
+      return cpuSide('cpu');
+    case 'auto':
+      for (const kind of ['tensorflow-gpu', 'tensorflow'] as const) {
+        try {
+          return await inThread(kind);
+        } catch (error) {
+          if (isModelProblem(error)) throw error;
+          const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+          const notInstalled = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(reason);
+          if (notInstalled) log.debug({ kind }, 'native TensorFlow backend not installed');
+          else log.warn({ kind, reason }, `native TensorFlow backend ${kind} is installed but failed to load; trying the next backend`);
+        }
+      }
+      return cpuSide('wasm');
+  }
+}
+
+function isModelProblem(error: unknown): boolean {
+  return error instanceof DejavuError && (error.code === 'MODEL_MISSING' || error.code === 'MODEL_CORRUPT');
+}

@@ -1,0 +1,55 @@
+/** Options of the embedding engine, and how they come from the configuration. */
+import { availableParallelism } from 'node:os';
+import type { Config } from '../config.ts';
+import type { DecodeLimits } from './decode.ts';
+import { DEFAULT_PREPROCESS, type PreprocessOptions } from './preprocess.ts';
+
+export type BackendChoice = 'auto' | 'gpu' | 'node' | 'wasm' | 'cpu';
+
+export interface EmbedderOptions {
+  /** TF.js graph model folder (the pinned EfficientNet-B0, or a compatible graph). */
+  modelDir: string;
+  /** `auto`: tfjs-node-gpu, then tfjs-node, then the wasm worker pool. `cpu` only when asked. */
+  backend: BackendChoice;
+  /** Wasm/cpu worker threads. 0 runs the model in the calling thread (the single-thread baseline). */
+  workers: number;
+  /** Micro-batching: at most this many images per model call … */
+  maxBatch: number;
+  /** … gathered for at most this long after the first one arrives. */
+  batchWaitMs: number;
+  limits: DecodeLimits;
+  preprocess: PreprocessOptions;
+  /** Non-empty: embed through these `npm run embedder` hosts instead of in-process. */
+  embedderUrls: string[];
+  embedderToken?: string | undefined;
+  /** Per-request limit for the HTTP client. */
+  requestTimeoutMs?: number;
+}
+
+export function embedderOptionsFromConfig(config: Config): EmbedderOptions {
+  return {
+    modelDir: config.modelDir,
+    backend: config.EMBEDDING_BACKEND,
+    workers: config.EMBEDDING_WORKERS,
+    maxBatch: config.EMBEDDING_MAX_BATCH,
+    batchWaitMs: config.EMBEDDING_BATCH_WAIT_MS,
+    limits: { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS, timeoutMs: config.DECODE_TIMEOUT_MS },
+    preprocess: DEFAULT_PREPROCESS,
+    embedderUrls: config.embedderUrls,
+    embedderToken: config.EMBEDDER_TOKEN,
+  };
+}
+
+/** Sensible options for tests, benchmarks and tools: everything explicit, nothing read from env. */
+export function defaultEmbedderOptions(overrides: Partial<EmbedderOptions> & Pick<EmbedderOptions, 'modelDir'>): EmbedderOptions {
+  return {
+    backend: 'wasm',
+    workers: availableParallelism(),
+    maxBatch: 16,
+    batchWaitMs: 4,
+    limits: { maxBytes: 25 * 1024 * 1024, maxPixels: 50_000_000, timeoutMs: 10_000 },
+    preprocess: DEFAULT_PREPROCESS,
+    embedderUrls: [],
+    ...overrides,
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * HNSW graph index on hnswlib-node, inner-product space (cosine on unit vectors). hnswlib keeps removed
+ * vectors in the graph as "marked deleted" until the index is rebuilt (`compacted()`); capacity grows
+ * automatically. Parameter choice: see HNSW_DEFAULTS.
+ */
+import hnswlib from 'hnswlib-node';
+import { StoreError } from '../errors.ts';
+import { checkDimensions } from './exact.ts';
+import type { LabelFilter, VectorHit, VectorIndex } from './types.ts';
+
+const { HierarchicalNSW } = hnswlib;
+type NativeIndex = InstanceType<typeof HierarchicalNSW>;
+
+export interface HnswParameters {
+  /** Graph degree: memory ~ 8·M bytes per vector on top of the 4·d vector itself. */
+  m: number;
+  efConstruction: number;
+  /** Search breadth; raised to k when k is larger. */
+  efSearch: number;
+}
+
+/**
+ * Chosen with `npm run bench:index` (100k × 1280-d, real EfficientNet embeddings mixed with noise, 2 shared
+ * cores): M=16/efC=200/ef=64 reached recall@10 ≥ 0.99 (see bench/index.ts header for the table). Larger M
+ * costs memory (8 B × M per vector) and build time for no measurable recall gain at this size.
+ */
+export const HNSW_DEFAULTS: HnswParameters = { m: 16, efConstruction: 200, efSearch: 64 };
+
+const RANDOM_SEED = 100;
+
+export class HnswVectorIndex implements VectorIndex {
+  readonly kind = 'hnsw' as const;
+  private readonly live = new Set<number>();
+  /** Labels ever inserted into the native index (live or marked deleted): its element count. */
+  private stored: number;
+
+  private constructor(
+    readonly dimensions: number,
+    readonly parameters: HnswParameters,
+    private readonly native: NativeIndex,
+  ) {
+    this.stored = native.getCurrentCount();
+  }
+
+  static create(dimensions: number, parameters: HnswParameters = HNSW_DEFAULTS, capacity = 1024): HnswVectorIndex {
+    const native = new HierarchicalNSW('ip', dimensions);
+    native.initIndex({ maxElements: Math.max(16, capacity), m: parameters.m, efConstruction: parameters.efConstruction, randomSeed: RANDOM_SEED });
+    native.setEf(parameters.efSearch);
+    return new HnswVectorIndex(dimensions, parameters, native);
+  }
+
+  /**
+   * Reads an index written by `save`. hnswlib-node cannot tell which stored labels are marked deleted, so
+   * the caller passes the live labels (the guild's records); any other stored label is treated as deleted.
+   */
+  static async load(path: string, dimensions: number, liveLabels: Iterable<number>, parameters: HnswParameters = HNSW_DEFAULTS): Promise<HnswVectorIndex> {
+    const native = new HierarchicalNSW('ip', dimensions);
+    try {
+      await native.readIndex(path);
+    } catch (error) {
+      throw new StoreError('INDEX_CORRUPT', `HNSW index file ${path} cannot be read: ${String(error)}`, { path }, { cause: error });
+    }
+    if (native.getNumDimensions() !== dimensions) {
+      throw new StoreError('INDEX_CORRUPT', `HNSW index file ${path} has ${native.getNumDimensions()} dimensions, expected ${dimensions}`, { path });
+    }
+    native.setEf(parameters.efSearch);
+    const index = new HnswVectorIndex(dimensions, parameters, native);
+    const stored = new Set(native.getIdsList());
+    for (const label of liveLabels) {
+      if (!stored.has(label)) throw new StoreError('INDEX_CORRUPT', `HNSW index file ${path} lacks label ${label}`, { path, label });
+      index.live.add(label);
+    }
+    return index;
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  get deletedCount(): number {
+    return this.stored - this.live.size;
+  }
+
+  get capacity(): number {
+    return this.native.getMaxElements();
+  }
+
+  has(label: number): boolean {
+    return this.live.has(label);
+  }
+
+  add(label: number, vector: Float32Array): void {
+    checkDimensions(vector, this.dimensions);
+    if (this.live.has(label)) {
+      this.native.addPoint(Array.from(vector), label); // hnswlib replaces the vector of an existing label
+      return;
+    }
+    if (this.stored >= this.native.getMaxElements()) {
+      this.native.resizeIndex(Math.ceil(this.native.getMaxElements() * 1.5) + 16);
+    }
+    const wasDeleted = this.stored > this.live.size && this.unmarkIfDeleted(label);
+    this.native.addPoint(Array.from(vector), label);
+    if (!wasDeleted) this.stored++;
+    this.live.add(label);
+  }
+
+  remove(label: number): boolean {
+    if (!this.live.delete(label)) return false;
+    this.native.markDelete(label);
+    return true;
+  }
+
+  search(query: Float32Array, k: number, filter?: LabelFilter): VectorHit[] {
+    checkDimensions(query, this.dimensions);
+    const wanted = Math.min(k, this.live.size);
+    if (wanted <= 0) return [];
+    const queryArray = Array.from(query);
+    // hnswlib keeps exploring until it holds max(ef, k) labels that pass the filter (or the graph is
+    // exhausted), so a selective filter costs time, not results.
+    const result = this.native.searchKnn(queryArray, wanted, filter);
+    const hits = result.neighbors.map((label, i) => ({ label, score: 1 - (result.distances[i] ?? 1) }));
+    if (hits.length >= wanted || filter === undefined) return hits;
+    // Fewer than k: marked-deleted nodes can cut the graph; finish with an exact scan of the allowed labels.
+    return this.exactSearch(query, wanted, filter);
+  }
+
+  /** Exact scan over live labels (used as the filtered-search fallback and by the benchmark for recall). */
+  exactSearch(query: Float32Array, k: number, filter?: LabelFilter): VectorHit[] {
+    const hits: VectorHit[] = [];
+    for (const label of this.live) {
+      if (filter !== undefined && !filter(label)) continue;
+      const vector = this.native.getPoint(label);
+      let score = 0;
+      for (let i = 0; i < vector.length; i++) score += (vector[i] ?? 0) * (query[i] ?? 0);
+      hits.push({ label, score });
+    }
+    return hits.sort((a, b) => b.score - a.score || a.label - b.label).slice(0, k);
+  }
+
+  getVector(label: number): Float32Array | undefined {
+    if (!this.live.has(label)) return undefined;
+    return Float32Array.from(this.native.getPoint(label));
+  }
+
+  labels(): IterableIterator<number> {
+    return this.live.values();
+  }
+
+  setEfSearch(ef: number): void {
+    this.native.setEf(ef);
+  }
+
+  async save(path: string): Promise<void> {
+    await this.native.writeIndex(path);
+  }
+
+  /** A fresh index holding only the live vectors: drops marked-deleted nodes and their memory. */
+  compacted(): HnswVectorIndex {
+    const fresh = HnswVectorIndex.create(this.dimensions, this.parameters, Math.ceil(this.live.size * 1.25) + 16);
+    for (const label of this.live) fresh.native.addPoint(this.native.getPoint(label), label);
+    fresh.stored = this.live.size;
+    for (const label of this.live) fresh.live.add(label);
+    return fresh;
+  }
+
+  /** True when `label` was stored but marked deleted (it is live again now); hnswlib throws otherwise. */
+  private unmarkIfDeleted(label: number): boolean {
+    try {
+      this.native.unmarkDelete(label);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/** Picks the index implementation for a guild's size. */
+import { ExactVectorIndex } from './exact.ts';
+import { HNSW_DEFAULTS, HnswVectorIndex, type HnswParameters } from './hnsw.ts';
+import type { VectorIndex } from './types.ts';
+
+/**
+ * Guilds up to this many images use the exact scan; larger ones an HNSW graph. Measured with
+ * `npm run bench:index` (1280-d, one shared core): see bench/index.ts for the crossover numbers.
+ */
+export const EXACT_INDEX_MAX_SIZE = 5000;
+
+export interface IndexPolicy {
+  exactMaxSize: number;
+  hnsw: HnswParameters;
+}
+
+export const DEFAULT_INDEX_POLICY: IndexPolicy = { exactMaxSize: EXACT_INDEX_MAX_SIZE, hnsw: HNSW_DEFAULTS };
+
+/** Whether an index of `kind` holding `size` vectors should be rebuilt as the other kind. */
+export function preferredKind(size: number, policy: IndexPolicy): 'exact' | 'hnsw' {
+  return size <= policy.exactMaxSize ? 'exact' : 'hnsw';
+}
+
+/** Copies every live vector of `source` into a new index of the preferred kind for its size. */
+export function rebuildIndex(source: VectorIndex, policy: IndexPolicy): VectorIndex {
+  const kind = preferredKind(source.size, policy);
+  if (kind === 'hnsw' && source instanceof HnswVectorIndex) return source.compacted();
+  const target: VectorIndex =
+    kind === 'exact'
+      ? new ExactVectorIndex(source.dimensions, source.size + 64)
+      : HnswVectorIndex.create(source.dimensions, policy.hnsw, Math.ceil(source.size * 1.25) + 16);
+  for (const label of source.labels()) {
+    const vector = source.getVector(label);
+    if (vector !== undefined) target.add(label, vector);
+  }
+  return target;
+}
+
+export function createVectorIndex(dimensions: number, policy: IndexPolicy): VectorIndex {
+  return policy.exactMaxSize > 0 ? new ExactVectorIndex(dimensions) : HnswVectorIndex.create(dimensions, policy.hnsw);
+}

@@ -1,0 +1,156 @@
+/**
+ * `createServices(config)`: wires the embedder, the store, settings, the download pool, the work queue,
+ * the indexer and the backfiller into the one `Services` object the Discord layer and src/main.ts use.
+ * `close()` shuts down in dependency order: stop crawls → drain the queue → flush and close the store →
+ * close the embedder, downloads and keyv.
+ */
+import type { Keyv } from 'keyv';
+import type { Config } from '../config.ts';
+import { createEmbedder, embedderOptionsFromConfig } from '../embedding/index.ts';
+import type { Embedder } from '../embedding/types.ts';
+import { childLogger } from '../logger.ts';
+import { openImageStore } from '../store/index.ts';
+import { createKeyv } from '../store/keyv.ts';
+import type { ImageRecord, ImageStore } from '../store/types.ts';
+import { BACKFILL_NAMESPACE, Backfiller } from './backfill.ts';
+import { createDuplicateDetector } from './detector.ts';
+import { Downloader } from './download.ts';
+import { ImageIndexer, type DuplicateDetector } from './indexing.ts';
+import { WorkQueue } from './queue.ts';
+import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
+import { findSimilarImages } from './similarity.ts';
+import type { FindSimilarOptions, GuildServiceStats, Services, SimilarityPage } from './types.ts';
+
+const log = childLogger('services');
+
+/** Parts a caller may supply instead of having them built from the config (tests, benchmarks, the CLI). */
+export interface ServiceOverrides {
+  embedder?: Embedder;
+  store?: ImageStore;
+  detector?: DuplicateDetector;
+  /** Download host allow-list (default config.CDN_ALLOWED_HOSTS). */
+  allowedHosts?: readonly string[];
+}
+
+/** The Services interface plus the concrete parts (for tests and tools that need more than the interface). */
+export interface AppServices extends Services {
+  readonly indexer: ImageIndexer;
+  readonly backfill: Backfiller;
+  readonly queue: WorkQueue;
+  readonly downloader: Downloader;
+}
+
+export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<AppServices> {
+  const embedder = overrides.embedder ?? (await createEmbedder(embedderOptionsFromConfig(config)));
+  let store: ImageStore;
+  try {
+    store = overrides.store ?? (await openImageStore({ dataDir: config.dataDir, keyvUrl: config.KEYV_URL, variant: embedder.variant }));
+  } catch (error) {
+    if (overrides.embedder === undefined) await embedder.close();
+    throw error;
+  }
+  const keyvOptions = { dataDir: config.dataDir, keyvUrl: config.KEYV_URL };
+  const settingsKeyv = createKeyv<unknown>(keyvOptions, SETTINGS_NAMESPACE);
+  const backfillKeyv = createKeyv<unknown>(keyvOptions, BACKFILL_NAMESPACE);
+  const settings = new GuildSettingsStore(settingsKeyv);
+  const downloader = new Downloader({
+    allowedHosts: overrides.allowedHosts ?? config.CDN_ALLOWED_HOSTS,
+    maxBytes: config.MAX_IMAGE_BYTES,
+    timeoutMs: config.DOWNLOAD_TIMEOUT_MS,
+  });
+  const queue = new WorkQueue({ name: 'indexing', concurrency: config.INDEX_CONCURRENCY, maxPending: config.INDEX_QUEUE_MAX });
+  const indexer = new ImageIndexer({
+    store,
+    embedder,
+    queue,
+    download: (url, signal) => downloader.download(url, signal),
+    settings,
+    detector: overrides.detector ?? createDuplicateDetector(),
+    maxImageBytes: config.MAX_IMAGE_BYTES,
+  });
+  const backfill = new Backfiller({ indexer, settings, keyv: backfillKeyv });
+  const reactionCooldowns = new CooldownTracker(config.REACTION_COOLDOWN_MS);
+  let closing: Promise<void> | undefined;
+
+  const services: AppServices = {
+    config,
+    embedder,
+    store,
+    settings,
+    indexer,
+    backfill,
+    queue,
+    downloader,
+    reactionCooldowns,
+
+    async download(url: string): Promise<Uint8Array> {
+      return (await downloader.download(url)).bytes;
+    },
+
+    findSimilar(options: FindSimilarOptions): Promise<SimilarityPage> {
+      return findSimilarImages({ store, embedder }, options);
+    },
+
+    getRecord(guildId: string, sourceKey: string): Promise<ImageRecord | undefined> {
+      return store.getBySource(guildId, sourceKey);
+    },
+
+    async removeMessages(guildId: string, messageIds: readonly string[]): Promise<number> {
+      let removed = 0;
+      for (const messageId of messageIds) {
+        indexer.forgetMessage(guildId, messageId);
+        removed += await store.removeMessage(guildId, messageId);
+      }
+      return removed;
+    },
+
+    async removeChannel(guildId: string, channelId: string): Promise<number> {
+      indexer.forgetChannel(guildId, channelId);
+      const removed = await store.removeChannel(guildId, channelId);
+      await backfill.forgetChannel(guildId, channelId);
+      return removed;
+    },
+
+    async removeGuild(guildId: string): Promise<number> {
+      indexer.forgetGuild(guildId);
+      const removed = await store.removeGuild(guildId);
+      await backfill.forgetGuild(guildId);
+      await settings.remove(guildId);
+      return removed;
+    },
+
+    async stats(guildId: string): Promise<GuildServiceStats> {
+      const guilds = await store.stats();
+      return {
+        imagesIndexed: guilds.find((guild) => guild.id === guildId)?.images ?? 0,
+        backend: embedder.backend,
+        queue: queue.stats(),
+        lastBackfillAt: await backfill.lastBackfillAt(guildId),
+      };
+    },
+
+    close(): Promise<void> {
+      closing ??= (async () => {
+        log.info({ queue: queue.stats() }, 'shutting down services');
+        await step('stop backfills', () => backfill.close());
+        await step('drain queue', () => queue.drain());
+        await step('flush store', () => store.flush());
+        if (overrides.store === undefined) await step('close store', () => store.close());
+        if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
+        await step('close downloads', () => downloader.close());
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+      })();
+      return closing;
+    },
+  };
+  return services;
+}
+
+/** Shutdown keeps going when one step fails, so the later ones (store flush!) still run. */
+async function step(name: string, action: () => Promise<unknown>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    log.error({ err: error, step: name }, 'shutdown step failed');
+  }
+}

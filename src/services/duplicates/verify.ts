@@ -1,0 +1,339 @@
+/**
+ * Verification stage of the duplicate detector: decides whether two images are the same picture (possibly
+ * edited: re-encoded, bordered, captioned, cropped, mirrored, slightly rotated, colour-filtered) or merely
+ * similar (another photo of the same building). It compares the two stored signatures (64-px gray thumbnails):
+ *
+ * 1. find the similarity transform (mirror, rotation, scale, translation) that best aligns them — a brute-force
+ *    search on 16-px versions, then a local refinement on 32 and 64 px;
+ * 2. score the aligned pair by the correlation of band-passed thumbnails (fine detail only) over their overlap.
+ *
+ * An edited copy keeps the fine detail of its original (correlation ≈ 0.6–0.95); another photo of the same
+ * façade, even from nearly the same spot, agrees on layout but not on detail (≈ 0.1–0.4).
+ */
+import { decodeSignature } from '../../embedding/signature.ts';
+import { bandPass, downsample, type GrayImage, grayImage, mirror, standardize } from './gray.ts';
+
+/** Search ranges: what reposts do to an image (crops down to ~55 % of a side, rotations up to ~15°). */
+export interface AlignmentSearch {
+  /** Largest rotation tried, degrees. */
+  maxRotationDegrees: number;
+  /** Largest scale ratio tried between the two images, either way (crop ↔ original). */
+  maxScale: number;
+  /** Smallest part of each image that must overlap the other (fraction of its area). */
+  minOverlap: number;
+}
+
+export const DEFAULT_ALIGNMENT_SEARCH: AlignmentSearch = { maxRotationDegrees: 15, maxScale: 2, minOverlap: 0.3 };
+
+export interface Alignment {
+  mirrored: boolean;
+  /** Radians, query → candidate. */
+  angle: number;
+  /** Candidate pixels per query pixel. */
+  scale: number;
+  /** Query-frame shift, in 64-px thumbnail pixels. */
+  shiftX: number;
+  shiftY: number;
+}
+
+export interface Verification {
+  /** Correlation of the band-passed thumbnails at the best alignment, in [-1, 1]. */
+  score: number;
+  /** Part of the query thumbnail covered by the candidate at that alignment. */
+  overlap: number;
+  alignment: Alignment;
+}
+
+/** A signature decoded into the pyramid the search uses (computed once per image, reused for every pair). */
+export interface PreparedSignature {
+  /** 16-px, standardized intensities: coarse layout for the brute-force search. */
+  coarse: GrayImage;
+  /** 32-px band-pass. */
+  middle: GrayImage;
+  /** 64-px band-pass: the evidence the decision rests on. */
+  fine: GrayImage;
+}
+
+const LEVEL_FACTOR = { coarse: 4, middle: 2, fine: 1 } as const;
+type Level = keyof typeof LEVEL_FACTOR;
+
+export function prepareSignature(signature: Uint8Array): PreparedSignature {
+  const { width, height, pixels } = decodeSignature(signature);
+  const full = grayImage(width, height, pixels);
+  const half = downsample(full, 2);
+  return {
+    coarse: standardize(downsample(full, 4)),
+    middle: standardize(bandPass(half, 0, 2)),
+    fine: standardize(bandPass(full, 0.6, 2.5)),
+  };
+}
+
+function mirrorPrepared(prepared: PreparedSignature): PreparedSignature {
+  return { coarse: mirror(prepared.coarse), middle: mirror(prepared.middle), fine: mirror(prepared.fine) };
+}
+
+interface PairScore {
+  correlation: number;
+  overlap: number;
+}
+
+/**
+ * Normalised correlation between the query and the candidate sampled (bilinearly) at the aligned positions,
+ * over the query pixels that land inside the candidate. Returns correlation -1 when the overlap is too small.
+ */
+function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: Alignment, factor: number, minOverlap: number): PairScore {
+  const cos = Math.cos(alignment.angle) * alignment.scale;
+  const sin = Math.sin(alignment.angle) * alignment.scale;
+  const queryCenterX = (query.width - 1) / 2;
+  const queryCenterY = (query.height - 1) / 2;
+  const candidateCenterX = (candidate.width - 1) / 2;
+  const candidateCenterY = (candidate.height - 1) / 2;
+  const shiftX = alignment.shiftX / factor;
+  const shiftY = alignment.shiftY / factor;
+  const maxX = candidate.width - 1;
+  const maxY = candidate.height - 1;
+  let n = 0;
+  let sumQ = 0;
+  let sumC = 0;
+  let sumQQ = 0;
+  let sumCC = 0;
+  let sumQC = 0;
+  for (let y = 0; y < query.height; y += 1) {
+    const v = y + shiftY - queryCenterY;
+    for (let x = 0; x < query.width; x += 1) {
+      const u = x + shiftX - queryCenterX;
+      const cx = cos * u - sin * v + candidateCenterX;
+      const cy = sin * u + cos * v + candidateCenterY;
+      if (cx < 0 || cy < 0 || cx > maxX || cy > maxY) continue;
+      const x0 = Math.min(Math.floor(cx), maxX - 1 < 0 ? 0 : maxX - 1);
+      const y0 = Math.min(Math.floor(cy), maxY - 1 < 0 ? 0 : maxY - 1);
+      const fx = cx - x0;
+      const fy = cy - y0;
+      const row = y0 * candidate.width + x0;
+      const data = candidate.data;
+      const top = (data[row] ?? 0) * (1 - fx) + (data[row + 1] ?? 0) * fx;
+      const bottom = (data[row + candidate.width] ?? 0) * (1 - fx) + (data[row + candidate.width + 1] ?? 0) * fx;
+      const c = top * (1 - fy) + bottom * fy;
+      const q = query.data[y * query.width + x] ?? 0;
+      n += 1;
+      sumQ += q;
+      sumC += c;
+      sumQQ += q * q;
+      sumCC += c * c;
+      sumQC += q * c;
+    }
+  }
+  const overlap = n / (query.width * query.height);
+  const candidateCoverage = (n * alignment.scale * alignment.scale) / (candidate.width * candidate.height);
+  if (overlap < minOverlap || candidateCoverage < minOverlap || n < 8) return { correlation: -1, overlap };
+  const covariance = sumQC - (sumQ * sumC) / n;
+  const varianceQ = sumQQ - (sumQ * sumQ) / n;
+  const varianceC = sumCC - (sumC * sumC) / n;
+  if (varianceQ <= 1e-9 || varianceC <= 1e-9) return { correlation: 0, overlap };
+  return { correlation: covariance / Math.sqrt(varianceQ * varianceC), overlap };
+}
+
+/** Summed-area table with one row and column of zero padding: sum over [x0,x1)×[y0,y1) in four reads. */
+function integral(values: Float32Array, width: number, height: number): Float64Array {
+  const table = new Float64Array((width + 1) * (height + 1));
+  for (let y = 0; y < height; y += 1) {
+    let rowSum = 0;
+    for (let x = 0; x < width; x += 1) {
+      rowSum += values[y * width + x] ?? 0;
+      table[(y + 1) * (width + 1) + x + 1] = (table[y * (width + 1) + x + 1] ?? 0) + rowSum;
+    }
+  }
+  return table;
+}
+
+function boxSum(table: Float64Array, width: number, x0: number, y0: number, x1: number, y1: number): number {
+  const stride = width + 1;
+  return (table[y1 * stride + x1] ?? 0) - (table[y0 * stride + x1] ?? 0) - (table[y1 * stride + x0] ?? 0) + (table[y0 * stride + x0] ?? 0);
+}
+
+const COARSE_ANGLE_STEP_DEGREES = 6;
+const COARSE_SCALE_STEP = 1.2;
+
+/**
+ * Brute force at 16 px: for every rotation and scale on a coarse grid, the candidate is resampled once into the
+ * query's frame, then every integer shift is scored by a correlation (query standardized once; overlap counts
+ * and energies from summed-area tables). Returns the best shift of each (rotation, scale).
+ */
+function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrored: boolean, search: AlignmentSearch): Array<{ alignment: Alignment; score: number }> {
+  const angles: number[] = [];
+  const angleSteps = Math.floor(search.maxRotationDegrees / COARSE_ANGLE_STEP_DEGREES);
+  for (let step = -angleSteps; step <= angleSteps; step += 1) angles.push((step * COARSE_ANGLE_STEP_DEGREES * Math.PI) / 180);
+  const scaleSteps = Math.round(Math.log(search.maxScale) / Math.log(COARSE_SCALE_STEP));
+  const scales: number[] = [];
+  for (let step = -scaleSteps; step <= scaleSteps; step += 1) scales.push(COARSE_SCALE_STEP ** step);
+
+  const factor = LEVEL_FACTOR.coarse;
+  const { width: queryWidth, height: queryHeight } = query;
+  // Shifts up to half the query: beyond that the overlap is too small for any crop a repost makes.
+  const rangeX = Math.ceil(queryWidth / 2);
+  const rangeY = Math.ceil(queryHeight / 2);
+  const gridWidth = queryWidth + 2 * rangeX;
+  const gridHeight = queryHeight + 2 * rangeY;
+  const warped = new Float32Array(gridWidth * gridHeight);
+  const mask = new Float32Array(gridWidth * gridHeight);
+  const squares = new Float32Array(gridWidth * gridHeight);
+  const queryCenterX = (queryWidth - 1) / 2;
+  const queryCenterY = (queryHeight - 1) / 2;
+  const candidateCenterX = (candidate.width - 1) / 2;
+  const candidateCenterY = (candidate.height - 1) / 2;
+  const maxX = candidate.width - 1;
+  const maxY = candidate.height - 1;
+  const queryPixels = queryWidth * queryHeight;
+  const candidatePixels = candidate.width * candidate.height;
+
+  const results: Array<{ alignment: Alignment; score: number }> = [];
+  for (const angle of angles) {
+    for (const scale of scales) {
+      const cos = Math.cos(angle) * scale;
+      const sin = Math.sin(angle) * scale;
+      let sum = 0;
+      let sumSquares = 0;
+      let count = 0;
+      for (let gy = 0; gy < gridHeight; gy += 1) {
+        const v = gy - rangeY - queryCenterY;
+        for (let gx = 0; gx < gridWidth; gx += 1) {
+          const u = gx - rangeX - queryCenterX;
+          const cx = cos * u - sin * v + candidateCenterX;
+          const cy = sin * u + cos * v + candidateCenterY;
+          const index = gy * gridWidth + gx;
+          if (cx < 0 || cy < 0 || cx > maxX || cy > maxY || maxX < 1 || maxY < 1) {
+            warped[index] = 0;
+            mask[index] = 0;
+            continue;
+          }
+          const x0 = Math.min(Math.floor(cx), maxX - 1);
+          const y0 = Math.min(Math.floor(cy), maxY - 1);
+          const fx = cx - x0;
+          const fy = cy - y0;
+          const row = y0 * candidate.width + x0;
+          const data = candidate.data;
+          const top = (data[row] ?? 0) * (1 - fx) + (data[row + 1] ?? 0) * fx;
+          const bottom = (data[row + candidate.width] ?? 0) * (1 - fx) + (data[row + candidate.width + 1] ?? 0) * fx;
+          const value = top * (1 - fy) + bottom * fy;
+          warped[index] = value;
+          mask[index] = 1;
+          sum += value;
+          sumSquares += value * value;
+          count += 1;
+        }
+      }
+      if (count === 0) continue;
+      const average = sum / count;
+      const deviation = Math.sqrt(Math.max(1e-9, sumSquares / count - average * average));
+      for (let index = 0; index < warped.length; index += 1) {
+        const value = mask[index] ? ((warped[index] ?? 0) - average) / deviation : 0;
+        warped[index] = value;
+        squares[index] = value * value;
+      }
+      const maskTable = integral(mask, gridWidth, gridHeight);
+      const squareTable = integral(squares, gridWidth, gridHeight);
+
+      let best: { alignment: Alignment; score: number } | undefined;
+      for (let dy = -rangeY; dy <= rangeY; dy += 1) {
+        const y0 = dy + rangeY;
+        for (let dx = -rangeX; dx <= rangeX; dx += 1) {
+          const x0 = dx + rangeX;
+          const overlap = boxSum(maskTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
+          if (overlap < search.minOverlap * queryPixels || overlap * scale * scale < search.minOverlap * candidatePixels) continue;
+          const energy = boxSum(squareTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
+          if (energy <= 1e-9) continue;
+          let product = 0;
+          for (let y = 0; y < queryHeight; y += 1) {
+            const queryRow = y * queryWidth;
+            const gridRow = (y + y0) * gridWidth + x0;
+            for (let x = 0; x < queryWidth; x += 1) product += (query.data[queryRow + x] ?? 0) * (warped[gridRow + x] ?? 0);
+          }
+          const score = product / Math.sqrt(overlap * energy);
+          if (best === undefined || score > best.score) {
+            best = { alignment: { mirrored, angle, scale, shiftX: dx * factor, shiftY: dy * factor }, score };
+          }
+        }
+      }
+      if (best !== undefined) results.push(best);
+    }
+  }
+  return results;
+}
+
+/** Coordinate ascent on (angle, log scale, shift) at one pyramid level, halving the steps when stuck. */
+function refine(
+  query: GrayImage,
+  candidate: GrayImage,
+  start: Alignment,
+  level: Level,
+  steps: { angle: number; logScale: number; shift: number },
+  rounds: number,
+  minOverlap: number,
+): { alignment: Alignment; score: number } {
+  const factor = LEVEL_FACTOR[level];
+  const evaluate = (alignment: Alignment): number => alignedCorrelation(query, candidate, alignment, factor, minOverlap).correlation;
+  let current = start;
+  let currentScore = evaluate(current);
+  let { angle, logScale, shift } = steps;
+  for (let round = 0; round < rounds; round += 1) {
+    let improved = true;
+    let guard = 0;
+    while (improved && guard < 12) {
+      improved = false;
+      guard += 1;
+      const moves: Alignment[] = [
+        { ...current, angle: current.angle + angle },
+        { ...current, angle: current.angle - angle },
+        { ...current, scale: current.scale * Math.exp(logScale) },
+        { ...current, scale: current.scale * Math.exp(-logScale) },
+        { ...current, shiftX: current.shiftX + shift },
+        { ...current, shiftX: current.shiftX - shift },
+        { ...current, shiftY: current.shiftY + shift },
+        { ...current, shiftY: current.shiftY - shift },
+      ];
+      for (const move of moves) {
+        const score = evaluate(move);
+        if (score > currentScore + 1e-6) {
+          current = move;
+          currentScore = score;
+          improved = true;
+        }
+      }
+    }
+    angle /= 2;
+    logScale /= 2;
+    shift /= 2;
+  }
+  return { alignment: current, score: currentScore };
+}
+
+/** How many coarse hypotheses are refined (the best coarse one is not always the right one). */
+const REFINED_HYPOTHESES = 3;
+
+/**
+ * Aligns the candidate to the query and returns the band-pass correlation at the best alignment found.
+ * Symmetric enough for a decision, but not exactly: call it with the newer image as the query.
+ */
+export function verifyPair(query: PreparedSignature, candidate: PreparedSignature, search: AlignmentSearch = DEFAULT_ALIGNMENT_SEARCH): Verification {
+  const mirroredQuery = mirrorPrepared(query);
+  const hypotheses = [
+    ...coarseHypotheses(query.coarse, candidate.coarse, false, search),
+    ...coarseHypotheses(mirroredQuery.coarse, candidate.coarse, true, search),
+  ].sort((a, b) => b.score - a.score);
+
+  let best: Verification = {
+    score: -1,
+    overlap: 0,
+    alignment: { mirrored: false, angle: 0, scale: 1, shiftX: 0, shiftY: 0 },
+  };
+  for (const hypothesis of hypotheses.slice(0, REFINED_HYPOTHESES)) {
+    const images = hypothesis.alignment.mirrored ? mirroredQuery : query;
+    const middle = refine(images.middle, candidate.middle, hypothesis.alignment, 'middle', { angle: 0.04, logScale: 0.06, shift: 2 }, 3, search.minOverlap);
+    const fine = refine(images.fine, candidate.fine, middle.alignment, 'fine', { angle: 0.01, logScale: 0.015, shift: 0.5 }, 2, search.minOverlap);
+    if (fine.score > best.score) {
+      const { overlap } = alignedCorrelation(images.fine, candidate.fine, fine.alignment, 1, search.minOverlap);
+      best = { score: fine.score, overlap, alignment: fine.alignment };
+    }
+  }
+  return best;
+}

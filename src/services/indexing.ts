@@ -1,0 +1,248 @@
+/**
+ * The indexing pipeline: one image reference in, one IndexOutcome out, never an exception.
+ *
+ *   skip checks → queue → already indexed? → download (media-proxy rendition when large) → sha256
+ *   → exact-hash shortcut (reuse the stored vector and signature) or embed
+ *   → [per-guild lock] duplicate candidates from the store → detector → add to the store [unlock]
+ *
+ * Searching and adding under one per-guild lock means two copies posted at the same moment still see
+ * each other (the second is checked against the first), while the expensive part (download, embedding)
+ * runs concurrently. Deleted messages leave tombstones so an image whose message is deleted while it
+ * waits or is being embedded is never added (or is removed right after).
+ */
+import { createHash } from 'node:crypto';
+import { DejavuError, type ErrorCode } from '../errors.ts';
+import type { Embedder, ImageEmbedding } from '../embedding/types.ts';
+import { childLogger, type Logger } from '../logger.ts';
+import type { ImageRecord, ImageSource, ImageStore, ScoredRecord } from '../store/types.ts';
+import { redact, renditionUrl, type DownloadResult } from './download.ts';
+import type { WorkQueue } from './queue.ts';
+import type { DuplicateMatch, GuildSettingsService, ImageReference, Indexer, IndexOptions, IndexOutcome } from './types.ts';
+
+/** The duplicate decision, as the indexer needs it (adapter over src/services/duplicates, see detector.ts). */
+export interface DuplicateDetector {
+  /** How many nearest neighbours to fetch, and the cosine below which none is even considered. */
+  readonly shortlist: { k: number; minCosine: number };
+  /**
+   * Decides which shortlisted candidates are duplicates of the new image, best first.
+   * `threshold`: the guild's setting (detector score in [0, 1]); null = the detector's default.
+   */
+  detect(query: ImageEmbedding, candidates: readonly ScoredRecord[], threshold: number | null): Promise<DuplicateMatch[]>;
+}
+
+export type DownloadFunction = (url: string, signal?: AbortSignal) => Promise<DownloadResult>;
+
+export interface ImageIndexerOptions {
+  store: ImageStore;
+  embedder: Embedder;
+  queue: WorkQueue;
+  download: DownloadFunction;
+  settings: GuildSettingsService;
+  detector: DuplicateDetector;
+  /** Declared sizes above this are refused without downloading (the download enforces it too). */
+  maxImageBytes: number;
+  /** Longer side asked from the media proxy for large images. Default 512 (the model sees 224). */
+  renditionMaxSide?: number;
+  /** Tombstones of deleted messages/channels/guilds kept (bounded memory). Default 10 000. */
+  maxTombstones?: number;
+  /** How long a tombstone lasts. Default 15 minutes. */
+  tombstoneTtlMs?: number;
+  logger?: Logger;
+}
+
+/** MIME types never indexed: videos (Discord reports them as attachments too) and SVG (scriptable, not a photo). */
+export function unsupportedContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined || contentType === '') return false; // unknown: the download checks it
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  return !type.startsWith('image/') || type === 'image/svg+xml';
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Recently deleted messages, channels and guilds. Entries expire (default 15 min: longer than any queued
+ * work waits) so a guild the bot rejoins is indexed again; the count is bounded, oldest forgotten first.
+ */
+class Tombstones {
+  private readonly expiry = new Map<string, number>();
+  constructor(private readonly max: number, private readonly ttlMs: number) {}
+  add(key: string): void {
+    this.expiry.delete(key);
+    this.expiry.set(key, Date.now() + this.ttlMs);
+    if (this.expiry.size > this.max) this.expiry.delete(this.expiry.keys().next().value!);
+  }
+  has(key: string): boolean {
+    const until = this.expiry.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.expiry.delete(key);
+    return false;
+  }
+}
+
+export class ImageIndexer implements Indexer {
+  private readonly log: Logger;
+  private readonly tombstones: Tombstones;
+  /** The same image submitted twice (MESSAGE_CREATE then MESSAGE_UPDATE) shares one run. */
+  private readonly inFlight = new Map<string, Promise<IndexOutcome>>();
+  /** Tail of each guild's search-then-add chain. */
+  private readonly guildLocks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: ImageIndexerOptions) {
+    this.log = options.logger ?? childLogger('indexing');
+    this.tombstones = new Tombstones(options.maxTombstones ?? 10_000, options.tombstoneTtlMs ?? 15 * 60_000);
+  }
+
+  index(image: ImageReference, options: IndexOptions = {}): Promise<IndexOutcome> {
+    const key = `${image.source.guildId}\u0000${image.source.sourceKey}`;
+    const running = this.inFlight.get(key);
+    if (running !== undefined) return running;
+    const outcome = this.indexOnce(image, options).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, outcome);
+    return outcome;
+  }
+
+  indexMessage(images: readonly ImageReference[], options: IndexOptions = {}): Promise<IndexOutcome[]> {
+    return Promise.all(images.map((image) => this.index(image, options)));
+  }
+
+  /** Queued and running work for this message is dropped; call before store.removeMessage. */
+  forgetMessage(guildId: string, messageId: string): void {
+    this.tombstones.add(`m:${guildId}:${messageId}`);
+  }
+
+  forgetChannel(guildId: string, channelId: string): void {
+    this.tombstones.add(`c:${guildId}:${channelId}`);
+  }
+
+  forgetGuild(guildId: string): void {
+    this.tombstones.add(`g:${guildId}`);
+  }
+
+  /** Whether the image's message, channel or guild was deleted recently (its work is dropped). */
+  isDeleted(source: ImageSource): boolean {
+    return (
+      this.tombstones.has(`m:${source.guildId}:${source.messageId}`) ||
+      this.tombstones.has(`c:${source.guildId}:${source.channelId}`) ||
+      this.tombstones.has(`g:${source.guildId}`)
+    );
+  }
+
+  private async indexOnce(image: ImageReference, options: IndexOptions): Promise<IndexOutcome> {
+    const started = performance.now();
+    const { source } = image;
+    try {
+      const settings = await this.options.settings.get(source.guildId);
+      if (settings.ignoredChannelIds.includes(source.channelId)) return this.skipped(source, 'ignored channel');
+      if (unsupportedContentType(image.contentType)) return this.skipped(source, `unsupported type ${image.contentType}`);
+      if (image.size !== undefined && image.size > this.options.maxImageBytes) {
+        return this.failed(source, new DejavuError('IMAGE_TOO_LARGE', `Image is ${image.size} bytes, the limit is ${this.options.maxImageBytes}`, { size: image.size }));
+      }
+      if (this.isDeleted(source)) return { status: 'deleted', source };
+      const accepted = await this.options.queue.enqueue(() => this.process(image, settings.duplicateThreshold, started), {
+        priority: options.priority ?? 'live',
+        context: { guildId: source.guildId, channelId: source.channelId, messageId: source.messageId, sourceKey: source.sourceKey },
+      });
+      return await accepted.result;
+    } catch (error) {
+      return this.failed(source, error);
+    }
+  }
+
+  private async process(image: ImageReference, threshold: number | null, started: number): Promise<IndexOutcome> {
+    const { source } = image;
+    const { store } = this.options;
+    if (this.isDeleted(source)) return { status: 'deleted', source };
+    const existing = await store.getBySource(source.guildId, source.sourceKey);
+    if (existing !== undefined) return { status: 'already-indexed', record: existing };
+
+    const download = await this.download(image);
+    const contentHash = sha256Hex(download.bytes);
+    const sameBytes = (await store.findByHash(source.guildId, contentHash)).filter((record) => record.messageId !== source.messageId);
+    let embedding: ImageEmbedding | undefined;
+    for (const record of sameBytes) {
+      const vector = await store.getVector(source.guildId, record.id);
+      if (vector !== undefined) {
+        embedding = { vector, signature: record.signature, width: record.width, height: record.height };
+        break;
+      }
+    }
+    const exactDuplicate = embedding !== undefined;
+    embedding ??= await this.options.embedder.embed(download.bytes);
+    if (this.isDeleted(source)) return { status: 'deleted', source };
+
+    const { record, duplicates } = await this.withGuildLock(source.guildId, async () => {
+      const duplicates = await this.findDuplicates(source, embedding, sameBytes, threshold);
+      const record = await store.add(source, contentHash, embedding);
+      return { record, duplicates };
+    });
+    if (this.isDeleted(source)) {
+      // Deleted while we were adding: take it out again so nothing deleted is ever shown.
+      await store.removeMessage(source.guildId, source.messageId);
+      return { status: 'deleted', source };
+    }
+    const elapsedMs = Math.round(performance.now() - started);
+    this.log.debug({ guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey, exactDuplicate, duplicates: duplicates.length, elapsedMs }, 'indexed image');
+    return { status: 'indexed', record, duplicates, exactDuplicate, embedded: !exactDuplicate, elapsedMs };
+  }
+
+  /** The media proxy's downscaled rendition when the image is large; the original URL if that fails. */
+  private async download(image: ImageReference): Promise<DownloadResult> {
+    const preferred = image.proxyUrl !== undefined ? renditionUrl(image.proxyUrl, image.width, image.height, this.options.renditionMaxSide ?? 512) : image.url;
+    try {
+      return await this.options.download(preferred);
+    } catch (error) {
+      const retryable = error instanceof DejavuError && error.code === 'DOWNLOAD_FAILED' && preferred !== image.url;
+      if (!retryable) throw error;
+      this.log.info({ url: redact(preferred), code: error.code }, 'proxy rendition failed; trying the original URL');
+      return this.options.download(image.url);
+    }
+  }
+
+  private async findDuplicates(source: ImageSource, embedding: ImageEmbedding, sameBytes: readonly ImageRecord[], threshold: number | null): Promise<DuplicateMatch[]> {
+    const { detector, store } = this.options;
+    const neighbours = await store.findSimilar(source.guildId, embedding.vector, {
+      k: detector.shortlist.k,
+      filter: (record) => record.messageId !== source.messageId && record.guildId === source.guildId && !this.isDeleted(record),
+    });
+    const exactIds = new Set(sameBytes.map((record) => record.id));
+    const shortlist = neighbours.filter((candidate) => candidate.score >= detector.shortlist.minCosine && !exactIds.has(candidate.record.id));
+    const detected = shortlist.length === 0 ? [] : await detector.detect(embedding, shortlist, threshold);
+    // Identical bytes are duplicates whatever the detector says (and need no verification).
+    const exact: DuplicateMatch[] = sameBytes.filter((record) => !this.isDeleted(record)).map((record) => ({ record, similarity: 1, cosine: 1, exact: true }));
+    return [...exact, ...detected];
+  }
+
+  private async withGuildLock<T>(guildId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.guildLocks.get(guildId) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const tail = run.catch(() => undefined);
+    this.guildLocks.set(guildId, tail);
+    void tail.then(() => {
+      if (this.guildLocks.get(guildId) === tail) this.guildLocks.delete(guildId);
+    });
+    return run;
+  }
+
+  private skipped(source: ImageSource, reason: string): IndexOutcome {
+    this.log.debug({ guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey, reason }, 'image skipped');
+    return { status: 'skipped', source, reason };
+  }
+
+  private failed(source: ImageSource, error: unknown): IndexOutcome {
+    const typed = asDejavuError(error);
+    this.log.warn(
+      { guildId: source.guildId, channelId: source.channelId, messageId: source.messageId, sourceKey: source.sourceKey, code: typed.code, err: typed.message },
+      'image not indexed',
+    );
+    return { status: 'failed', source, code: typed.code, error: typed };
+  }
+}
+
+function asDejavuError(error: unknown): DejavuError {
+  if (error instanceof DejavuError) return error;
+  const code: ErrorCode = 'STORE_FAILED';
+  return new DejavuError(code, error instanceof Error ? error.message : String(error), {}, { cause: error });
+}

@@ -1,0 +1,68 @@
+/**
+ * Similarity search shared by /similar, the "Find similar images" context menu and the 🔍 reaction.
+ * The filter applied inside the index search enforces: same guild, NSFW only where allowed, the asker's
+ * channel permissions (a predicate from the Discord layer), scope=channel, and the query's own images.
+ */
+import { DejavuError } from '../errors.ts';
+import type { Embedder } from '../embedding/types.ts';
+import type { ImageStore, RecordMetadata } from '../store/types.ts';
+import type { FindSimilarOptions, SimilarityMatch, SimilarityPage } from './types.ts';
+
+/** Deepest result a page may reach (offset + k): bounds the work of a "next page" click. */
+export const MAX_RESULT_DEPTH = 200;
+
+export interface SimilarityDependencies {
+  store: ImageStore;
+  embedder: Embedder;
+}
+
+export function scorePercent(score: number): number {
+  return Math.min(100, Math.max(0, Math.round(score * 1000) / 10));
+}
+
+export async function findSimilarImages(deps: SimilarityDependencies, options: FindSimilarOptions): Promise<SimilarityPage> {
+  const { guildId } = options;
+  const k = Math.floor(options.k);
+  const offset = Math.max(0, Math.floor(options.offset ?? 0));
+  if (!(k >= 1)) throw new DejavuError('INVALID_INPUT', 'k must be at least 1', { k: options.k });
+  if (offset + k > MAX_RESULT_DEPTH) return { matches: [], offset, hasMore: false };
+
+  const excludedSources = new Set(options.excludeSourceKeys ?? []);
+  const excludedMessages = new Set(options.excludeMessageIds ?? []);
+  const { query } = options;
+  let vector: Float32Array;
+  if ('bytes' in query) {
+    vector = (await deps.embedder.embed(query.bytes)).vector;
+  } else if ('vector' in query) {
+    vector = query.vector;
+  } else {
+    if (query.record.guildId !== guildId) {
+      throw new DejavuError('INVALID_INPUT', 'The query image belongs to another guild', { guildId });
+    }
+    const stored = await deps.store.getVector(guildId, query.record.id);
+    if (stored === undefined) throw new DejavuError('NOT_FOUND', 'The query image is no longer indexed', { guildId, id: query.record.id });
+    vector = stored;
+    excludedSources.add(query.record.sourceKey);
+  }
+
+  const allowed = (record: RecordMetadata): boolean =>
+    record.guildId === guildId &&
+    (options.nsfwAllowed || !record.nsfw) &&
+    (options.channelId === undefined || record.channelId === options.channelId) &&
+    !excludedSources.has(record.sourceKey) &&
+    !excludedMessages.has(record.messageId) &&
+    options.canView(record);
+
+  // Identical uploads (same bytes) would fill a page with copies: keep the best-ranked one of each.
+  // Ask for extra results so collapsing still leaves a full page and a truthful hasMore.
+  const wanted = offset + k + 1;
+  const raw = await deps.store.findSimilar(guildId, vector, { k: Math.min(MAX_RESULT_DEPTH * 2, wanted * 2), filter: allowed });
+  const seenHashes = new Set<string>();
+  const unique: SimilarityMatch[] = [];
+  for (const { record, score } of raw) {
+    if (!allowed(record) || seenHashes.has(record.contentHash)) continue; // filter again: defence in depth
+    seenHashes.add(record.contentHash);
+    unique.push({ record, score, percent: scorePercent(score) });
+  }
+  return { matches: unique.slice(offset, offset + k), offset, hasMore: unique.length > offset + k && offset + k < MAX_RESULT_DEPTH };
+}

@@ -1,0 +1,425 @@
+/**
+ * One guild's vectors and record metadata, durable on disk under `<guildsDir>/<guildId>/`:
+ *
+ *   manifest.json         variant, dimensions, index kind, snapshot files, last journal seq included
+ *   index-<seq>.{exact,hnsw}, records-<seq>.jsonl   the snapshot named by the manifest
+ *   journal.log           entries after that snapshot (see ./journal.ts)
+ *
+ * A snapshot is written to new files (temp name, fsync, rename), then the manifest is replaced the same
+ * way and the directory fsync'd; only then are the journal emptied and old files deleted. A crash at any
+ * point leaves a manifest naming complete files plus a journal whose entries with seq ≤ manifest.seq are
+ * skipped on replay. The metadata (everything but signatures) stays in RAM so search filters run inline.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { StoreError } from '../errors.ts';
+import { ExactVectorIndex } from '../index/exact.ts';
+import { HnswVectorIndex } from '../index/hnsw.ts';
+import { createVectorIndex, preferredKind, rebuildIndex, type IndexPolicy } from '../index/select.ts';
+import type { VectorIndex, VectorIndexKind } from '../index/types.ts';
+import { Journal, syncPath, type JournalEntry } from './journal.ts';
+import { decodeVector, encodeVector, fromRow, metadataOf, toRow, toStoredRecord, type MetadataRow } from './records.ts';
+import type { ImageRecord, RecordMetadata } from './types.ts';
+
+const MANIFEST = 'manifest.json';
+const JOURNAL = 'journal.log';
+const MANIFEST_FORMAT = 1;
+
+export interface GuildManifest {
+  format: number;
+  guildId: string;
+  variant: string;
+  dimensions: number;
+  /** Last journal seq whose effect is in the snapshot. */
+  seq: number;
+  nextId: number;
+  /** Live records in the snapshot. */
+  count: number;
+  index: { kind: VectorIndexKind; file: string } | null;
+  recordsFile: string | null;
+}
+
+export interface GuildIndexOptions {
+  guildId: string;
+  variant: string;
+  dimensions: number;
+  policy: IndexPolicy;
+  /** Compact when marked-deleted vectors exceed this fraction of the stored ones (HNSW). */
+  compactDeletedFraction?: number;
+}
+
+const GUILD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function checkGuildId(guildId: string): void {
+  if (!GUILD_ID.test(guildId)) {
+    throw new StoreError('INVALID_INPUT', `Guild id must be 1-64 letters, digits, '-' or '_' (got ${JSON.stringify(guildId)})`, { guildId });
+  }
+}
+
+export async function readManifest(dir: string): Promise<GuildManifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as GuildManifest;
+  } catch (error) {
+    throw new StoreError('INDEX_CORRUPT', `Guild manifest ${join(dir, MANIFEST)} is not valid JSON`, { dir }, { cause: error });
+  }
+}
+
+/** Whether the guild has journal entries not yet in a snapshot (a crash or a kill happened). */
+export async function hasPendingJournal(dir: string): Promise<boolean> {
+  try {
+    return (await stat(join(dir, JOURNAL))).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+export class GuildIndex {
+  private readonly records = new Map<number, RecordMetadata>();
+  private readonly bySource = new Map<string, number>();
+  private readonly byHash = new Map<string, number[]>();
+  private readonly byMessage = new Map<string, number[]>();
+  private seq: number;
+  private nextId: number;
+  private opsSinceSnapshot = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private isClosed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly options: GuildIndexOptions,
+    private manifest: GuildManifest,
+    private index: VectorIndex,
+    private readonly journal: Journal,
+  ) {
+    this.seq = manifest.seq;
+    this.nextId = manifest.nextId;
+  }
+
+  /**
+   * Loads the snapshot and replays the journal. Returns the replayed entries: the caller brings its other
+   * stores (keyv) up to date with them before serving requests.
+   */
+  static async open(dir: string, options: GuildIndexOptions): Promise<{ guild: GuildIndex; replayed: JournalEntry[] }> {
+    checkGuildId(options.guildId);
+    await mkdir(dir, { recursive: true });
+    let manifest = await readManifest(dir);
+    if (manifest === undefined) {
+      manifest = { format: MANIFEST_FORMAT, guildId: options.guildId, variant: options.variant, dimensions: options.dimensions, seq: 0, nextId: 1, count: 0, index: null, recordsFile: null };
+      await writeFileAtomic(dir, MANIFEST, JSON.stringify(manifest));
+    }
+    checkManifest(dir, manifest, options);
+    const rows = manifest.recordsFile === null ? [] : await readRows(join(dir, manifest.recordsFile));
+    const index = await loadIndex(dir, manifest, options, rows.map((row) => row[0]));
+    const { journal, entries } = await Journal.open(join(dir, JOURNAL));
+    const guild = new GuildIndex(dir, options, manifest, index, journal);
+    for (const row of rows) guild.remember(fromRow(options.guildId, row));
+    const replayed = entries.filter((entry) => entry.seq > manifest.seq);
+    for (const entry of replayed) guild.apply(entry);
+    guild.opsSinceSnapshot = replayed.length;
+    return { guild, replayed };
+  }
+
+  get guildId(): string {
+    return this.options.guildId;
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get indexKind(): VectorIndexKind {
+    return this.index.kind;
+  }
+
+  /** Changes not yet in a snapshot. */
+  get pendingOps(): number {
+    return this.opsSinceSnapshot;
+  }
+
+  get busy(): boolean {
+    return this.waiting > 0;
+  }
+
+  private waiting = 0;
+
+  /** Runs `task` after every earlier task of this guild: adds, removals, snapshots never interleave. */
+  exclusive<T>(task: () => Promise<T> | T): Promise<T> {
+    this.waiting++;
+    const run = this.queue.then(task);
+    this.queue = run.then(
+      () => this.waiting--,
+      () => this.waiting--,
+    );
+    return run;
+  }
+
+  getBySource(sourceKey: string): RecordMetadata | undefined {
+    const id = this.bySource.get(sourceKey);
+    return id === undefined ? undefined : this.records.get(id);
+  }
+
+  get(id: number): RecordMetadata | undefined {
+    return this.records.get(id);
+  }
+
+  idsByHash(contentHash: string): number[] {
+    return [...(this.byHash.get(contentHash) ?? [])];
+  }
+
+  idsByMessage(messageId: string): number[] {
+    return [...(this.byMessage.get(messageId) ?? [])];
+  }
+
+  idsByChannel(channelId: string): number[] {
+    const ids: number[] = [];
+    for (const record of this.records.values()) if (record.channelId === channelId) ids.push(record.id);
+    return ids;
+  }
+
+  ids(): number[] {
+    return [...this.records.keys()];
+  }
+
+  allocateId(): number {
+    return this.nextId++;
+  }
+
+  /** Journals (durably) and applies an add. The record's id must come from `allocateId`. */
+  async add(record: ImageRecord, vector: Float32Array): Promise<void> {
+    await this.addMany([{ record, vector }]);
+  }
+
+  /** Group commit: one journal write and one fsync for all the adds. */
+  async addMany(items: ReadonlyArray<{ record: ImageRecord; vector: Float32Array }>): Promise<void> {
+    this.assertOpen();
+    const entries: JournalEntry[] = items.map(({ record, vector }, i) => ({
+      seq: this.seq + 1 + i,
+      op: 'add',
+      record: toStoredRecord(record),
+      vector: encodeVector(vector),
+    }));
+    await this.journal.append(entries);
+    for (const entry of entries) this.apply(entry);
+    this.opsSinceSnapshot += entries.length;
+  }
+
+  /** Journals and applies a removal; returns how many of `ids` existed. */
+  async remove(ids: readonly number[]): Promise<number> {
+    this.assertOpen();
+    const present = ids.filter((id) => this.records.has(id));
+    if (present.length === 0) return 0;
+    const entry: JournalEntry = { seq: this.seq + 1, op: 'remove', ids: present };
+    await this.journal.append([entry]);
+    this.seq = entry.seq;
+    this.apply(entry);
+    this.opsSinceSnapshot++;
+    return present.length;
+  }
+
+  /** Best first; the filter sees record metadata. */
+  search(vector: Float32Array, k: number, filter?: (record: RecordMetadata) => boolean): Array<{ id: number; score: number }> {
+    this.assertOpen();
+    const labelFilter =
+      filter === undefined
+        ? undefined
+        : (label: number): boolean => {
+            const record = this.records.get(label);
+            return record !== undefined && filter(record);
+          };
+    return this.index.search(vector, k, labelFilter).map((hit) => ({ id: hit.label, score: hit.score }));
+  }
+
+  getVector(id: number): Float32Array | undefined {
+    return this.index.getVector(id);
+  }
+
+  /**
+   * Writes a snapshot (switching index kind or compacting first when the size calls for it) and empties
+   * the journal. Call inside `exclusive`.
+   */
+  async snapshot(): Promise<void> {
+    this.assertOpen();
+    this.maybeRebuild();
+    const seq = this.seq;
+    const kind = this.index.kind;
+    const indexFile = `index-${seq}.${kind}`;
+    const recordsFile = `records-${seq}.jsonl`;
+    await this.index.save(join(this.dir, `${indexFile}.tmp`));
+    syncPath(join(this.dir, `${indexFile}.tmp`));
+    await rename(join(this.dir, `${indexFile}.tmp`), join(this.dir, indexFile));
+    await writeRows(join(this.dir, `${recordsFile}.tmp`), this.records.values());
+    await rename(join(this.dir, `${recordsFile}.tmp`), join(this.dir, recordsFile));
+    const manifest: GuildManifest = { ...this.manifest, seq, nextId: this.nextId, count: this.records.size, index: { kind, file: indexFile }, recordsFile };
+    await writeFileAtomic(this.dir, MANIFEST, JSON.stringify(manifest));
+    this.manifest = manifest;
+    await this.journal.clear();
+    this.opsSinceSnapshot = 0;
+    await removeStaleFiles(this.dir, new Set([MANIFEST, JOURNAL, indexFile, recordsFile]));
+  }
+
+  /** Snapshots if anything changed, then releases files and memory. Call inside `exclusive`. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    if (this.opsSinceSnapshot > 0) await this.snapshot();
+    await this.journal.close();
+    this.isClosed = true;
+  }
+
+  /** Closes without a snapshot and deletes the guild's directory (its journal included). */
+  async destroy(): Promise<void> {
+    if (!this.isClosed) await this.journal.close();
+    this.isClosed = true;
+    const trash = `${this.dir}.deleted-${process.pid}-${Date.now()}`;
+    await rename(this.dir, trash);
+    syncPath(join(this.dir, '..'));
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  private apply(entry: JournalEntry): void {
+    if (entry.op === 'add') {
+      const metadata = metadataOf(entry.record);
+      if (this.records.has(metadata.id)) return; // replay of an entry already in the snapshot
+      this.maybeGrowIntoHnsw();
+      this.index.add(metadata.id, decodeVector(entry.vector, this.options.dimensions));
+      this.remember(metadata);
+      this.nextId = Math.max(this.nextId, metadata.id + 1);
+    } else {
+      for (const id of entry.ids) {
+        const record = this.records.get(id);
+        if (record === undefined) continue;
+        this.index.remove(id);
+        this.forget(record);
+      }
+    }
+    this.seq = Math.max(this.seq, entry.seq);
+  }
+
+  /** Switches from the exact scan to HNSW as soon as the guild outgrows it. */
+  private maybeGrowIntoHnsw(): void {
+    if (this.index.kind === 'exact' && preferredKind(this.index.size + 1, this.options.policy) === 'hnsw') {
+      this.index = rebuildIndex(this.index, { ...this.options.policy, exactMaxSize: -1 });
+    }
+  }
+
+  private maybeRebuild(): void {
+    const stored = this.index.size + this.index.deletedCount;
+    const deletedFraction = stored === 0 ? 0 : this.index.deletedCount / stored;
+    const wrongKind = preferredKind(this.index.size, this.options.policy) !== this.index.kind;
+    if (wrongKind || deletedFraction > (this.options.compactDeletedFraction ?? 0.25)) {
+      this.index = rebuildIndex(this.index, this.options.policy);
+    }
+  }
+
+  private remember(record: RecordMetadata): void {
+    this.records.set(record.id, record);
+    this.bySource.set(record.sourceKey, record.id);
+    push(this.byHash, record.contentHash, record.id);
+    if (record.messageId !== '') push(this.byMessage, record.messageId, record.id);
+  }
+
+  private forget(record: RecordMetadata): void {
+    this.records.delete(record.id);
+    if (this.bySource.get(record.sourceKey) === record.id) this.bySource.delete(record.sourceKey);
+    pull(this.byHash, record.contentHash, record.id);
+    pull(this.byMessage, record.messageId, record.id);
+  }
+
+  private assertOpen(): void {
+    if (this.isClosed) throw new StoreError('STORE_FAILED', `Guild index ${this.guildId} is closed`, { guildId: this.guildId });
+  }
+}
+
+function push(map: Map<string, number[]>, key: string, id: number): void {
+  const ids = map.get(key);
+  if (ids === undefined) map.set(key, [id]);
+  else if (!ids.includes(id)) ids.push(id);
+}
+
+function pull(map: Map<string, number[]>, key: string, id: number): void {
+  const ids = map.get(key);
+  if (ids === undefined) return;
+  const rest = ids.filter((other) => other !== id);
+  if (rest.length === 0) map.delete(key);
+  else map.set(key, rest);
+}
+
+function checkManifest(dir: string, manifest: GuildManifest, options: GuildIndexOptions): void {
+  if (manifest.format !== MANIFEST_FORMAT) {
+    throw new StoreError('INDEX_CORRUPT', `Guild index ${dir} has manifest format ${manifest.format}, expected ${MANIFEST_FORMAT}`, { dir });
+  }
+  if (manifest.variant !== options.variant || manifest.dimensions !== options.dimensions) {
+    throw new StoreError(
+      'INDEX_VARIANT_MISMATCH',
+      `Guild ${options.guildId} was indexed with embedding variant "${manifest.variant}" (${manifest.dimensions}-d) but the embedder produces ` +
+        `"${options.variant}" (${options.dimensions}-d); vectors of different variants cannot be compared. Re-index the guild ` +
+        `(delete ${dir}) or configure the original embedder.`,
+      { guildId: options.guildId, indexVariant: manifest.variant, embedderVariant: options.variant, indexDimensions: manifest.dimensions, embedderDimensions: options.dimensions },
+    );
+  }
+}
+
+async function loadIndex(dir: string, manifest: GuildManifest, options: GuildIndexOptions, liveLabels: number[]): Promise<VectorIndex> {
+  if (manifest.index === null) return createVectorIndex(options.dimensions, options.policy);
+  const path = join(dir, manifest.index.file);
+  return manifest.index.kind === 'exact'
+    ? ExactVectorIndex.load(path, options.dimensions)
+    : HnswVectorIndex.load(path, options.dimensions, liveLabels, options.policy.hnsw);
+}
+
+async function readRows(path: string): Promise<MetadataRow[]> {
+  const rows: MetadataRow[] = [];
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  for await (const line of lines) if (line !== '') rows.push(JSON.parse(line) as MetadataRow);
+  return rows;
+}
+
+async function writeRows(path: string, records: Iterable<RecordMetadata>): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    let chunk: string[] = [];
+    for (const record of records) {
+      chunk.push(JSON.stringify(toRow(record)));
+      if (chunk.length === 10_000) {
+        await file.write(`${chunk.join('\n')}\n`);
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) await file.write(`${chunk.join('\n')}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/** temp file + fsync + rename + fsync of the directory. */
+export async function writeFileAtomic(dir: string, name: string, content: string): Promise<void> {
+  const temporary = join(dir, `${name}.tmp`);
+  const file = await open(temporary, 'w');
+  try {
+    await file.write(content);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, join(dir, name));
+  syncPath(dir);
+}
+
+async function removeStaleFiles(dir: string, keep: Set<string>): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (!keep.has(name)) await rm(join(dir, name), { force: true });
+  }
+}

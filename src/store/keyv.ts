@@ -1,0 +1,77 @@
+/**
+ * keyv factory shared by every module that keeps small records (image metadata, guild settings, cursors).
+ * Backend by URL: none → SQLite file `DATA_DIR/dejavu.sqlite`; `redis://`/`rediss://` → @keyv/redis;
+ * `postgres://`/`postgresql://` → @keyv/postgres. Each caller passes its own namespace.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import KeyvPostgres from '@keyv/postgres';
+import KeyvRedis from '@keyv/redis';
+import KeyvSqlite from '@keyv/sqlite';
+import { Keyv, type KeyvStoreAdapter } from 'keyv';
+import { StoreError } from '../errors.ts';
+import { childLogger } from '../logger.ts';
+
+export interface KeyvOptions {
+  dataDir: string;
+  /** Empty: SQLite in dataDir. */
+  keyvUrl?: string | undefined;
+}
+
+export type KeyvBackend = 'sqlite' | 'redis' | 'postgres';
+
+const log = childLogger('keyv');
+
+export function keyvBackend(keyvUrl: string | undefined): KeyvBackend {
+  if (keyvUrl === undefined || keyvUrl === '') return 'sqlite';
+  const scheme = keyvUrl.slice(0, keyvUrl.indexOf(':')).toLowerCase();
+  if (scheme === 'redis' || scheme === 'rediss') return 'redis';
+  if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
+  if (scheme === 'sqlite') return 'sqlite';
+  throw new StoreError('INVALID_INPUT', `KEYV_URL must start with redis://, rediss://, postgres://, postgresql:// or sqlite:// (got ${scheme}://)`, {
+    scheme,
+  });
+}
+
+/**
+ * @keyv/postgres keeps ONE module-wide pg pool for all its adapters and `disconnect()` ends it, which would
+ * break every other namespace still open (and a second disconnect throws). Count the open adapters and end
+ * the pool with the last one.
+ */
+let openPostgresAdapters = 0;
+
+function sharedPoolAdapter(adapter: KeyvPostgres): KeyvPostgres {
+  openPostgresAdapters++;
+  const endPool = adapter.disconnect.bind(adapter);
+  adapter.disconnect = async (): Promise<void> => {
+    openPostgresAdapters--;
+    if (openPostgresAdapters === 0) await endPool();
+  };
+  return adapter;
+}
+
+/** Makes `disconnect()` safe to call twice (the adapters throw on a second call). */
+function disconnectOnce<Adapter extends KeyvStoreAdapter>(adapter: Adapter): Adapter {
+  const disconnect = adapter.disconnect?.bind(adapter);
+  let done: Promise<void> | undefined;
+  adapter.disconnect = (): Promise<void> => (done ??= disconnect?.() ?? Promise.resolve());
+  return adapter;
+}
+
+export function createKeyv<Value = unknown>(options: KeyvOptions, namespace: string): Keyv<Value> {
+  const backend = keyvBackend(options.keyvUrl);
+  let store: KeyvStoreAdapter;
+  if (backend === 'redis') {
+    store = new KeyvRedis(options.keyvUrl);
+  } else if (backend === 'postgres') {
+    store = sharedPoolAdapter(new KeyvPostgres({ uri: options.keyvUrl }));
+  } else {
+    mkdirSync(options.dataDir, { recursive: true });
+    const uri = options.keyvUrl ?? `sqlite://${join(options.dataDir, 'dejavu.sqlite')}`;
+    store = new KeyvSqlite({ uri, busyTimeout: 10_000 });
+  }
+  const keyv = new Keyv<Value>({ store: disconnectOnce(store), namespace });
+  // keyv emits adapter errors as events; without a listener Node would crash the process on them.
+  keyv.on('error', (error: unknown) => log.error({ err: error, backend, namespace }, 'keyv backend error'));
+  return keyv;
+}
