@@ -8,6 +8,7 @@ import {
   PermissionFlagsBits,
   SlashCommandBuilder,
   type ChatInputCommandInteraction,
+  type GuildBasedChannel,
   type GuildTextBasedChannel,
 } from 'discord.js';
 import type { GuildSettings, NoticeMode } from '../src/services/types.ts';
@@ -65,6 +66,16 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
     named(sub, key('backfill'), 'backfill').addChannelOption((o) => named(o, key('backfill.options.channel'), 'channel').addChannelTypes(...TEXT_CHANNELS)),
   );
 
+/**
+ * A channel option's id, only if it is a channel of this guild. Reads the raw value when Discord sent no
+ * resolved channel object, and never trusts an id from another guild.
+ */
+function channelOption(interaction: ChatInputCommandInteraction<'cached'>, name: string): GuildBasedChannel | null {
+  const option = interaction.options.get(name);
+  const id = option?.channel?.id ?? (typeof option?.value === 'string' ? option.value : null);
+  return id ? (interaction.guild.channels.cache.get(id) ?? null) : null;
+}
+
 /** `<:name:id>` → the id; unicode emoji as typed. */
 export function parseEmoji(text: string): string {
   const custom = /^<a?:\w+:(\d+)>$/.exec(text.trim());
@@ -93,13 +104,13 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
   if (threshold !== null) patch.duplicateThreshold = threshold / 100;
   const mode = options.getString('mode') as NoticeMode | null;
   if (mode !== null) patch.noticeMode = mode;
-  const logChannel = options.getChannel('log-channel');
+  const logChannel = channelOption(interaction, 'log-channel');
   if (logChannel) patch.logChannelId = logChannel.id;
   const leeway = options.getInteger('leeway');
   if (leeway !== null) patch.sameAuthorLeewayMs = leeway * 60_000;
   const ignored = new Set(settings.ignoredChannelIds);
-  const ignore = options.getChannel('ignore');
-  const unignore = options.getChannel('unignore');
+  const ignore = channelOption(interaction, 'ignore');
+  const unignore = channelOption(interaction, 'unignore');
   if (ignore) ignored.add(ignore.id);
   if (unignore) ignored.delete(unignore.id);
   if (ignore || unignore) patch.ignoredChannelIds = [...ignored];
@@ -131,9 +142,9 @@ async function stats(interaction: ChatInputCommandInteraction<'cached'>, context
 /** Crawls the chosen channel (or every readable channel) one channel at a time, editing one progress message. */
 async function backfill(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, t: Translate): Promise<void> {
   const guild = interaction.guild;
-  const chosen = interaction.options.getChannel('channel');
+  const chosen = channelOption(interaction, 'channel');
   const channels: GuildTextBasedChannel[] = chosen
-    ? [guild.channels.cache.get(chosen.id)].filter((channel): channel is GuildTextBasedChannel => channel?.isTextBased() === true && canReadHistory(guild, channel))
+    ? [chosen].filter((channel): channel is GuildTextBasedChannel => channel?.isTextBased() === true && canReadHistory(guild, channel))
     : crawlableChannels(guild);
   const totals: BackfillTotals = { channelsDone: 0, channelsTotal: channels.length, messages: 0, images: 0, current: null, startedAt: Date.now() };
   let lastEdit = 0;

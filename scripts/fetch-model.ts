@@ -117,6 +117,6 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('fetch-model.ts')) {
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) {
   process.exitCode = await main();
 }

@@ -60,6 +60,8 @@ const environmentSchema = z.object({
   INDEX_QUEUE_MAX: z.coerce.number().int().min(1).default(5000),
   /** Per-user cooldown of the reaction search. */
   REACTION_COOLDOWN_MS: z.coerce.number().int().min(0).default(10_000),
+  /** On SIGTERM, queued images get this long to finish; the rest are saved and indexed at the next start. */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(8000),
 
   // Embedder HTTP service
   EMBEDDER_HOST: z.string().default('127.0.0.1'),

@@ -1,8 +1,24 @@
 /** Options of the embedding engine, and how they come from the configuration. */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import type { DecodeLimits } from './decode.ts';
+import { PINNED_MODEL_FOLDER } from './pinned-model.ts';
 import { DEFAULT_PREPROCESS, type PreprocessOptions } from './preprocess.ts';
+
+/** Where `npm install` put the model when run in the project folder (DATA_DIR unset). */
+export const PROJECT_MODEL_DIR = resolve(import.meta.dirname, '..', '..', 'data', 'models', PINNED_MODEL_FOLDER);
+
+/**
+ * MODEL_DIR when set; else `<DATA_DIR>/models/efficientnet-b0`; and when that does not exist (the CLI run
+ * from another folder, `--data` pointing elsewhere) the copy installed inside the project.
+ */
+export function resolveModelDir(config: Pick<Config, 'MODEL_DIR' | 'modelDir'>): string {
+  if (config.MODEL_DIR !== undefined) return config.modelDir;
+  if (existsSync(join(config.modelDir, 'model.json'))) return config.modelDir;
+  return existsSync(join(PROJECT_MODEL_DIR, 'model.json')) ? PROJECT_MODEL_DIR : config.modelDir;
+}
 
 export type BackendChoice = 'auto' | 'gpu' | 'node' | 'wasm' | 'cpu';
 
@@ -28,7 +44,7 @@ export interface EmbedderOptions {
 
 export function embedderOptionsFromConfig(config: Config): EmbedderOptions {
   return {
-    modelDir: config.modelDir,
+    modelDir: resolveModelDir(config),
     backend: config.EMBEDDING_BACKEND,
     workers: config.EMBEDDING_WORKERS,
     maxBatch: config.EMBEDDING_MAX_BATCH,

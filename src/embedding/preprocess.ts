@@ -8,6 +8,7 @@
  * screenshot margins) so that a bordered repost still matches its original.
  */
 import sharp, { type Sharp } from 'sharp';
+import { DEFAULT_BORDER_THRESHOLD, findContentBox } from './borders.ts';
 import type { DecodedImage } from './decode.ts';
 import { INPUT_SIZE } from './model.ts';
 
@@ -21,7 +22,7 @@ export interface PreprocessOptions {
 export const DEFAULT_PREPROCESS: PreprocessOptions = { fit: 'fill', trimBorders: true };
 
 /** How different from the corner colour a pixel must be to count as content (0–255 scale). */
-export const TRIM_THRESHOLD = 25;
+export const TRIM_THRESHOLD = DEFAULT_BORDER_THRESHOLD;
 
 const IMAGENET_MEAN_COLOUR = { r: 124, g: 116, b: 104 };
 
@@ -40,17 +41,14 @@ export async function preprocess(image: DecodedImage, options: PreprocessOptions
 }
 
 async function resizeToInput(image: DecodedImage, options: PreprocessOptions): Promise<Uint8Array> {
-  const raw = { width: image.width, height: image.height, channels: 3 as const };
-  const resize = (pipeline: Sharp): Sharp =>
-    pipeline.resize(INPUT_SIZE, INPUT_SIZE, { fit: options.fit, position: 'centre', background: IMAGENET_MEAN_COLOUR, kernel: 'lanczos3' });
+  let pipeline = sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } });
   if (options.trimBorders) {
-    try {
-      return await toPixels(resize(sharp(image.rgb, { raw }).trim({ threshold: TRIM_THRESHOLD })));
-    } catch {
-      // A uniform image has nothing left after trimming: use it whole.
-    }
+    const box = findContentBox(image.rgb, image.width, image.height, TRIM_THRESHOLD);
+    if (box.width !== image.width || box.height !== image.height) pipeline = pipeline.extract(box);
   }
-  return toPixels(resize(sharp(image.rgb, { raw })));
+  return toPixels(
+    pipeline.resize(INPUT_SIZE, INPUT_SIZE, { fit: options.fit, position: 'centre', background: IMAGENET_MEAN_COLOUR, kernel: 'lanczos3' }),
+  );
 }
 
 async function toPixels(pipeline: Sharp): Promise<Uint8Array> {

@@ -8,7 +8,7 @@
  * ratio is kept, so a rotation stays a rotation (a square "fill" thumbnail would turn it into a shear).
  * At most 3 + 64×64 = 4099 bytes.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { ImageError } from '../errors.ts';
 
 export const SIGNATURE_VERSION = 'gray64-trim-v2';
@@ -30,7 +30,7 @@ export interface SignatureImage {
 }
 
 /** Crops uniform borders; returns the input when nothing (or everything) would be trimmed. */
-async function trimmedGray(rgb: Uint8Array, width: number, height: number): Promise<sharp.Sharp> {
+async function trimmedGray(rgb: Uint8Array, width: number, height: number): Promise<Sharp> {
   const raw = { raw: { width, height, channels: 3 as const } };
   try {
     const { data, info } = await sharp(rgb, raw).trim({ threshold: BORDER_TRIM_THRESHOLD }).raw().toBuffer({ resolveWithObject: true });

@@ -1,8 +1,9 @@
 /**
  * `createServices(config)`: wires the embedder, the store, settings, the download pool, the work queue,
  * the indexer and the backfiller into the one `Services` object the Discord layer and src/main.ts use.
- * `close()` shuts down in dependency order: stop crawls → drain the queue → flush and close the store →
- * close the embedder, downloads and keyv.
+ * `close()` shuts down in dependency order: stop crawls → drain the queue (SHUTDOWN_DRAIN_MS; images not
+ * started by then are saved to keyv and indexed at the next start) → flush and close the store → close the
+ * embedder, downloads and keyv.
  */
 import type { Keyv } from 'keyv';
 import type { Config } from '../config.ts';
@@ -19,6 +20,7 @@ import { ImageIndexer, type DuplicateDetector } from './indexing.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
 import { findSimilarImages } from './similarity.ts';
+import { clearUnfinished, loadUnfinished, saveUnfinished, UNFINISHED_NAMESPACE } from './unfinished.ts';
 import type { FindSimilarOptions, GuildServiceStats, Services, SimilarityPage } from './types.ts';
 
 const log = childLogger('services');
@@ -38,6 +40,8 @@ export interface AppServices extends Services {
   readonly backfill: Backfiller;
   readonly queue: WorkQueue;
   readonly downloader: Downloader;
+  /** Settles when the images saved by the previous process (see close) have been indexed again. */
+  readonly resumed: Promise<void>;
 }
 
 export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<AppServices> {
@@ -52,6 +56,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const keyvOptions = { dataDir: config.dataDir, keyvUrl: config.KEYV_URL };
   const settingsKeyv = createKeyv<unknown>(keyvOptions, SETTINGS_NAMESPACE);
   const backfillKeyv = createKeyv<unknown>(keyvOptions, BACKFILL_NAMESPACE);
+  const unfinishedKeyv = createKeyv<unknown>(keyvOptions, UNFINISHED_NAMESPACE);
   const settings = new GuildSettingsStore(settingsKeyv);
   const downloader = new Downloader({
     allowedHosts: overrides.allowedHosts ?? config.CDN_ALLOWED_HOSTS,
@@ -72,6 +77,25 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const reactionCooldowns = new CooldownTracker(config.REACTION_COOLDOWN_MS);
   let closing: Promise<void> | undefined;
 
+  // Images the previous process accepted but could not index are indexed now, in the background.
+  const resumed = (async () => {
+    const saved = await loadUnfinished(unfinishedKeyv);
+    if (saved.chunks === 0) return;
+    await indexer.retryUnfinished(saved.images);
+    await clearUnfinished(unfinishedKeyv, saved.chunks);
+  })().catch((error: unknown) => log.error({ err: error }, 'resuming unfinished images failed'));
+
+  // Images refused while the queue was full are retried once it has room again.
+  let retrying = false;
+  const retryTimer = setInterval(() => {
+    if (retrying || closing !== undefined || indexer.unfinishedCount === 0 || queue.depth > config.INDEX_QUEUE_MAX / 4) return;
+    retrying = true;
+    void indexer.retryUnfinished().finally(() => {
+      retrying = false;
+    });
+  }, 30_000);
+  retryTimer.unref();
+
   const services: AppServices = {
     config,
     embedder,
@@ -82,6 +106,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     queue,
     downloader,
     reactionCooldowns,
+    resumed,
 
     async download(url: string): Promise<Uint8Array> {
       return (await downloader.download(url)).bytes;
@@ -132,13 +157,20 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     close(): Promise<void> {
       closing ??= (async () => {
         log.info({ queue: queue.stats() }, 'shutting down services');
+        clearInterval(retryTimer);
         await step('stop backfills', () => backfill.close());
-        await step('drain queue', () => queue.drain());
+        await step('drain queue', () => queue.drain(config.SHUTDOWN_DRAIN_MS));
+        await step('save unfinished images', async () => {
+          await resumed;
+          const images = indexer.takeUnfinished();
+          await saveUnfinished(unfinishedKeyv, images);
+          if (images.length > 0) log.warn({ images: images.length }, 'saved images not yet indexed; they are indexed at the next start');
+        });
         await step('flush store', () => store.flush());
         if (overrides.store === undefined) await step('close store', () => store.close());
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
-        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;
     },

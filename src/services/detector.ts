@@ -1,29 +1,22 @@
 /**
- * Adapter between the indexer and the duplicate detector of src/services/duplicates (the quality work).
- * Until that module exports `detectDuplicates`, the plain recipe stands in: one cosine threshold (0.94,
- * pair precision ≥ 0.99 on oxford-neardup-dev per issue 5's baseline table).
+ * Adapter between the indexer and the shipped duplicate detector (src/services/duplicates): the indexer
+ * asks the store for the detector's shortlist, the detector verifies it, and its matches are reshaped into
+ * the services' DuplicateMatch (similarity = the detector's confidence, the number the guild threshold uses).
  */
 import type { ImageEmbedding } from '../embedding/types.ts';
 import type { ScoredRecord } from '../store/types.ts';
+import { DEFAULT_DUPLICATE_SETTINGS, detectDuplicates, DUPLICATE_SHORTLIST, type DuplicateSettings } from './duplicates/index.ts';
 import type { DuplicateDetector } from './indexing.ts';
 import type { DuplicateMatch } from './types.ts';
 
-export const PLAIN_COSINE_THRESHOLD = 0.94;
-
-/** The plain recipe: a candidate is a duplicate when its cosine reaches the threshold. */
-export function cosineDetector(defaultThreshold = PLAIN_COSINE_THRESHOLD, k = 8): DuplicateDetector {
+/** The detector the bot ships with; `defaults` overrides its settings (a guild's threshold still wins). */
+export function createDuplicateDetector(defaults: Partial<DuplicateSettings> = {}): DuplicateDetector {
+  const settings = { ...DEFAULT_DUPLICATE_SETTINGS, ...defaults };
   return {
-    shortlist: { k, minCosine: Math.min(defaultThreshold, 0.5) },
-    async detect(_query: ImageEmbedding, candidates: readonly ScoredRecord[], threshold: number | null): Promise<DuplicateMatch[]> {
-      const limit = threshold ?? defaultThreshold;
-      return candidates
-        .filter((candidate) => candidate.score >= limit)
-        .map((candidate) => ({ record: candidate.record, similarity: candidate.score, cosine: candidate.score, exact: false }));
+    shortlist: { k: DUPLICATE_SHORTLIST.k, minCosine: settings.minCosine },
+    async detect(query: ImageEmbedding, candidates: readonly ScoredRecord[], threshold: number | null): Promise<DuplicateMatch[]> {
+      const matches = detectDuplicates({ embedding: query }, candidates, { ...settings, ...(threshold === null ? {} : { threshold }) });
+      return matches.map((match) => ({ record: match.record, similarity: match.confidence, cosine: match.score, exact: false }));
     },
   };
-}
-
-/** The detector the bot ships with. */
-export function createDuplicateDetector(): DuplicateDetector {
-  return cosineDetector();
 }

@@ -47,6 +47,8 @@ export interface ImageIndexerOptions {
   maxTombstones?: number;
   /** How long a tombstone lasts. Default 15 minutes. */
   tombstoneTtlMs?: number;
+  /** Images refused by a full or closing queue kept for a later retry (bounded memory). Default 20 000. */
+  maxUnfinished?: number;
   logger?: Logger;
 }
 
@@ -89,6 +91,8 @@ export class ImageIndexer implements Indexer {
   private readonly inFlight = new Map<string, Promise<IndexOutcome>>();
   /** Tail of each guild's search-then-add chain. */
   private readonly guildLocks = new Map<string, Promise<unknown>>();
+  /** Images the queue refused (full, or shut down first): retried later, saved at shutdown. */
+  private readonly unfinished = new Map<string, ImageReference>();
 
   constructor(private readonly options: ImageIndexerOptions) {
     this.log = options.logger ?? childLogger('indexing');
@@ -121,6 +125,38 @@ export class ImageIndexer implements Indexer {
     this.tombstones.add(`g:${guildId}`);
   }
 
+  /** Images refused by the queue so far (removed from the indexer's memory): to save at shutdown. */
+  takeUnfinished(): ImageReference[] {
+    const images = [...this.unfinished.values()];
+    this.unfinished.clear();
+    return images;
+  }
+
+  get unfinishedCount(): number {
+    return this.unfinished.size;
+  }
+
+  /**
+   * Indexes images the queue refused earlier (or saved by the previous process), a few at a time with
+   * backfill priority. Images refused again are kept for the next retry. Resolves with how many got an
+   * outcome other than a refusal.
+   */
+  async retryUnfinished(extra: readonly ImageReference[] = [], concurrency = 4): Promise<number> {
+    const images = [...extra, ...this.takeUnfinished()];
+    if (images.length === 0) return 0;
+    this.log.info({ images: images.length }, 'retrying images the queue refused earlier');
+    let next = 0;
+    let done = 0;
+    const worker = async (): Promise<void> => {
+      while (next < images.length) {
+        const outcome = await this.index(images[next++]!, { priority: 'backfill' });
+        if (!(outcome.status === 'failed' && outcome.code === 'QUEUE_FULL')) done += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, images.length) }, worker));
+    return done;
+  }
+
   /** Whether the image's message, channel or guild was deleted recently (its work is dropped). */
   isDeleted(source: ImageSource): boolean {
     return (
@@ -147,8 +183,18 @@ export class ImageIndexer implements Indexer {
       });
       return await accepted.result;
     } catch (error) {
+      if (error instanceof DejavuError && error.code === 'QUEUE_FULL') this.rememberUnfinished(image);
       return this.failed(source, error);
     }
+  }
+
+  private rememberUnfinished(image: ImageReference): void {
+    const max = this.options.maxUnfinished ?? 20_000;
+    if (this.unfinished.size >= max) {
+      this.log.error({ guildId: image.source.guildId, messageId: image.source.messageId, sourceKey: image.source.sourceKey }, 'unfinished-image list is full: image dropped');
+      return;
+    }
+    this.unfinished.set(`${image.source.guildId}\u0000${image.source.sourceKey}`, image);
   }
 
   private async process(image: ImageReference, threshold: number | null, started: number): Promise<IndexOutcome> {
@@ -209,7 +255,13 @@ export class ImageIndexer implements Indexer {
     });
     const exactIds = new Set(sameBytes.map((record) => record.id));
     const shortlist = neighbours.filter((candidate) => candidate.score >= detector.shortlist.minCosine && !exactIds.has(candidate.record.id));
-    const detected = shortlist.length === 0 ? [] : await detector.detect(embedding, shortlist, threshold);
+    let detected: DuplicateMatch[] = [];
+    try {
+      if (shortlist.length > 0) detected = await detector.detect(embedding, shortlist, threshold);
+    } catch (error) {
+      // A detector failure costs a notice, never the image: it is still indexed.
+      this.log.error({ err: error, guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey }, 'duplicate detection failed');
+    }
     // Identical bytes are duplicates whatever the detector says (and need no verification).
     const exact: DuplicateMatch[] = sameBytes.filter((record) => !this.isDeleted(record)).map((record) => ({ record, similarity: 1, cosine: 1, exact: true }));
     return [...exact, ...detected];

@@ -39,6 +39,12 @@ export interface Accepted<T> {
 
 interface Job {
   run: () => Promise<void>;
+  /** Rejects the task's result without running it (shutdown deadline passed). */
+  cancel: (error: DejavuError) => void;
+}
+
+interface Waiter {
+  admit: () => void;
 }
 
 
@@ -46,13 +52,15 @@ export class WorkQueue {
   private readonly live: Job[] = [];
   private readonly backfill: Job[] = [];
   /** Blocked producers, per priority, in arrival order. */
-  private readonly liveWaiters: Array<() => void> = [];
-  private readonly backfillWaiters: Array<() => void> = [];
+  private readonly liveWaiters: Waiter[] = [];
+  private readonly backfillWaiters: Waiter[] = [];
   private readonly idleResolvers: Array<() => void> = [];
   private running = 0;
   /** Places promised to admitted producers that have not pushed their job yet. */
   private reserved = 0;
   private closing = false;
+  /** Set when drain's deadline passed: nothing more starts. */
+  private cancelled = false;
   private completed = 0;
   private failed = 0;
   private rejected = 0;
@@ -103,8 +111,12 @@ export class WorkQueue {
     const queuedAhead = priority === 'live' ? this.liveWaiters.length > 0 : this.waiting > 0;
     if (!this.hasRoom(priority) || queuedAhead) {
       if (this.waiting >= this.maxWaiting) throw this.refuse('the queue and its waiting list are full', options);
-      await new Promise<void>((admit) => (priority === 'live' ? this.liveWaiters : this.backfillWaiters).push(admit));
+      await new Promise<void>((admit) => (priority === 'live' ? this.liveWaiters : this.backfillWaiters).push({ admit }));
       this.reserved -= 1;
+      if (this.cancelled) {
+        this.checkIdle();
+        throw this.refuse('the queue shut down before this task could start', options);
+      }
     }
     let settle!: { resolve: (value: T) => void; reject: (error: unknown) => void };
     const result = new Promise<T>((resolve, reject) => {
@@ -120,6 +132,7 @@ export class WorkQueue {
           settle.reject(error);
         }
       },
+      cancel: (error) => settle.reject(error),
     };
     (priority === 'live' ? this.live : this.backfill).push(job);
     this.pump();
@@ -139,12 +152,42 @@ export class WorkQueue {
   }
 
   /**
-   * Graceful shutdown: refuses new work, lets blocked producers in as room frees up (they were promised
-   * a place), and resolves when everything accepted has finished.
+   * Graceful shutdown: refuses new work and resolves when everything accepted has finished. Blocked
+   * producers are let in as room frees up (they were promised a place). After `timeoutMs`, tasks not yet
+   * started are cancelled — their results reject with QUEUE_FULL, so their owners can save them for the
+   * next start — and blocked producers are refused; running tasks are always awaited.
+   * Resolves with the number of tasks cancelled.
    */
-  async drain(): Promise<void> {
+  async drain(timeoutMs = Infinity): Promise<number> {
     this.closing = true;
-    await this.onIdle();
+    const idle = this.onIdle();
+    if (Number.isFinite(timeoutMs)) {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([
+        idle.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!expired) return 0;
+    } else {
+      await idle;
+      return 0;
+    }
+    this.cancelled = true;
+    const error = new DejavuError('QUEUE_FULL', 'The queue shut down before this task could start', { queue: this.name });
+    const dropped = [...this.live.splice(0), ...this.backfill.splice(0)];
+    for (const job of dropped) job.cancel(error);
+    // Blocked producers are woken up to be refused (see enqueue); each holds a reservation until then.
+    for (const waiter of [...this.liveWaiters.splice(0), ...this.backfillWaiters.splice(0)]) {
+      this.reserved += 1;
+      waiter.admit();
+    }
+    if (dropped.length > 0) this.log.warn({ cancelled: dropped.length }, 'shutdown deadline passed: queued tasks cancelled');
+    this.checkIdle();
+    await idle;
+    return dropped.length;
   }
 
   private hasRoom(priority: WorkPriority): boolean {
@@ -181,10 +224,10 @@ export class WorkQueue {
     }
   }
 
-  private admit(producer: () => void): void {
+  private admit(waiter: Waiter): void {
     // The producer pushes its job a microtask later: hold its place so room is not handed out twice.
     this.reserved += 1;
-    producer();
+    waiter.admit();
   }
 
   private checkIdle(): void {

@@ -274,12 +274,16 @@ export interface BackfillService {
    * Crawls a channel newest → oldest, indexing every image, resuming from the stored cursor if an earlier
    * crawl was interrupted; a fully crawled channel is not crawled again (unless `restart`).
    * Resolves with the final progress; rejects only if fetchPage keeps failing (cursor kept).
-   * A second run for a channel already running joins the running one.
+   * Runs for one channel are serialised: a second request waits for the running one, then runs
+   * (and returns at once when that one finished the channel).
    */
   backfill(options: BackfillRunOptions): Promise<BackfillProgress>;
   /** Indexes messages newer than the newest one seen in the channel (posted while the bot was offline). */
   catchUp(options: Omit<BackfillRunOptions, 'restart'>): Promise<BackfillProgress>;
-  /** Records that a live message was seen (cheap, in memory; persisted periodically and on close). */
+  /**
+   * Records that a live message was handled (cheap, in memory; persisted every 30 s and on close), so the
+   * next startup's catchUp starts after it. Call it once the message's images have their outcomes.
+   */
   markSeen(guildId: string, channelId: string, messageId: string): void;
   /** Channels of the guild with a known newest message (candidates for catchUp at startup). */
   knownChannels(guildId: string): Promise<string[]>;

@@ -43,7 +43,8 @@ export interface GuildManifest {
 
 export interface GuildIndexOptions {
   guildId: string;
-  variant: string;
+  /** Embedding variant of the vectors; undefined: read-only use, accept the variant the guild was built with. */
+  variant: string | undefined;
   dimensions: number;
   policy: IndexPolicy;
   /** Compact when marked-deleted vectors exceed this fraction of the stored ones (HNSW). */
@@ -113,6 +114,9 @@ export class GuildIndex {
     await mkdir(dir, { recursive: true });
     let manifest = await readManifest(dir);
     if (manifest === undefined) {
+      if (options.variant === undefined) {
+        throw new StoreError('INVALID_INPUT', `Cannot create guild index ${options.guildId} without an embedding variant`, { guildId: options.guildId });
+      }
       manifest = { format: MANIFEST_FORMAT, guildId: options.guildId, variant: options.variant, dimensions: options.dimensions, seq: 0, nextId: 1, count: 0, index: null, recordsFile: null };
       await writeFileAtomic(dir, MANIFEST, JSON.stringify(manifest));
     }
@@ -360,13 +364,14 @@ function checkManifest(dir: string, manifest: GuildManifest, options: GuildIndex
   if (manifest.format !== MANIFEST_FORMAT) {
     throw new StoreError('INDEX_CORRUPT', `Guild index ${dir} has manifest format ${manifest.format}, expected ${MANIFEST_FORMAT}`, { dir });
   }
-  if (manifest.variant !== options.variant || manifest.dimensions !== options.dimensions) {
+  const variant = options.variant ?? manifest.variant;
+  if (manifest.variant !== variant || manifest.dimensions !== options.dimensions) {
     throw new StoreError(
       'INDEX_VARIANT_MISMATCH',
       `Guild ${options.guildId} was indexed with embedding variant "${manifest.variant}" (${manifest.dimensions}-d) but the embedder produces ` +
-        `"${options.variant}" (${options.dimensions}-d); vectors of different variants cannot be compared. Re-index the guild ` +
+        `"${variant}" (${options.dimensions}-d); vectors of different variants cannot be compared. Re-index the guild ` +
         `(delete ${dir}) or configure the original embedder.`,
-      { guildId: options.guildId, indexVariant: manifest.variant, embedderVariant: options.variant, indexDimensions: manifest.dimensions, embedderDimensions: options.dimensions },
+      { guildId: options.guildId, indexVariant: manifest.variant, embedderVariant: variant, indexDimensions: manifest.dimensions, embedderDimensions: options.dimensions },
     );
   }
 }

@@ -27,8 +27,11 @@ export interface ImageStoreOptions {
   dataDir: string;
   /** Empty: SQLite in dataDir. */
   keyvUrl?: string | undefined;
-  /** Embedding variant of the vectors this store accepts (Embedder.variant). */
-  variant: string;
+  /**
+   * Embedding variant of the vectors this store accepts (Embedder.variant). Undefined opens the store for
+   * reading and removal only (e.g. `dejavu stats`): guilds keep their own variant and `add` is refused.
+   */
+  variant: string | undefined;
   dimensions?: number;
   /** Guild indexes kept in RAM at once (idle ones beyond it are evicted, least recently used first). */
   maxLoadedGuilds?: number;
@@ -98,6 +101,9 @@ class KeyvImageStore implements OpenImageStore {
         guildId: source.guildId,
         sourceKey: source.sourceKey,
       });
+    }
+    if (this.options.variant === undefined) {
+      throw new StoreError('INVALID_INPUT', 'This image store was opened without an embedding variant and cannot add images', { guildId: source.guildId });
     }
     const vector = unitVector(embedding.vector);
     return this.withGuild(source.guildId, async (guild) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { createEmbedder, defaultEmbedderOptions, type Embedder, type ImageEmbedding } from '../../src/embedding/index.ts';
+import { createEmbedder, defaultEmbedderOptions, LocalEmbedder, type Embedder, type ImageEmbedding } from '../../src/embedding/index.ts';
 import { DejavuError, ImageError } from '../../src/errors.ts';
 import { hasShared, oxfordImage, readOxfordGroups, SHARED_MODEL_DIR, requireShared } from '../helpers/shared.ts';
 
@@ -87,6 +87,23 @@ test('the wasm worker pool gives the same vectors as the in-thread backend', asy
     }
   } finally {
     await pool.close();
+  }
+});
+
+test('concurrent requests are micro-batched up to the maximum batch size', async (t) => {
+  if (!requireShared(t)) return;
+  const batched = await createEmbedder(defaultEmbedderOptions({ modelDir: SHARED_MODEL_DIR, workers: 0, maxBatch: 4, batchWaitMs: 2000 }));
+  try {
+    assert.ok(batched instanceof LocalEmbedder);
+    const images = readOxfordGroups().groups.slice(0, 5).map((group) => oxfordImage(group[2]!));
+    const before = { ...batched.batchStats };
+    const results = await batched.embedMany(images);
+    assert.ok(results.every((result) => !(result instanceof Error)));
+    // 4 go together as soon as they are decoded; the 5th goes when the slot frees, without waiting 2 s.
+    assert.equal(batched.batchStats.images - before.images, 5);
+    assert.equal(batched.batchStats.batches - before.batches, 2);
+  } finally {
+    await batched.close();
   }
 });
 

@@ -42,6 +42,30 @@ test('our pooled top activation equals the graph top_pool/Mean, for both model f
   }
 });
 
+test('the wasm spatial-mean override (global average pool) matches a plain mean', async () => {
+  await activateTensorflow('wasm');
+  const shape = [2, 14, 14, 40] as const;
+  const values = Float32Array.from({ length: 2 * 14 * 14 * 40 }, (_, index) => Math.sin(index * 0.37) * 3);
+  const x = tf.tensor4d(values, [...shape]);
+  for (const keepDims of [false, true]) {
+    const result = tf.mean(x, [1, 2], keepDims);
+    assert.deepEqual(result.shape, keepDims ? [2, 1, 1, 40] : [2, 40]);
+    const got = (await result.data()) as Float32Array;
+    result.dispose();
+    for (let image = 0; image < 2; image += 1) {
+      for (let channel = 0; channel < 40; channel += 1) {
+        let sum = 0;
+        for (let position = 0; position < 14 * 14; position += 1) sum += values[(image * 14 * 14 + position) * 40 + channel]!;
+        assert.ok(Math.abs(got[image * 40 + channel]! - sum / (14 * 14)) < 1e-5);
+      }
+    }
+  }
+  // Other reductions still take the original kernel.
+  const lastAxis = tf.mean(x, 3);
+  assert.deepEqual(lastAxis.shape, [2, 14, 14]);
+  tf.dispose([x, lastAxis]);
+});
+
 test('a missing model folder names model.json and the fix', async () => {
   await assert.rejects(readModelArtifacts('/nonexistent/model-folder'), (error: unknown) => {
     assert.ok(error instanceof ModelError);

@@ -35,7 +35,9 @@ export function basePermissions(subject: PermissionSubject): bigint {
 
 /**
  * Channel-level permissions: base, then the @everyone overwrite, then all role overwrites of the
- * member combined, then the member's own overwrite. Without ViewChannel nothing else applies.
+ * member combined, then the member's own overwrite (Discord's documented compute_overwrites,
+ * which is also what discord.js computes). Discord clients additionally treat a channel without
+ * ViewChannel as no permissions at all: check ViewChannel first.
  */
 export function channelPermissions(subject: PermissionSubject, overwrites: readonly PermissionOverwrite[]): bigint {
   const base = basePermissions(subject);
@@ -54,6 +56,5 @@ export function channelPermissions(subject: PermissionSubject, overwrites: reado
   permissions = (permissions & ~roleDeny) | roleAllow;
   const member = overwrites.find((overwrite) => overwrite.type === 1 && overwrite.id === subject.userId);
   if (member) permissions = (permissions & ~member.deny) | member.allow;
-  if ((permissions & PermissionFlagsBits.ViewChannel) === 0n) return 0n;
   return permissions;
 }

@@ -63,6 +63,8 @@ export interface FailureInjection {
   global?: boolean;
 }
 
+export type BotMessageChange = 'create' | 'update' | 'delete';
+
 interface RestRequest {
   method: string;
   path: string;
@@ -101,6 +103,13 @@ export class DiscordHttpError extends Error {
   }
 }
 
+// Discord's rule for chat-input names: this pattern, and lowercase wherever a letter has a lowercase form.
+const COMMAND_NAME_PATTERN = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
+const COMMAND_NAME = { test: (name: string): boolean => COMMAND_NAME_PATTERN.test(name) && name === name.toLowerCase() };
+const DISCORD_LOCALES = new Set([
+  'id', 'da', 'de', 'en-GB', 'en-US', 'es-ES', 'es-419', 'fr', 'hr', 'it', 'lt', 'hu', 'nl', 'no', 'pl', 'pt-BR',
+  'ro', 'fi', 'sv-SE', 'vi', 'tr', 'cs', 'el', 'bg', 'ru', 'uk', 'hi', 'th', 'zh-CN', 'ja', 'zh-TW', 'ko',
+]);
 const MAJOR_PARAMETERS = new Set(['channel', 'guild', 'webhook', 'token', 'interaction']);
 const unknownChannel = (): DiscordHttpError => new DiscordHttpError(404, 10003, 'Unknown Channel');
 const unknownMessage = (): DiscordHttpError => new DiscordHttpError(404, 10008, 'Unknown Message');
@@ -127,6 +136,8 @@ export class RestApi {
     private readonly options: RestOptions,
     private readonly gatewayUrl: string,
     private readonly onChange: () => void,
+    /** Told about every message the bot creates, edits or deletes (ephemeral ones included). */
+    private readonly onBotMessage: (message: StoredMessage, change: BotMessageChange) => void = () => {},
   ) {
     this.defineRoutes();
   }
@@ -342,6 +353,8 @@ export class RestApi {
       for (const field of fields) embedText += String(field.name ?? '').length + String(field.value ?? '').length;
       embedText += String(asObject(embed.footer).text ?? '').length + String(asObject(embed.author).name ?? '').length;
     }
+    for (const [index, embed] of embeds.map(asObject).entries()) this.validateEmbedUrls(embed, index);
+    this.validateComponents(Array.isArray(body.components) ? body.components : []);
     if (embedText > 6000) throw invalidForm('embeds', 'MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000');
     if (files.length > 10) throw invalidForm('files', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
     const components = Array.isArray(body.components) ? body.components : [];
@@ -352,6 +365,44 @@ export class RestApi {
     if (requireSomething && !content && embeds.length === 0 && files.length === 0 && components.length === 0 && !hasSticker && !body.poll) {
       throw new DiscordHttpError(400, 50006, 'Cannot send an empty message');
     }
+  }
+
+  /** Discord accepts http(s) links, and `attachment://` for images and icons. */
+  private validateEmbedUrls(embed: JsonObject, index: number): void {
+    const checks: Array<[string, unknown, boolean]> = [
+      ['url', embed.url, false],
+      ['image.url', asObject(embed.image).url, true],
+      ['thumbnail.url', asObject(embed.thumbnail).url, true],
+      ['author.url', asObject(embed.author).url, false],
+      ['author.icon_url', asObject(embed.author).icon_url, true],
+      ['footer.icon_url', asObject(embed.footer).icon_url, true],
+    ];
+    for (const [field, value, attachmentAllowed] of checks) {
+      if (value === undefined || value === null) continue;
+      const scheme = typeof value === 'string' ? /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase() : undefined;
+      const ok = scheme === 'http' || scheme === 'https' || (attachmentAllowed && scheme === 'attachment');
+      if (!ok) throw invalidForm(`embeds.${index}.${field}`, 'URL_TYPE_INVALID_URL', `Not a well formed URL (${String(value)}).`);
+    }
+  }
+
+  /** Action rows of ≤ 5 components; custom_id ≤ 100 characters and unique in the message. */
+  private validateComponents(components: Json[]): void {
+    const customIds = new Set<string>();
+    const visit = (component: JsonObject, depth: number): void => {
+      const children = Array.isArray(component.components) ? component.components.map(asObject) : [];
+      if (Number(component.type) === 1 && children.length > 5) throw invalidForm('components', 'BASE_TYPE_MAX_LENGTH', 'Must be 5 or fewer in length.');
+      if (typeof component.custom_id === 'string') {
+        if (component.custom_id.length > 100) throw invalidForm('components', 'BASE_TYPE_MAX_LENGTH', 'custom_id must be 100 or fewer in length.');
+        if (customIds.has(component.custom_id)) throw invalidForm('components', 'COMPONENT_CUSTOM_ID_DUPLICATED', 'Component custom id cannot be duplicated');
+        customIds.add(component.custom_id);
+      }
+      if (Number(component.type) === 2 && Number(component.style) !== 5 && Number(component.style) !== 6 && typeof component.custom_id !== 'string') {
+        throw invalidForm('components', 'BUTTON_COMPONENT_CUSTOM_ID_REQUIRED', 'A custom id is required');
+      }
+      if (typeof component.label === 'string' && component.label.length > 80) throw invalidForm('components', 'BASE_TYPE_MAX_LENGTH', 'label must be 80 or fewer in length.');
+      for (const child of children) visit(child, depth + 1);
+    };
+    for (const component of components) visit(asObject(component), 0);
   }
 
   /** Turns uploaded `files[n]` into attachments, using `attachments: [{id: n, filename, description}]`. */
@@ -384,8 +435,9 @@ export class RestApi {
     body: JsonObject,
     files: UploadedFile[],
     extra: Partial<StoredMessage> & { ephemeral: boolean },
+    allowEmpty = false,
   ): Promise<StoredMessage> {
-    this.validateMessageBody(body, true, files);
+    this.validateMessageBody(body, !allowEmpty, files);
     const id = snowflake();
     const reference = asObject(body.message_reference);
     let referencedMessageId: string | null = null;
@@ -420,29 +472,33 @@ export class RestApi {
     return message;
   }
 
-  /** PATCH semantics: given fields replace; `attachments` lists the existing ones to keep. */
+  /** PATCH semantics: given fields replace; `attachments` lists the existing ones to keep. A refused edit changes nothing. */
   private async applyEdit(message: StoredMessage, body: JsonObject, files: UploadedFile[]): Promise<void> {
     this.validateMessageBody(body, false, files);
-    if ('content' in body) message.content = typeof body.content === 'string' ? body.content : '';
-    if ('embeds' in body) message.embeds = (Array.isArray(body.embeds) ? body.embeds : []).map((embed) => ({ type: 'rich', ...asObject(embed) }) as APIEmbed);
-    if ('components' in body) message.components = Array.isArray(body.components) ? body.components : [];
+    const next = { ...message };
+    if ('content' in body) next.content = typeof body.content === 'string' ? body.content : '';
+    if ('embeds' in body) next.embeds = (Array.isArray(body.embeds) ? body.embeds : []).map((embed) => ({ type: 'rich', ...asObject(embed) }) as APIEmbed);
+    if ('components' in body) next.components = Array.isArray(body.components) ? body.components : [];
     if ('flags' in body && body.flags !== null) {
-      message.flags = (message.flags & ~MessageFlags.SuppressEmbeds) | (Number(body.flags) & MessageFlags.SuppressEmbeds);
+      next.flags = (message.flags & ~MessageFlags.SuppressEmbeds) | (Number(body.flags) & MessageFlags.SuppressEmbeds);
     }
     if (Array.isArray(body.attachments)) {
       const keep = new Set(body.attachments.map((entry) => String(asObject(entry).id)));
-      for (const attachment of message.attachments) if (!keep.has(attachment.id)) this.state.attachments.delete(attachment.id);
-      message.attachments = message.attachments.filter((attachment) => keep.has(attachment.id));
+      next.attachments = message.attachments.filter((attachment) => keep.has(attachment.id));
     }
     const added = await this.attachmentsFromFiles(body, files, message.channelId, message.ephemeral);
-    message.attachments.push(...added);
-    for (const attachment of added) this.state.attachments.set(attachment.id, attachment);
-    for (const file of files) file.messageId = message.id;
-    message.flags &= ~MessageFlags.Loading;
-    message.editedAt = new Date();
-    if (!message.content && message.embeds.length === 0 && message.attachments.length === 0 && message.components.length === 0) {
+    next.attachments = [...next.attachments, ...added];
+    if (!next.content && next.embeds.length === 0 && next.attachments.length === 0 && next.components.length === 0) {
       throw new DiscordHttpError(400, 50006, 'Cannot send an empty message');
     }
+    for (const attachment of message.attachments) if (!next.attachments.includes(attachment)) this.state.attachments.delete(attachment.id);
+    for (const attachment of added) this.state.attachments.set(attachment.id, attachment);
+    for (const file of files) file.messageId = message.id;
+    // Resolving a deferred "thinking" message is not an edit on Discord.
+    const wasLoading = (message.flags & MessageFlags.Loading) !== 0;
+    next.flags &= ~MessageFlags.Loading;
+    next.editedAt = wasLoading ? message.editedAt : new Date();
+    Object.assign(message, next);
   }
 
   // ---- interactions -------------------------------------------------------------------------
@@ -485,7 +541,7 @@ export class RestApi {
       const ephemeral = (Number(data.flags ?? 0) & MessageFlags.Ephemeral) !== 0;
       const messageBody = type === 5 ? { flags: data.flags ?? 0 } : data;
       if (type === 5) {
-        message = await this.newBotMessage(channel, { content: '', flags: data.flags ?? 0 }, [], { ephemeral, type: this.interactionMessageType(interaction) });
+        message = await this.newBotMessage(channel, { content: '', flags: data.flags ?? 0 }, [], { ephemeral, type: this.interactionMessageType(interaction) }, true);
         message.flags |= MessageFlags.Loading;
       } else {
         message = await this.newBotMessage(channel, messageBody, request.files, { ephemeral, type: this.interactionMessageType(interaction) });
@@ -504,8 +560,10 @@ export class RestApi {
     if (message && created) {
       this.state.storeMessage(message);
       this.events.messageCreate(message);
+      this.onBotMessage(message, 'create');
     } else if (message && type === 7) {
       this.events.messageUpdate(message);
+      this.onBotMessage(message, 'update');
     }
     if (request.query.get('with_response') !== 'true') return undefined;
     return {
@@ -528,6 +586,7 @@ export class RestApi {
     await this.applyEdit(message, body, request.files);
     interaction.edits.push({ messageId: message.id, body, files: request.files, at: new Date() });
     this.events.messageUpdate(message);
+    this.onBotMessage(message, 'update');
     return this.state.apiMessage(message);
   }
 
@@ -537,6 +596,16 @@ export class RestApi {
     if (interaction.callbacks.length === 0) throw new DiscordHttpError(404, 10015, 'Unknown Webhook');
     const body = asObject(request.body);
     const channel = this.channelOrThrow(interaction.channelId);
+    // Discord's backwards-compatible quirk: the first follow-up after a deferral that is still
+    // "thinking" replaces the loading message, keeping the deferral's ephemeral setting.
+    const original = interaction.originalMessageId ? this.state.messages.get(interaction.originalMessageId) : undefined;
+    if (interaction.callbacks[0]?.type === 5 && original && !original.deleted && (original.flags & MessageFlags.Loading) !== 0) {
+      await this.applyEdit(original, body, request.files);
+      interaction.followUpIds.push(original.id);
+      this.events.messageUpdate(original);
+      this.onBotMessage(original, 'update');
+      return request.query.get('wait') === 'false' ? undefined : this.state.apiMessage(original);
+    }
     const ephemeral = (Number(body.flags ?? 0) & MessageFlags.Ephemeral) !== 0;
     const message = await this.newBotMessage(channel, body, request.files, { ephemeral, type: this.interactionMessageType(interaction) });
     message.webhookId = this.options.applicationId;
@@ -544,6 +613,7 @@ export class RestApi {
     interaction.followUpIds.push(message.id);
     this.state.storeMessage(message);
     this.events.messageCreate(message);
+    this.onBotMessage(message, 'create');
     return request.query.get('wait') === 'false' ? undefined : this.state.apiMessage(message);
   }
 
@@ -564,13 +634,18 @@ export class RestApi {
     const command = asObject(raw);
     const type = Number(command.type ?? ApplicationCommandType.ChatInput);
     const name = typeof command.name === 'string' ? command.name : '';
-    const validName = type === ApplicationCommandType.ChatInput ? /^[-_\p{Ll}\p{Lo}\p{N}]{1,32}$/u.test(name) : name.length >= 1 && name.length <= 32;
+    const validName = type === ApplicationCommandType.ChatInput ? COMMAND_NAME.test(name) : name.length >= 1 && name.length <= 32;
     if (!validName) throw invalidForm('name', 'APPLICATION_COMMAND_INVALID_NAME', `Command name is invalid: ${JSON.stringify(name)}`);
     const description = typeof command.description === 'string' ? command.description : '';
     if (type === ApplicationCommandType.ChatInput && (description.length < 1 || description.length > 100)) {
       throw invalidForm('description', 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
     }
-    if (Array.isArray(command.options) && command.options.length > 25) throw invalidForm('options', 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
+    this.validateLocalizations(command, 'name', type === ApplicationCommandType.ChatInput);
+    this.validateLocalizations(command, 'description', false);
+    if (type === ApplicationCommandType.ChatInput) this.validateOptions(command.options, 'options');
+    else if (command.options !== undefined && !(Array.isArray(command.options) && command.options.length === 0)) {
+      throw invalidForm('options', 'APPLICATION_COMMAND_OPTIONS_TYPE_INVALID', 'Context menu commands cannot have options');
+    }
     const previous = existing.find((candidate) => candidate.name === name && Number(candidate.type) === type);
     return {
       ...command,
@@ -585,6 +660,51 @@ export class RestApi {
       nsfw: command.nsfw ?? false,
       options: type === ApplicationCommandType.ChatInput ? (command.options ?? []) : undefined,
     };
+  }
+
+  private validateLocalizations(source: JsonObject, field: 'name' | 'description', chatInputName: boolean): void {
+    const localizations = source[`${field}_localizations`];
+    if (localizations === undefined || localizations === null) return;
+    for (const [locale, value] of Object.entries(asObject(localizations))) {
+      if (!DISCORD_LOCALES.has(locale)) throw invalidForm(`${field}_localizations.${locale}`, 'LOCALE_INVALID', `Invalid locale ${locale}`);
+      const text = typeof value === 'string' ? value : '';
+      const valid = field === 'name' ? (chatInputName ? COMMAND_NAME.test(text) : text.length >= 1 && text.length <= 32) : text.length >= 1 && text.length <= 100;
+      if (!valid) throw invalidForm(`${field}_localizations.${locale}`, 'BASE_TYPE_BAD_LENGTH', `Invalid localized ${field}: ${JSON.stringify(text)}`);
+    }
+  }
+
+  /** Option rules Discord enforces on registration (names, descriptions, order, choices, limits). */
+  private validateOptions(raw: Json | undefined, path: string): void {
+    if (raw === undefined || raw === null) return;
+    if (!Array.isArray(raw)) throw invalidForm(path, 'BASE_TYPE_ARRAY', 'Must be an array.');
+    if (raw.length > 25) throw invalidForm(path, 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
+    let optionalSeen = false;
+    const names = new Set<string>();
+    for (const [index, entry] of raw.entries()) {
+      const option = asObject(entry);
+      const where = `${path}.${index}`;
+      const name = typeof option.name === 'string' ? option.name : '';
+      if (!COMMAND_NAME.test(name)) throw invalidForm(`${where}.name`, 'APPLICATION_COMMAND_INVALID_NAME', `Option name is invalid: ${JSON.stringify(name)}`);
+      if (names.has(name)) throw invalidForm(`${where}.name`, 'APPLICATION_COMMAND_OPTION_NAME_ALREADY_EXISTS', 'Option names must be unique');
+      names.add(name);
+      const description = typeof option.description === 'string' ? option.description : '';
+      if (description.length < 1 || description.length > 100) throw invalidForm(`${where}.description`, 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
+      this.validateLocalizations(option, 'name', true);
+      this.validateLocalizations(option, 'description', false);
+      const type = Number(option.type);
+      if (type === 1 || type === 2) {
+        this.validateOptions(option.options, `${where}.options`);
+        continue;
+      }
+      if (option.required === true && optionalSeen) {
+        throw invalidForm(where, 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID', 'Required options must be placed before non-required options');
+      }
+      if (option.required !== true) optionalSeen = true;
+      if (Array.isArray(option.choices) && option.choices.length > 25) throw invalidForm(`${where}.choices`, 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
+      if (typeof option.min_value === 'number' && typeof option.max_value === 'number' && option.min_value > option.max_value) {
+        throw invalidForm(`${where}.min_value`, 'NUMBER_TYPE_MAX', 'min_value must be less than or equal to max_value');
+      }
+    }
   }
 
   // ---- route table --------------------------------------------------------------------------
@@ -756,6 +876,7 @@ export class RestApi {
       const message = await this.newBotMessage(channel, messageBody, files, { ephemeral: false });
       this.state.storeMessage(message);
       this.events.messageCreate(message);
+      this.onBotMessage(message, 'create');
       return this.state.apiMessage(message);
     });
     this.define('PATCH', '/channels/:channel/messages/:message', async ({ params, body, files }) => {
@@ -765,6 +886,7 @@ export class RestApi {
       if (message.authorId !== bot.id) throw new DiscordHttpError(403, 50005, 'Cannot edit a message authored by another user');
       await this.applyEdit(message, asObject(body), files);
       this.events.messageUpdate(message);
+      this.onBotMessage(message, 'update');
       return this.state.apiMessage(message);
     });
     this.define('DELETE', '/channels/:channel/messages/:message', ({ params }) => {
@@ -774,6 +896,7 @@ export class RestApi {
       else this.requireBotPermissions(channel, PermissionFlagsBits.ManageMessages);
       this.state.removeMessage(message);
       this.events.messageDelete(message);
+      if (message.authorId === bot.id) this.onBotMessage(message, 'delete');
       return undefined;
     });
     this.define('POST', '/channels/:channel/messages/bulk-delete', ({ params, body }) => {
@@ -838,6 +961,7 @@ export class RestApi {
           if (method === 'GET') return this.state.apiMessage(message);
           this.state.removeMessage(message);
           this.events.messageDelete(message);
+          this.onBotMessage(message, 'delete');
           return undefined;
         },
         false,

@@ -241,7 +241,7 @@ export class DiscordState {
   readonly interactions = new Map<string, StoredInteraction>();
   /** The shard count `GET /gateway/bot` recommends. */
   shardCount = 1;
-  private readonly signingKey = randomBytes(32);
+  private signingKey = randomBytes(32);
 
   constructor(
     readonly botUser: FakeUser,
@@ -346,6 +346,11 @@ export class DiscordState {
     const ex = expires.toString(16);
     const is = issued.toString(16);
     return `ex=${ex}&is=${is}&hm=${this.signature(path, ex, is)}&`;
+  }
+
+  /** Every URL signed so far stops working (like Discord's expiry, without waiting a day). */
+  rotateSigningKey(): void {
+    this.signingKey = randomBytes(32);
   }
 
   private signature(path: string, ex: string, is: string): string {
@@ -582,11 +587,11 @@ export class DiscordState {
       edited_timestamp: message.editedAt ? message.editedAt.toISOString() : null,
       tts: message.tts,
       mention_everyone: false,
-      mentions: [],
+      mentions: withContent ? this.mentionedUsers(message, guild, options.forGateway ?? false) : [],
       mention_roles: [],
       mention_channels: undefined,
       attachments: withContent ? message.attachments.map((attachment) => this.apiAttachment(attachment)) : [],
-      embeds: withContent ? (message.embeds as Json[]) : [],
+      embeds: withContent ? (this.resolveEmbeds(message) as Json[]) : [],
       reactions: reactions.length
         ? reactions.map((reaction) => ({
             count: reaction.users.size,
@@ -629,6 +634,43 @@ export class DiscordState {
     return payload;
   }
 
+  /**
+   * Embeds as Discord returns them: `attachment://name` image/thumbnail URLs become the
+   * attachment's CDN URL with proxy_url and size (the attachment stays in `attachments` too).
+   */
+  resolveEmbeds(message: StoredMessage): APIEmbed[] {
+    return message.embeds.map((embed) => {
+      const resolved = structuredClone(embed);
+      for (const key of ['image', 'thumbnail'] as const) {
+        const media = resolved[key];
+        const name = media?.url.startsWith('attachment://') ? media.url.slice('attachment://'.length) : undefined;
+        const attachment = name ? message.attachments.find((candidate) => candidate.filename === name) : undefined;
+        if (media && attachment) {
+          resolved[key] = {
+            ...media,
+            url: this.attachmentUrl(attachment),
+            proxy_url: this.attachmentProxyUrl(attachment),
+            width: attachment.width ?? undefined,
+            height: attachment.height ?? undefined,
+          };
+        }
+      }
+      return resolved;
+    });
+  }
+
+  /** `<@id>` mentions of known users, each with its member on the gateway like Discord. */
+  private mentionedUsers(message: StoredMessage, guild: FakeGuildState | undefined, withMember: boolean): Json[] {
+    const ids = new Set([...message.content.matchAll(/<@!?(\d+)>/g)].map((match) => match[1] ?? ''));
+    return [...ids]
+      .map((id) => this.users.get(id))
+      .filter((user): user is FakeUser => user !== undefined)
+      .map((user) => {
+        const member = guild?.members.get(user.id);
+        return { ...this.apiUser(user), member: withMember && guild && member ? this.apiMember(guild, member, false) : undefined };
+      });
+  }
+
   view(message: StoredMessage): FakeMessage {
     return {
       id: message.id,
@@ -636,7 +678,7 @@ export class DiscordState {
       guildId: message.guildId,
       authorId: message.authorId,
       content: message.content,
-      embeds: structuredClone(message.embeds),
+      embeds: this.resolveEmbeds(message),
       attachments: message.attachments.map((attachment) => ({
         id: attachment.id,
         filename: attachment.filename,

@@ -120,3 +120,26 @@ test('drain waits for accepted work and refuses new work', async () => {
   assert.equal(await accepted.result, 'done');
   assert.equal(drained, true);
 });
+
+test('drain with a deadline cancels tasks that have not started (QUEUE_FULL) and still awaits running ones', async () => {
+  const queue = new WorkQueue({ concurrency: 1, maxPending: 1, maxWaiting: 5 });
+  const running = gate('ran');
+  const accepted = await queue.enqueue(running.task);
+  const queued = await queue.enqueue(async () => 'never');
+  const blocked = queue.enqueue(async () => 'never either');
+  await tick();
+  assert.equal(queue.stats().waiting, 1);
+  let drained = false;
+  const draining = queue.drain(20).then((cancelled) => {
+    drained = true;
+    return cancelled;
+  });
+  await assert.rejects(queued.result, (error: unknown) => error instanceof DejavuError && error.code === 'QUEUE_FULL');
+  await assert.rejects(blocked, (error: unknown) => error instanceof DejavuError && error.code === 'QUEUE_FULL');
+  await tick();
+  assert.equal(drained, false, 'the running task is awaited');
+  running.open();
+  assert.equal(await draining, 1);
+  assert.equal(await accepted.result, 'ran');
+  assert.equal(queue.depth, 0);
+});

@@ -9,6 +9,7 @@ import { DejavuError } from '../../errors.ts';
 import { childLogger } from '../../logger.ts';
 import { embedPreprocessed, loadModel, type LoadedModel } from '../model.ts';
 import type { InferenceBackend, TensorflowKind } from './types.ts';
+import { installWasmKernelOverrides } from './wasm-kernels.ts';
 
 const log = childLogger('embedding');
 
@@ -36,6 +37,7 @@ export async function activateTensorflow(kind: TensorflowKind): Promise<void> {
     if (kind === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
     else await import('@tensorflow/tfjs-backend-cpu');
     if (!(await tf.setBackend(kind))) throw new DejavuError('BACKEND_UNAVAILABLE', `TF.js backend ${kind} did not initialise`, { kind });
+    if (kind === 'wasm') installWasmKernelOverrides();
   }
   await tf.ready();
 }

@@ -26,22 +26,24 @@ class PoolWorker {
   private constructor(
     readonly worker: Worker,
     readonly index: number,
+    onExit: (worker: PoolWorker) => void,
   ) {
     worker.on('message', (reply: WorkerReply) => this.onReply(reply));
     worker.on('error', (error) => this.failAll(error));
     worker.on('exit', (code) => {
       this.alive = false;
       this.failAll(new DejavuError('BACKEND_UNAVAILABLE', `embedding worker ${index} exited (code ${code})`));
+      onExit(this);
     });
   }
 
-  static start(init: WorkerInit, index: number): Promise<PoolWorker> {
+  static start(init: WorkerInit, index: number, onExit: (worker: PoolWorker) => void): Promise<PoolWorker> {
     const worker = new Worker(BOOTSTRAP, { workerData: init, name: `embedding-${index}` });
     return new Promise((resolve, reject) => {
       const onReady = (reply: WorkerReply): void => {
         if (reply.type === 'ready') {
           cleanup();
-          resolve(new PoolWorker(worker, index));
+          resolve(new PoolWorker(worker, index, onExit));
         } else if (reply.type === 'failed') {
           cleanup();
           void worker.terminate();
@@ -100,21 +102,42 @@ export class WorkerPoolBackend implements InferenceBackend {
   readonly slots: number;
   private closed = false;
 
-  private constructor(private readonly workers: PoolWorker[], kind: WorkerInit['kind']) {
-    this.slots = workers.length;
-    this.name = `${kind} (${workers.length} worker${workers.length === 1 ? '' : 's'})`;
+  private workers: PoolWorker[] = [];
+
+  private constructor(
+    private readonly init: WorkerInit,
+    count: number,
+  ) {
+    this.slots = count;
+    this.name = `${init.kind} (${count} worker${count === 1 ? '' : 's'})`;
   }
 
   static async create(kind: WorkerInit['kind'], modelDir: string, count: number): Promise<WorkerPoolBackend> {
-    const started = await Promise.allSettled(Array.from({ length: count }, (_, index) => PoolWorker.start({ kind, modelDir }, index)));
-    const workers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const pool = new WorkerPoolBackend({ kind, modelDir }, count);
+    const started = await Promise.allSettled(Array.from({ length: count }, (_, index) => pool.startWorker(index)));
     const failure = started.find((result) => result.status === 'rejected');
     if (failure !== undefined) {
-      await Promise.all(workers.map((worker) => worker.worker.terminate()));
+      await pool.close();
       throw (failure as PromiseRejectedResult).reason;
     }
     log.debug({ kind, workers: count }, 'embedding worker pool started');
-    return new WorkerPoolBackend(workers, kind);
+    return pool;
+  }
+
+  private async startWorker(index: number): Promise<void> {
+    const worker = await PoolWorker.start(this.init, index, (exited) => this.replace(exited));
+    if (this.closed) {
+      await worker.worker.terminate();
+      return;
+    }
+    this.workers = [...this.workers.filter((other) => other.index !== index), worker];
+  }
+
+  /** A worker that died (wasm abort, out of memory) is restarted; its in-flight batch has already failed. */
+  private replace(exited: PoolWorker): void {
+    if (this.closed) return;
+    log.error({ worker: exited.index }, 'embedding worker exited; starting a replacement');
+    this.startWorker(exited.index).catch((error: unknown) => log.error({ err: error, worker: exited.index }, 'could not restart embedding worker'));
   }
 
   infer(pixels: Float32Array, count: number): Promise<Float32Array[]> {

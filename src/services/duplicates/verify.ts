@@ -21,9 +21,20 @@ export interface AlignmentSearch {
   maxScale: number;
   /** Smallest part of each image that must overlap the other (fraction of its area). */
   minOverlap: number;
+  /**
+   * Smallest part of at least one of the two images that must lie inside the other. Edits keep most of a
+   * picture (a crop lies inside its original, a captioned copy contains it), so an alignment where both
+   * images only half-overlap is a coincidence, not an edit.
+   */
+  minContainment: number;
 }
 
-export const DEFAULT_ALIGNMENT_SEARCH: AlignmentSearch = { maxRotationDegrees: 15, maxScale: 2, minOverlap: 0.3 };
+export const DEFAULT_ALIGNMENT_SEARCH: AlignmentSearch = { maxRotationDegrees: 15, maxScale: 2, minOverlap: 0.3, minContainment: 0.75 };
+
+/** Whether an overlap (fractions of each image's area) is one an edit could produce. */
+function plausibleOverlap(queryFraction: number, candidateFraction: number, search: AlignmentSearch): boolean {
+  return Math.min(queryFraction, candidateFraction) >= search.minOverlap && Math.max(queryFraction, candidateFraction) >= search.minContainment;
+}
 
 export interface Alignment {
   mirrored: boolean;
@@ -81,7 +92,7 @@ interface PairScore {
  * Normalised correlation between the query and the candidate sampled (bilinearly) at the aligned positions,
  * over the query pixels that land inside the candidate. Returns correlation -1 when the overlap is too small.
  */
-function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: Alignment, factor: number, minOverlap: number): PairScore {
+export function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: Alignment, factor: number, search: AlignmentSearch): PairScore {
   const cos = Math.cos(alignment.angle) * alignment.scale;
   const sin = Math.sin(alignment.angle) * alignment.scale;
   const queryCenterX = (query.width - 1) / 2;
@@ -125,7 +136,7 @@ function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: A
   }
   const overlap = n / (query.width * query.height);
   const candidateCoverage = (n * alignment.scale * alignment.scale) / (candidate.width * candidate.height);
-  if (overlap < minOverlap || candidateCoverage < minOverlap || n < 8) return { correlation: -1, overlap };
+  if (!plausibleOverlap(overlap, Math.min(1, candidateCoverage), search) || n < 8) return { correlation: -1, overlap };
   const covariance = sumQC - (sumQ * sumC) / n;
   const varianceQ = sumQQ - (sumQ * sumQ) / n;
   const varianceC = sumCC - (sumC * sumC) / n;
@@ -159,7 +170,7 @@ const COARSE_SCALE_STEP = 1.2;
  * query's frame, then every integer shift is scored by a correlation (query standardized once; overlap counts
  * and energies from summed-area tables). Returns the best shift of each (rotation, scale).
  */
-function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrored: boolean, search: AlignmentSearch): Array<{ alignment: Alignment; score: number }> {
+export function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrored: boolean, search: AlignmentSearch): Array<{ alignment: Alignment; score: number }> {
   const angles: number[] = [];
   const angleSteps = Math.floor(search.maxRotationDegrees / COARSE_ANGLE_STEP_DEGREES);
   for (let step = -angleSteps; step <= angleSteps; step += 1) angles.push((step * COARSE_ANGLE_STEP_DEGREES * Math.PI) / 180);
@@ -231,6 +242,7 @@ function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrored: bool
         squares[index] = value * value;
       }
       const maskTable = integral(mask, gridWidth, gridHeight);
+      const valueTable = integral(warped, gridWidth, gridHeight);
       const squareTable = integral(squares, gridWidth, gridHeight);
 
       let best: { alignment: Alignment; score: number } | undefined;
@@ -238,17 +250,29 @@ function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrored: bool
         const y0 = dy + rangeY;
         for (let dx = -rangeX; dx <= rangeX; dx += 1) {
           const x0 = dx + rangeX;
-          const overlap = boxSum(maskTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
-          if (overlap < search.minOverlap * queryPixels || overlap * scale * scale < search.minOverlap * candidatePixels) continue;
-          const energy = boxSum(squareTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
-          if (energy <= 1e-9) continue;
-          let product = 0;
+          const n = boxSum(maskTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
+          if (!plausibleOverlap(n / queryPixels, Math.min(1, (n * scale * scale) / candidatePixels), search)) continue;
+          const sumW = boxSum(valueTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
+          const sumWW = boxSum(squareTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
+          // Query sums only over the pixels that land on the candidate (the mask), for a true local correlation.
+          let sumQW = 0;
+          let sumQ = 0;
+          let sumQQ = 0;
           for (let y = 0; y < queryHeight; y += 1) {
             const queryRow = y * queryWidth;
             const gridRow = (y + y0) * gridWidth + x0;
-            for (let x = 0; x < queryWidth; x += 1) product += (query.data[queryRow + x] ?? 0) * (warped[gridRow + x] ?? 0);
+            for (let x = 0; x < queryWidth; x += 1) {
+              const q = query.data[queryRow + x] ?? 0;
+              const inside = mask[gridRow + x] ?? 0;
+              sumQW += q * (warped[gridRow + x] ?? 0);
+              sumQ += q * inside;
+              sumQQ += q * q * inside;
+            }
           }
-          const score = product / Math.sqrt(overlap * energy);
+          const varianceQ = sumQQ - (sumQ * sumQ) / n;
+          const varianceW = sumWW - (sumW * sumW) / n;
+          if (varianceQ <= 1e-9 || varianceW <= 1e-9) continue;
+          const score = (sumQW - (sumQ * sumW) / n) / Math.sqrt(varianceQ * varianceW);
           if (best === undefined || score > best.score) {
             best = { alignment: { mirrored, angle, scale, shiftX: dx * factor, shiftY: dy * factor }, score };
           }
@@ -261,17 +285,17 @@ function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrored: bool
 }
 
 /** Coordinate ascent on (angle, log scale, shift) at one pyramid level, halving the steps when stuck. */
-function refine(
+export function refine(
   query: GrayImage,
   candidate: GrayImage,
   start: Alignment,
   level: Level,
   steps: { angle: number; logScale: number; shift: number },
   rounds: number,
-  minOverlap: number,
+  search: AlignmentSearch,
 ): { alignment: Alignment; score: number } {
   const factor = LEVEL_FACTOR[level];
-  const evaluate = (alignment: Alignment): number => alignedCorrelation(query, candidate, alignment, factor, minOverlap).correlation;
+  const evaluate = (alignment: Alignment): number => alignedCorrelation(query, candidate, alignment, factor, search).correlation;
   let current = start;
   let currentScore = evaluate(current);
   let { angle, logScale, shift } = steps;
@@ -328,10 +352,10 @@ export function verifyPair(query: PreparedSignature, candidate: PreparedSignatur
   };
   for (const hypothesis of hypotheses.slice(0, REFINED_HYPOTHESES)) {
     const images = hypothesis.alignment.mirrored ? mirroredQuery : query;
-    const middle = refine(images.middle, candidate.middle, hypothesis.alignment, 'middle', { angle: 0.04, logScale: 0.06, shift: 2 }, 3, search.minOverlap);
-    const fine = refine(images.fine, candidate.fine, middle.alignment, 'fine', { angle: 0.01, logScale: 0.015, shift: 0.5 }, 2, search.minOverlap);
+    const middle = refine(images.middle, candidate.middle, hypothesis.alignment, 'middle', { angle: 0.04, logScale: 0.06, shift: 2 }, 3, search);
+    const fine = refine(images.fine, candidate.fine, middle.alignment, 'fine', { angle: 0.01, logScale: 0.015, shift: 0.5 }, 2, search);
     if (fine.score > best.score) {
-      const { overlap } = alignedCorrelation(images.fine, candidate.fine, fine.alignment, 1, search.minOverlap);
+      const { overlap } = alignedCorrelation(images.fine, candidate.fine, fine.alignment, 1, search);
       best = { score: fine.score, overlap, alignment: fine.alignment };
     }
   }

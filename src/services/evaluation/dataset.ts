@@ -34,7 +34,7 @@ function isStringList(value: unknown): value is string[] {
 
 /** First word of a sources.json transform, normalised to the README's edit names. */
 export function editKind(transform: string): string {
-  const word = transform.trim().split(/[\s,(\/+]/)[0]?.toLowerCase() ?? '';
+  const word = transform.trim().split(/[\s,(/+]/)[0]?.toLowerCase() ?? '';
   const aliases: Record<string, string> = {
     downscale: 'recompress',
     'semi-transparent': 'watermark',

@@ -11,7 +11,6 @@ export default defineEvent({
       return;
     }
     const removed = await context.services.removeGuild(guild.id);
-    await context.services.settings.remove(guild.id);
     context.log.info({ guildId: guild.id, removed }, 'left guild forgotten');
   },
 });

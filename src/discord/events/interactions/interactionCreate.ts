@@ -33,11 +33,32 @@ async function turnPage(interaction: ButtonInteraction, context: BotContext): Pr
   }
 }
 
+/**
+ * Interactions already routed. A gateway RESUME can replay an INTERACTION_CREATE the bot already handled;
+ * answering it twice fails with "already acknowledged" and would turn a good answer into an error.
+ */
+const seen = new Set<string>();
+const MAX_SEEN = 10_000;
+
+function firstSighting(interactionId: string): boolean {
+  if (seen.has(interactionId)) return false;
+  seen.add(interactionId);
+  if (seen.size > MAX_SEEN) {
+    const oldest = seen.values().next().value;
+    if (oldest !== undefined) seen.delete(oldest);
+  }
+  return true;
+}
+
 export default defineEvent({
   name: 'Route commands and buttons',
   event: Events.InteractionCreate,
   async execute(context, interaction) {
     const fields = { guildId: interaction.guildId, channelId: interaction.channelId, memberId: interaction.user.id, interactionId: interaction.id };
+    if (!firstSighting(interaction.id)) {
+      context.log.warn(fields, 'interaction delivered twice: ignored');
+      return;
+    }
     try {
       if (interaction.isButton()) {
         await turnPage(interaction, context);

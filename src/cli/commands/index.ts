@@ -1,0 +1,123 @@
+/**
+ * `dejavu index <dir> [--data <dataDir>] [--guild <id>]`: indexes every image under <dir> (recursively)
+ * into the guild's index. Re-running skips files already indexed (same absolute path = sourceKey) and
+ * files whose bytes are already indexed under another path (same sha256). Progress on stderr; stdout is
+ * `{"indexed","skipped","failed","seconds"}`.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { getConfig } from '../../config.ts';
+import { describeError } from '../../errors.ts';
+import { openImageStore } from '../../store/index.ts';
+import type { ImageStore } from '../../store/types.ts';
+import { createCliEmbedder, Progress, writeStdout } from '../common.ts';
+import type { CliCommand } from '../types.ts';
+
+const HELP = `usage: dejavu index <dir> [--data <dataDir>] [--guild <id>]
+
+Indexes every image under <dir> (recursively). Already indexed files are skipped.
+  --data    data directory (default: DATA_DIR)
+  --guild   guild id to index into (default: local)`;
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.avif', '.tif', '.tiff', '.bmp']);
+
+/** Files embedded at once: enough to keep every worker busy, bounded so memory stays flat. */
+const CHUNK = 64;
+
+export const DEFAULT_CLI_GUILD = 'local';
+
+export async function listImages(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await listImages(path)));
+    else if (entry.isFile() && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+  }
+  return found.sort();
+}
+
+interface Candidate {
+  path: string;
+  bytes: Uint8Array;
+  hash: string;
+  createdAt: number;
+}
+
+/** Reads a file unless it is already indexed by path or by content. */
+async function candidate(store: ImageStore, guildId: string, path: string, seenHashes: Set<string>, maxBytes: number): Promise<Candidate | 'skip'> {
+  if ((await store.getBySource(guildId, path)) !== undefined) return 'skip';
+  const info = await stat(path);
+  if (info.size > maxBytes) throw new Error(`IMAGE_TOO_LARGE: ${path} is ${info.size} bytes, more than ${maxBytes}`);
+  const bytes = new Uint8Array(await readFile(path));
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  if (seenHashes.has(hash) || (await store.findByHash(guildId, hash)).length > 0) return 'skip';
+  seenHashes.add(hash);
+  return { path, bytes, hash, createdAt: Math.round(info.mtimeMs) };
+}
+
+export const command: CliCommand = {
+  name: 'index',
+  summary: 'index every image under a directory (skips files already indexed)',
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { data: { type: 'string' }, guild: { type: 'string', default: DEFAULT_CLI_GUILD }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help === true || positionals.length !== 1) {
+      console.error(HELP);
+      return values.help === true ? 0 : 2;
+    }
+    const started = performance.now();
+    const config = getConfig();
+    const guildId = values.guild ?? DEFAULT_CLI_GUILD;
+    const files = (await listImages(resolve(positionals[0] ?? '.'))).map((file) => resolve(file));
+    const embedder = await createCliEmbedder(files.length);
+    const store = await openImageStore({ dataDir: resolve(values.data ?? config.dataDir), keyvUrl: config.KEYV_URL, variant: embedder.variant, snapshotIntervalMs: 0 });
+    const progress = new Progress(files.length, 'indexing');
+    const counts = { indexed: 0, skipped: 0, failed: 0 };
+    const seenHashes = new Set<string>();
+    const fail = (path: string, error: unknown): void => {
+      counts.failed++;
+      console.error(`${path}: ${describeError(error)}`);
+    };
+    try {
+      for (let start = 0; start < files.length; start += CHUNK) {
+        const chunk: Candidate[] = [];
+        for (const path of files.slice(start, start + CHUNK)) {
+          try {
+            const found = await candidate(store, guildId, path, seenHashes, config.MAX_IMAGE_BYTES);
+            if (found === 'skip') {
+              counts.skipped++;
+              progress.tick();
+            } else chunk.push(found);
+          } catch (error) {
+            fail(path, error);
+            progress.tick();
+          }
+        }
+        const embeddings = await embedder.embedMany(chunk.map((item) => item.bytes));
+        for (const [i, item] of chunk.entries()) {
+          const embedding = embeddings[i];
+          progress.tick();
+          if (embedding === undefined || embedding instanceof Error) {
+            fail(item.path, embedding);
+            continue;
+          }
+          const source = { guildId, channelId: '', messageId: '', sourceKey: item.path, authorId: '', createdAt: item.createdAt, nsfw: false, kind: 'file' as const, label: item.path };
+          await store.add(source, item.hash, embedding);
+          counts.indexed++;
+        }
+      }
+      await store.flush();
+    } finally {
+      progress.finish();
+      await store.close();
+      await embedder.close();
+    }
+    await writeStdout(`${JSON.stringify({ ...counts, seconds: Number(((performance.now() - started) / 1000).toFixed(2)) })}\n`);
+    return counts.failed > 0 && counts.indexed === 0 && counts.skipped === 0 ? 1 : 0;
+  },
+};

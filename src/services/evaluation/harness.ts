@@ -1,0 +1,307 @@
+/**
+ * The evaluation harness behind `dejavu eval` and `npm run eval`: runs each method over a dataset and
+ * computes ranking metrics (mAP, recall@1 / precision@10) and, on near-duplicate sets, the quality of the
+ * duplicate decision over all pairs. Positives are the (original, edited copy) pairs; negatives are pairs of
+ * images from different groups (distractors included); copy–copy pairs are left out (they are duplicates
+ * too, but a detector is not required to link them).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expandQuery, QUERY_EXPANSION_NEIGHBOURS } from '../../embedding/query-expansion.ts';
+import type { Embedder, ImageEmbedding } from '../../embedding/types.ts';
+import type { ImageRecord } from '../../store/types.ts';
+import { DEFAULT_DUPLICATE_SETTINGS, detectDuplicates, DUPLICATE_SHORTLIST } from '../duplicates/index.ts';
+import type { EvalDataset } from './dataset.ts';
+import { dHash, dHashSimilarity } from './dhash.ts';
+import { averagePrecision, bestRecallAtPrecision, mean, operatingPointAt, type OperatingPoint, precisionAtK, rankByScore, recallAt1, type ScoredPairs } from './metrics.ts';
+
+export const TARGET_PAIR_PRECISION = 0.99;
+
+/** What a method computes once per dataset; the harness derives every metric from it. */
+export interface MethodRun {
+  /** Similarity of image i to every image (rankings). */
+  similarities(i: number): Float64Array;
+  /**
+   * Duplicate decision score of each labelled pair (-Infinity: never reported) and the threshold the method
+   * ships with, if any. Absent: the similarity itself is thresholded.
+   */
+  decision?: { pairScore(i: number, j: number): number; defaultThreshold: number };
+  /** Milliseconds per image: embedding (or hashing) plus, for detectors, the decision. */
+  msPerImage: number;
+}
+
+export interface EvalMethod {
+  name: string;
+  run(dataset: EvalDataset): Promise<MethodRun>;
+}
+
+export interface EvalResult {
+  method: string;
+  dataset: string;
+  msPerImage: number;
+  mAP: number;
+  /** Near-duplicate sets. */
+  recallAt1?: number;
+  /** Category sets. */
+  precisionAt10?: number;
+  /** Near-duplicate sets: best recall at pair precision ≥ 0.99 and its threshold. */
+  bestAtTargetPrecision?: OperatingPoint;
+  /** Near-duplicate sets, methods with a shipped threshold: recall and precision at that threshold. */
+  atDefault?: OperatingPoint;
+  /** Near-duplicate sets: positives missed at the shipped (or best) threshold, by edit type. */
+  missesByEdit?: Record<string, number>;
+}
+
+function rankingMetrics(dataset: EvalDataset, run: MethodRun): Pick<EvalResult, 'mAP' | 'recallAt1' | 'precisionAt10'> {
+  const all = dataset.files.map((_, index) => index);
+  const queries = dataset.kind === 'category' ? dataset.groups.flatMap((group) => group.map((query) => ({ query, group }))) : dataset.groups.map((group) => ({ query: group[0] as number, group }));
+  const aps: number[] = [];
+  const first: number[] = [];
+  const tens: number[] = [];
+  for (const { query, group } of queries) {
+    const scores = run.similarities(query);
+    const ranking = rankByScore(scores, all.filter((index) => index !== query));
+    const members = new Set(group);
+    const relevant = ranking.map((index) => members.has(index));
+    aps.push(averagePrecision(relevant, group.length - 1));
+    first.push(recallAt1(relevant));
+    tens.push(precisionAtK(relevant, 10));
+  }
+  return dataset.kind === 'category' ? { mAP: mean(aps), precisionAt10: mean(tens) } : { mAP: mean(aps), recallAt1: mean(first) };
+}
+
+function labelledPairs(dataset: EvalDataset, score: (i: number, j: number) => number): ScoredPairs {
+  const positives: number[] = [];
+  for (const group of dataset.groups) {
+    const original = group[0] as number;
+    for (const copy of group.slice(1)) positives.push(score(original, copy));
+  }
+  const count = dataset.files.length;
+  const negatives = new Float64Array((count * (count - 1)) / 2);
+  let filled = 0;
+  for (let i = 0; i < count; i += 1) {
+    const groupI = dataset.groupOf[i] as number;
+    for (let j = i + 1; j < count; j += 1) {
+      if (groupI >= 0 && groupI === dataset.groupOf[j]) continue;
+      negatives[filled] = score(i, j);
+      filled += 1;
+    }
+  }
+  return { positives: Float64Array.from(positives), negatives: negatives.subarray(0, filled) };
+}
+
+function missesByEdit(dataset: EvalDataset, score: (i: number, j: number) => number, threshold: number): Record<string, number> {
+  const misses: Record<string, number> = {};
+  for (const group of dataset.groups) {
+    for (const copy of group.slice(1)) {
+      if (score(group[0] as number, copy) >= threshold) continue;
+      const edit = dataset.editOf?.[copy] ?? 'unknown';
+      misses[edit] = (misses[edit] ?? 0) + 1;
+    }
+  }
+  return misses;
+}
+
+export async function evaluate(method: EvalMethod, dataset: EvalDataset): Promise<EvalResult> {
+  const run = await method.run(dataset);
+  const result: EvalResult = { method: method.name, dataset: dataset.name, msPerImage: run.msPerImage, ...rankingMetrics(dataset, run) };
+  if (dataset.kind === 'near-duplicate') {
+    const rows = new Map<number, Float64Array>();
+    const similarity = (i: number, j: number): number => {
+      let row = rows.get(i);
+      if (row === undefined) {
+        row = run.similarities(i);
+        rows.set(i, row);
+      }
+      return row[j] ?? -Infinity;
+    };
+    const score = run.decision?.pairScore ?? similarity;
+    const pairs = labelledPairs(dataset, score);
+    result.bestAtTargetPrecision = bestRecallAtPrecision(pairs, TARGET_PAIR_PRECISION);
+    const shipped = run.decision?.defaultThreshold;
+    if (shipped !== undefined) result.atDefault = operatingPointAt(pairs, shipped);
+    result.missesByEdit = missesByEdit(dataset, score, shipped ?? result.bestAtTargetPrecision.threshold);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Methods
+
+/** dHash: Hamming similarity of 64-bit difference hashes. */
+export const dHashMethod: EvalMethod = {
+  name: 'dHash (64-bit)',
+  async run(dataset) {
+    const started = performance.now();
+    const hashes: bigint[] = [];
+    for (const file of dataset.files) hashes.push(await dHash(file));
+    const msPerImage = (performance.now() - started) / dataset.files.length;
+    return {
+      msPerImage,
+      similarities: (i) => Float64Array.from(hashes, (hash) => dHashSimilarity(hashes[i] as bigint, hash)),
+    };
+  },
+};
+
+interface EmbeddedSet {
+  vectors: Float32Array[];
+  signatures: Uint8Array[];
+  msPerImage: number;
+}
+
+/**
+ * Embeds every file of a dataset one at a time (so ms/image is the single-image latency on one thread), or
+ * reads the result from `cacheDir/<variant>--<dataset>.json` when an earlier run left it there.
+ */
+export async function embedDataset(embedder: Embedder, dataset: EvalDataset, cacheDir: string | undefined): Promise<EmbeddedSet> {
+  const cacheFile = cacheDir === undefined ? undefined : join(cacheDir, `${embedder.variant.replace(/[^a-zA-Z0-9.-]+/g, '_')}--${dataset.name}.json`);
+  if (cacheFile !== undefined && existsSync(cacheFile)) {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { vectors: string[]; signatures: string[]; msPerImage: number };
+    if (cached.vectors.length === dataset.files.length) {
+      return {
+        vectors: cached.vectors.map((text) => { const bytes = Buffer.from(text, 'base64'); return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice(); }),
+        signatures: cached.signatures.map((text) => new Uint8Array(Buffer.from(text, 'base64'))),
+        msPerImage: cached.msPerImage,
+      };
+    }
+  }
+  const embeddings: ImageEmbedding[] = [];
+  const started = performance.now();
+  for (const file of dataset.files) embeddings.push(await embedder.embed(await readFile(file)));
+  const set: EmbeddedSet = {
+    vectors: embeddings.map((embedding) => embedding.vector),
+    signatures: embeddings.map((embedding) => embedding.signature),
+    msPerImage: (performance.now() - started) / dataset.files.length,
+  };
+  if (cacheFile !== undefined && cacheDir !== undefined) {
+    mkdirSync(cacheDir, { recursive: true });
+    const payload = {
+      variant: embedder.variant,
+      msPerImage: set.msPerImage,
+      vectors: set.vectors.map((vector) => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64')),
+      signatures: set.signatures.map((signature) => Buffer.from(signature).toString('base64')),
+    };
+    writeFileSync(`${cacheFile}.tmp`, JSON.stringify(payload));
+    renameSync(`${cacheFile}.tmp`, cacheFile);
+  }
+  return set;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let index = 0; index < a.length; index += 1) sum += (a[index] ?? 0) * (b[index] ?? 0);
+  return sum;
+}
+
+/**
+ * Cosine of image i to every image; with `expansion` > 0, after average query expansion over the i's
+ * `expansion` nearest other images (what the similarity search ships, see src/embedding/query-expansion.ts).
+ */
+function cosineRows(vectors: Float32Array[], expansion = 0): (i: number) => Float64Array {
+  const plain = (query: Float32Array): Float64Array => Float64Array.from(vectors, (vector) => dot(query, vector));
+  return (i) => {
+    const query = vectors[i] as Float32Array;
+    const scores = plain(query);
+    if (expansion === 0) return scores;
+    const neighbours = rankByScore(scores, vectors.map((_, j) => j).filter((j) => j !== i)).slice(0, expansion);
+    return plain(expandQuery(query, neighbours.map((j) => vectors[j] as Float32Array)));
+  };
+}
+
+/** A search embedding alone: cosine for ranking, one cosine threshold for the duplicate decision. */
+export function embeddingMethod(name: string, createEmbedder: () => Promise<Embedder>, cacheDir?: string, expansion = 0): EvalMethod {
+  return {
+    name,
+    async run(dataset) {
+      const embedder = await createEmbedder();
+      try {
+        const set = await embedDataset(embedder, dataset, cacheDir);
+        return { msPerImage: set.msPerImage, similarities: cosineRows(set.vectors, expansion) };
+      } finally {
+        await embedder.close();
+      }
+    },
+  };
+}
+
+function asRecord(index: number, signature: Uint8Array): ImageRecord {
+  return {
+    id: index, guildId: 'eval', channelId: '', messageId: '', sourceKey: String(index), authorId: '', createdAt: 0,
+    nsfw: false, kind: 'file', label: String(index), contentHash: '', width: 0, height: 0, signature,
+  };
+}
+
+/**
+ * The shipped default: ranking by cosine after query expansion; duplicates by the detector. Every image queries all others (exact k-NN standing in for the HNSW index) for the
+ * shortlist, then `detectDuplicates` decides. A pair's score is its best verification score in either
+ * direction; the time per image adds the average decision time to the embedding time.
+ */
+export function detectorMethod(
+  name: string,
+  createEmbedder: () => Promise<Embedder>,
+  cacheDir?: string,
+  expansion = QUERY_EXPANSION_NEIGHBOURS,
+  threshold = DEFAULT_DUPLICATE_SETTINGS.threshold,
+): EvalMethod {
+  return {
+    name,
+    async run(dataset) {
+      const embedder = await createEmbedder();
+      let set: EmbeddedSet;
+      try {
+        set = await embedDataset(embedder, dataset, cacheDir);
+      } finally {
+        await embedder.close();
+      }
+      const rows = cosineRows(set.vectors);
+      const records = set.signatures.map((signature, index) => asRecord(index, signature));
+      const pairScores = new Map<number, number>();
+      const count = dataset.files.length;
+      let decisionMs = 0;
+      if (dataset.kind === 'near-duplicate') {
+        for (let i = 0; i < count; i += 1) {
+          const scores = rows(i);
+          const shortlist = rankByScore(scores, records.map((_, j) => j).filter((j) => j !== i))
+            .slice(0, DUPLICATE_SHORTLIST.k)
+            .filter((j) => (scores[j] ?? -1) >= DUPLICATE_SHORTLIST.minScore)
+            .map((j) => ({ record: records[j] as ImageRecord, score: scores[j] as number }));
+          const started = performance.now();
+          // threshold -1: keep every verified candidate so the harness can sweep the threshold itself.
+          const matches = detectDuplicates({ vector: set.vectors[i] as Float32Array, signature: set.signatures[i] as Uint8Array }, shortlist, { threshold: -1 });
+          decisionMs += performance.now() - started;
+          for (const match of matches) {
+            const j = match.record.id;
+            const key = Math.min(i, j) * count + Math.max(i, j);
+            pairScores.set(key, Math.max(pairScores.get(key) ?? -Infinity, match.verification.score));
+          }
+        }
+      }
+      return {
+        msPerImage: set.msPerImage + decisionMs / count,
+        similarities: cosineRows(set.vectors, expansion),
+        decision: { pairScore: (i, j) => pairScores.get(Math.min(i, j) * count + Math.max(i, j)) ?? -Infinity, defaultThreshold: threshold },
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Output
+
+const format = (value: number | undefined, digits = 3): string => (value === undefined ? '—' : value.toFixed(digits));
+
+/** One Markdown table for all results (what `npm run eval` prints). */
+export function resultsTable(results: readonly EvalResult[]): string {
+  const lines = [
+    '| set | method | ms/img | mAP | R@1 / P@10 | dup recall @P≥0.99 (threshold) | at shipped default: recall / precision (threshold) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const result of results) {
+    const ranking = result.recallAt1 !== undefined ? `R@1 ${format(result.recallAt1)}` : `P@10 ${format(result.precisionAt10)}`;
+    const best = result.bestAtTargetPrecision === undefined ? '—' : `${format(result.bestAtTargetPrecision.recall)} (${format(result.bestAtTargetPrecision.threshold)})`;
+    const shipped = result.atDefault === undefined ? '—' : `${format(result.atDefault.recall)} / ${format(result.atDefault.precision)} (${format(result.atDefault.threshold, 2)})`;
+    lines.push(`| ${result.dataset} | ${result.method} | ${format(result.msPerImage, 0)} | ${format(result.mAP)} | ${ranking} | ${best} | ${shipped} |`);
+  }
+  return lines.join('\n');
+}
