@@ -200,12 +200,18 @@ async function buildChild(n: number, path: string, parameters: HnswParameters): 
   const queries = generate(reals, QUERIES, 12);
   const truthQueries = Math.min(QUERIES, n >= 1_000_000 ? 50 : QUERIES);
   const truth = Array.from({ length: QUERIES }, (_, q) => (q < truthQueries ? exactTopK(data, n, row(queries, q), 10) : []));
-  let found = 0;
-  for (let q = 0; q < truthQueries; q++) found += index.search(row(queries, q), 10).filter((h) => truth[q]?.includes(h.label)).length;
+  const recallAt: Record<string, number> = {};
+  for (const ef of [64, 128, 256]) {
+    index.setEfSearch(ef);
+    let found = 0;
+    for (let q = 0; q < truthQueries; q++) found += index.search(row(queries, q), 10).filter((h) => truth[q]?.includes(h.label)).length;
+    recallAt[`recallEf${ef}`] = found / (truthQueries * 10);
+  }
+  index.setEfSearch(parameters.efSearch);
   const saveStart = performance.now();
   await index.save(path);
   const saveSeconds = (performance.now() - saveStart) / 1000;
-  console.log(JSON.stringify({ buildSeconds, indexRssDelta: rssDelta, recall: found / (truthQueries * 10), saveSeconds, snapshotBytes: statSync(path).size }));
+  console.log(JSON.stringify({ buildSeconds, indexRssDelta: rssDelta, ...recallAt, saveSeconds, snapshotBytes: statSync(path).size }));
 }
 
 /** Child: loads a saved index cold and queries it; its RSS is the serving footprint. */
@@ -229,7 +235,7 @@ function child(mode: string, n: number, path: string): Record<string, number> {
 }
 
 function scale(sizes: number[]): void {
-  console.log(`\n## one guild, HNSW M=${HNSW_DEFAULTS.m} efC=${HNSW_DEFAULTS.efConstruction} ef=${HNSW_DEFAULTS.efSearch}, single thread`);
+  console.log(`\n## one guild, HNSW M=${HNSW_DEFAULTS.m} efC=${HNSW_DEFAULTS.efConstruction}; load/query columns at ef=${HNSW_DEFAULTS.efSearch}, single thread`);
   const dir = mkdtempSync(join(tmpdir(), 'dejavu-bench-'));
   const rows: Array<Record<string, string>> = [];
   try {
@@ -242,7 +248,7 @@ function scale(sizes: number[]): void {
         images: String(n),
         'build s': (built.buildSeconds ?? 0).toFixed(0),
         'build RSS Δ': mb(built.indexRssDelta ?? 0),
-        'recall@10': (built.recall ?? 0).toFixed(4),
+        'recall@10 ef=64/128/256': [built.recallEf64, built.recallEf128, built.recallEf256].map((r) => (r ?? 0).toFixed(4)).join(' / '),
         'snapshot size': mb(built.snapshotBytes ?? 0),
         'save s': (built.saveSeconds ?? 0).toFixed(1),
         'load s': (loaded.loadSeconds ?? 0).toFixed(2),

@@ -22,8 +22,6 @@ manager.on('shardCreate', (shard) => {
   log.info({ shardId: shard.id }, 'shard launched');
   shard.on('death', () => log.warn({ shardId: shard.id }, 'shard process died'));
 });
-await manager.spawn();
-
 /** Each shard gets SIGTERM and flushes its own indexes; the manager exits once all have exited. */
 const SHUTDOWN_GRACE_MS = 30_000;
 const shutdown = () => {
@@ -41,3 +39,6 @@ const shutdown = () => {
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
+
+// Signal handlers first: a SIGTERM during the (slow) spawn must still shut the shards down gracefully.
+await manager.spawn();

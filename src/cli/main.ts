@@ -9,6 +9,7 @@ import type { CliCommand } from './types.ts';
 type CommandLoader = () => Promise<{ command: CliCommand }>;
 
 const COMMANDS: Record<string, CommandLoader> = {
+  dupes: () => import('./commands/dupes.ts'),
   embed: () => import('./commands/embed.ts'),
   eval: () => import('./commands/eval.ts'),
   index: () => import('./commands/index.ts'),
@@ -32,6 +33,11 @@ async function usage(): Promise<string> {
 export async function main(argv: string[]): Promise<number> {
   // Anything a library prints with console.log must not corrupt the JSON on stdout.
   console.log = console.error;
+  // `dejavu … | head`: the reader went away; stop quietly like other Unix tools.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.error(await usage());
@@ -39,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (load === undefined) {
-    console.error(`dejavu: unknown command "${name}"\n\n${await usage()}`);
+    console.error(`dejavu: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')} (dejavu --help describes them)`);
     return 2;
   }
   try {

@@ -13,6 +13,11 @@ import { EVENTS } from './events/index.ts';
 import { registerEvents } from './events/event.ts';
 import { SimilarSessions } from './sessions.ts';
 
+/** How long shutdown waits for running event handlers, before and after the services close. */
+const HANDLER_GRACE_MS = 10_000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 export interface BotHandle {
   client: Client;
   services: Services;
@@ -66,8 +71,11 @@ export async function startBot(config: Config, options: StartBotOptions = {}): P
     (stopping ??= (async () => {
       log.info('stopping');
       await client.destroy();
-      await settle();
+      // A running /dejavu backfill only ends when the services stop it: give ordinary handlers a moment,
+      // then close the services (which stops crawls, keeping their cursors) and wait for the rest.
+      await Promise.race([settle(), delay(HANDLER_GRACE_MS)]);
       if (!options.services) await services.close();
+      await Promise.race([settle(), delay(HANDLER_GRACE_MS)]);
       log.info('stopped');
     })());
   return { client, services, settle, stop };

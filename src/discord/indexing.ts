@@ -47,7 +47,9 @@ export async function indexLiveMessage(context: BotContext, message: Message<tru
   if (images.length === 0) return { outcomes: [], notice: null };
   const outcomes = await context.services.indexer.indexMessage(images, { priority: 'live' });
   for (const outcome of outcomes) {
-    if (outcome.status === 'failed') {
+    if (outcome.status === 'indexed') {
+      context.log.debug({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, elapsedMs: outcome.elapsedMs, ...outcome.timings, duplicates: outcome.duplicates.length }, 'image indexed');
+    } else if (outcome.status === 'failed') {
       context.log.warn({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, code: outcome.code, sourceKey: outcome.source.sourceKey }, 'image not indexed');
     }
   }

@@ -8,9 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DejavuError, ModelError } from '../errors.ts';
 import { childLogger } from '../logger.ts';
-import { InThreadBackend } from './backends/tensorflow.ts';
 import type { InferenceBackend, TensorflowKind } from './backends/types.ts';
-import { WorkerPoolBackend } from './backends/worker-pool.ts';
 import { HttpEmbedder } from './http-client.ts';
 import { LocalEmbedder } from './local-embedder.ts';
 import type { EmbedderOptions } from './options.ts';
@@ -67,9 +65,17 @@ export async function modelVariant(modelDir: string, preprocessOptions: Preproce
 
 /** Picks and starts the inference backend named by `options.backend` (see EmbedderOptions). */
 export async function createInferenceBackend(options: Pick<EmbedderOptions, 'backend' | 'workers' | 'modelDir'>): Promise<InferenceBackend> {
-  const inThread = (kind: TensorflowKind): Promise<InferenceBackend> => InThreadBackend.create(kind, options.modelDir);
-  const cpuSide = (kind: 'wasm' | 'cpu'): Promise<InferenceBackend> =>
-    options.workers > 0 ? WorkerPoolBackend.create(kind, options.modelDir, options.workers) : inThread(kind);
+  // Imported on demand: TF.js loads only in the thread that runs the model (not in a pool's main thread,
+  // nor in HTTP clients).
+  const inThread = async (kind: TensorflowKind): Promise<InferenceBackend> => {
+    const { InThreadBackend } = await import('./backends/tensorflow.ts');
+    return InThreadBackend.create(kind, options.modelDir);
+  };
+  const cpuSide = async (kind: 'wasm' | 'cpu'): Promise<InferenceBackend> => {
+    if (options.workers === 0) return inThread(kind);
+    const { WorkerPoolBackend } = await import('./backends/worker-pool.ts');
+    return WorkerPoolBackend.create(kind, options.modelDir, options.workers);
+  };
 
   switch (options.backend) {
     case 'gpu':

@@ -16,9 +16,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { ModelError } from '../errors.ts';
 import { MODEL_FIX, PINNED_MODEL_FILES, PINNED_MODEL_JSON_SHA256, sha256Hex } from './pinned-model.ts';
+import { INPUT_SIZE } from './preprocess.ts';
 import { EMBEDDING_DIMENSIONS } from './types.ts';
 
-export const INPUT_SIZE = 224;
+export { INPUT_SIZE };
+
 /** Swish-activated output of the last 1×1 conv: [N, 7, 7, 1280] for a 224×224 input. */
 export const ACTIVATION_NODE = 'StatefulPartitionedCall/model/top_activation/mul';
 /** The graph's own global average pool: [N, 1280]. Used by tests to check our pooling. */

@@ -10,7 +10,9 @@
 import sharp, { type Sharp } from 'sharp';
 import { DEFAULT_BORDER_THRESHOLD, findContentBox } from './borders.ts';
 import type { DecodedImage } from './decode.ts';
-import { INPUT_SIZE } from './model.ts';
+
+/** The model's native input side. */
+export const INPUT_SIZE = 224;
 
 export type Fit = 'fill' | 'cover' | 'contain';
 

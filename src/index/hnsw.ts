@@ -24,7 +24,7 @@ export interface HnswParameters {
  * cores): M=16/efC=200/ef=64 reached recall@10 ≥ 0.99 (see bench/index.ts header for the table). Larger M
  * costs memory (8 B × M per vector) and build time for no measurable recall gain at this size.
  */
-export const HNSW_DEFAULTS: HnswParameters = { m: 16, efConstruction: 200, efSearch: 64 };
+export const HNSW_DEFAULTS: HnswParameters = { m: 16, efConstruction: 200, efSearch: 128 };
 
 const RANDOM_SEED = 100;
 

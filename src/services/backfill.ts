@@ -94,7 +94,8 @@ type Mode = 'full' | 'catch-up';
 export class Backfiller implements BackfillService {
   private readonly running = new Map<string, Promise<BackfillProgress>>();
   private readonly seen = new Map<string, { guildId: string; channelId: string; messageId: string }>();
-  private readonly controllers = new Set<AbortController>();
+  /** Running crawls, to stop them on close or when their channel/guild is deleted. */
+  private readonly controllers = new Map<AbortController, { guildId: string; channelId: string }>();
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private closed = false;
@@ -142,6 +143,7 @@ export class Backfiller implements BackfillService {
 
   /** The channel was deleted: its cursor goes (a running crawl of it is aborted). */
   async forgetChannel(guildId: string, channelId: string): Promise<void> {
+    this.abortWhere((crawl) => crawl.guildId === guildId && crawl.channelId === channelId);
     this.seen.delete(`${guildId}:${channelId}`);
     await this.options.keyv.delete(cursorKey(guildId, channelId));
     const state = await this.guildState(guildId);
@@ -150,6 +152,7 @@ export class Backfiller implements BackfillService {
   }
 
   async forgetGuild(guildId: string): Promise<void> {
+    this.abortWhere((crawl) => crawl.guildId === guildId);
     const state = await this.guildState(guildId);
     for (const channelId of state.channels) {
       this.seen.delete(`${guildId}:${channelId}`);
@@ -174,9 +177,13 @@ export class Backfiller implements BackfillService {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
-    for (const controller of this.controllers) controller.abort();
+    this.abortWhere(() => true);
     await Promise.allSettled([...this.running.values()]);
     await this.flushSeen();
+  }
+
+  private abortWhere(match: (crawl: { guildId: string; channelId: string }) => boolean): void {
+    for (const [controller, crawl] of this.controllers) if (match(crawl)) controller.abort();
   }
 
   /** One crawl per channel at a time; a second request waits for the first, then runs (cheap if done). */
@@ -193,7 +200,7 @@ export class Backfiller implements BackfillService {
   private async crawl(mode: Mode, options: BackfillRunOptions): Promise<BackfillProgress> {
     const { guildId, channelId } = options;
     const controller = new AbortController();
-    this.controllers.add(controller);
+    this.controllers.set(controller, { guildId, channelId });
     const signal = options.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, options.signal]);
     try {
       await this.flushSeen();
@@ -221,6 +228,10 @@ export class Backfiller implements BackfillService {
         const oldest = ids[0]!;
         const newest = ids[ids.length - 1]!;
         const tally = await this.indexPage(messages, channelId, settings);
+        if (signal.aborted && !this.closed && options.signal?.aborted !== true) {
+          // The channel or guild was deleted meanwhile: leave no cursor behind.
+          return tracker.report(cursor, false);
+        }
         cursor.scanned += messages.length;
         cursor.indexed += tally.indexed;
         cursor.skipped += tally.skipped;
@@ -291,7 +302,10 @@ export class Backfiller implements BackfillService {
     return tally;
   }
 
+  /** Writes a cursor; the newest seen id never goes backwards (live markSeen flushes may have moved it). */
   private async saveCursor(guildId: string, channelId: string, cursor: ChannelCursor): Promise<void> {
+    const stored = await this.cursor(guildId, channelId);
+    cursor.newestSeenId = maxId(cursor.newestSeenId, stored?.newestSeenId ?? null);
     await this.options.keyv.set(cursorKey(guildId, channelId), cursor);
   }
 

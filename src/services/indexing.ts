@@ -200,11 +200,20 @@ export class ImageIndexer implements Indexer {
   private async process(image: ImageReference, threshold: number | null, started: number): Promise<IndexOutcome> {
     const { source } = image;
     const { store } = this.options;
+    const timings = { queueMs: performance.now() - started, downloadMs: 0, embedMs: 0, detectMs: 0, addMs: 0 };
+    let mark = performance.now();
+    const lap = (): number => {
+      const now = performance.now();
+      const elapsed = now - mark;
+      mark = now;
+      return Math.round(elapsed);
+    };
     if (this.isDeleted(source)) return { status: 'deleted', source };
     const existing = await store.getBySource(source.guildId, source.sourceKey);
     if (existing !== undefined) return { status: 'already-indexed', record: existing };
 
     const download = await this.download(image);
+    timings.downloadMs = lap();
     const contentHash = sha256Hex(download.bytes);
     const sameBytes = (await store.findByHash(source.guildId, contentHash)).filter((record) => record.messageId !== source.messageId);
     let embedding: ImageEmbedding | undefined;
@@ -217,11 +226,15 @@ export class ImageIndexer implements Indexer {
     }
     const exactDuplicate = embedding !== undefined;
     embedding ??= await this.options.embedder.embed(download.bytes);
+    timings.embedMs = lap();
     if (this.isDeleted(source)) return { status: 'deleted', source };
 
     const { record, duplicates } = await this.withGuildLock(source.guildId, async () => {
+      lap(); // time spent waiting for the lock counts as neither
       const duplicates = await this.findDuplicates(source, embedding, sameBytes, threshold);
+      timings.detectMs = lap();
       const record = await store.add(source, contentHash, embedding);
+      timings.addMs = lap();
       return { record, duplicates };
     });
     if (this.isDeleted(source)) {
@@ -230,8 +243,9 @@ export class ImageIndexer implements Indexer {
       return { status: 'deleted', source };
     }
     const elapsedMs = Math.round(performance.now() - started);
-    this.log.debug({ guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey, exactDuplicate, duplicates: duplicates.length, elapsedMs }, 'indexed image');
-    return { status: 'indexed', record, duplicates, exactDuplicate, embedded: !exactDuplicate, elapsedMs };
+    timings.queueMs = Math.round(timings.queueMs);
+    this.log.debug({ guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey, exactDuplicate, duplicates: duplicates.length, elapsedMs, ...timings }, 'indexed image');
+    return { status: 'indexed', record, duplicates, exactDuplicate, embedded: !exactDuplicate, elapsedMs, timings };
   }
 
   /** The media proxy's downscaled rendition when the image is large; the original URL if that fails. */

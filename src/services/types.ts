@@ -54,8 +54,10 @@ export type IndexOutcome =
       exactDuplicate: boolean;
       /** Whether the embedder ran for this image (false on the exact-hash shortcut). */
       embedded: boolean;
-      /** Milliseconds from enqueue to done. */
+      /** Milliseconds from the index() call to done. */
       elapsedMs: number;
+      /** Where the time went (ms): waiting in the queue, download, hash lookups + embedding, duplicate detection, store add. */
+      timings: IndexTimings;
     }
   | { status: 'already-indexed'; record: ImageRecord }
   /** Refused before any download: ignored channel, unsupported type (video, SVG), declared too large. */
@@ -63,6 +65,14 @@ export type IndexOutcome =
   /** The message (or channel, guild) was deleted while its image waited or was being indexed. */
   | { status: 'deleted'; source: ImageSource }
   | { status: 'failed'; source: ImageSource; code: ErrorCode; error: DejavuError };
+
+export interface IndexTimings {
+  queueMs: number;
+  downloadMs: number;
+  embedMs: number;
+  detectMs: number;
+  addMs: number;
+}
 
 export interface IndexOptions {
   /** `backfill` work yields to `live` work in the queue and blocks sooner when the queue fills. */
@@ -231,9 +241,9 @@ export interface HistoryMessage {
 }
 
 /**
- * One page of history. With `before`: the page of messages older than `before` (newest first, as
- * Discord returns them); with `after`: messages newer than `after`; with neither: the newest messages.
- * An empty page means the end. `limit` is at most 100 (Discord's page size).
+ * One page of history, as Discord's GET /channels/{id}/messages returns it (any order is fine):
+ * with `before`: the `limit` messages just older than `before`; with `after`: the `limit` messages just
+ * newer than `after`; with neither: the newest messages. An empty page means the end. `limit` ≤ 100.
  */
 export type FetchHistoryPage = (
   channelId: string,

@@ -111,7 +111,9 @@ class KeyvImageStore implements OpenImageStore {
       if (existing !== undefined) {
         const stored = await this.keyv.get(recordKey(source.guildId, existing.id));
         if (stored !== undefined) return fromStoredRecord(stored);
-        throw new StoreError('STORE_FAILED', `Record ${existing.id} of guild ${source.guildId} is missing from keyv`, { guildId: source.guildId, id: existing.id });
+        // Only after a failed keyv write whose rollback failed too: drop the half-written record, add anew.
+        log.warn({ guildId: source.guildId, id: existing.id }, 'record missing from keyv; re-adding it');
+        await guild.remove([existing.id]);
       }
       const record: ImageRecord = {
         guildId: source.guildId,
@@ -130,7 +132,13 @@ class KeyvImageStore implements OpenImageStore {
         signature: embedding.signature,
       };
       await guild.add(record, vector);
-      await this.keyv.set(recordKey(record.guildId, record.id), toStoredRecord(record));
+      try {
+        await this.keyv.set(recordKey(record.guildId, record.id), toStoredRecord(record));
+      } catch (error) {
+        // Not acknowledged, so it must not stay: journal its removal (best effort) and report the failure.
+        await guild.remove([record.id]).catch(() => undefined);
+        throw new StoreError('STORE_FAILED', `Writing record metadata failed: ${String(error)}`, { guildId: record.guildId, sourceKey: record.sourceKey }, { cause: error });
+      }
       if (guild.pendingOps >= this.snapshotEveryOps) await guild.snapshot();
       return record;
     });

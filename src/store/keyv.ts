@@ -70,8 +70,10 @@ export function createKeyv<Value = unknown>(options: KeyvOptions, namespace: str
     const uri = options.keyvUrl ?? `sqlite://${join(options.dataDir, 'dejavu.sqlite')}`;
     store = new KeyvSqlite({ uri, busyTimeout: 10_000 });
   }
-  const keyv = new Keyv<Value>({ store: disconnectOnce(store), namespace });
-  // keyv emits adapter errors as events; without a listener Node would crash the process on them.
+  // throwOnErrors: a failed write must reject (keyv's default resolves `false` and only emits an event,
+  // which would acknowledge data that was never stored).
+  const keyv = new Keyv<Value>({ store: disconnectOnce(store), namespace, throwOnErrors: true });
+  // keyv also emits adapter errors as events; without a listener Node would crash the process on them.
   keyv.on('error', (error: unknown) => log.error({ err: error, backend, namespace }, 'keyv backend error'));
   return keyv;
 }

@@ -51,7 +51,7 @@ test('dejavu embed --json prints only a JSON array: vectors for images, CODE: me
 test('dejavu with an unknown command exits 2 with usage on stderr', async () => {
   await assert.rejects(run(process.execPath, [BIN, 'no-such-command']), (error: { code?: number; stderr?: string; stdout?: string }) => {
     assert.equal(error.code, 2);
-    assert.match(error.stderr ?? '', /usage: dejavu/);
+    assert.match(error.stderr ?? '', /unknown command "no-such-command"; commands: .*\bembed\b/);
     assert.equal(error.stdout, '');
     return true;
   });

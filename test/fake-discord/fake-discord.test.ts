@@ -384,8 +384,6 @@ describe('fake Discord with a real discord.js client', () => {
     const second = await application.commands.set([...definitions]);
     assert.deepEqual([...second.keys()].sort(), [...first.keys()].sort());
     assert.equal(fake.commands().length, 2);
-    await application.commands.set([definitions[0]], guild.id);
-    assert.equal(fake.commands(guild.id).length, 1);
     await assert.rejects(application.commands.set([{ name: 'Bad Name', description: 'x' }]), { code: 50035 });
     await assert.rejects(application.commands.set([{ name: 'similar', description: 'x', nameLocalizations: { jp: 'ruiji' } as Record<string, string> }]), { code: 50035 });
     const optionalFirst = [
@@ -393,10 +391,51 @@ describe('fake Discord with a real discord.js client', () => {
       { name: 'image', description: 'An image', type: ApplicationCommandOptionType.Attachment, required: true },
     ] as const;
     await assert.rejects(application.commands.set([{ name: 'similar', description: 'x', options: [...optionalFirst] }]), { code: 50035 });
-    await application.commands.set([{ name: 'similar', description: 'x', nameLocalizations: { ja: '類似画像' }, descriptionLocalizations: { ja: '似た画像を探す' } }], guild.id);
+    await application.commands.set([{ ...definitions[0], options: [...definitions[0].options], nameLocalizations: { ja: '類似画像' }, descriptionLocalizations: { ja: '似た画像を探す' } }], guild.id);
+    assert.equal(fake.commands(guild.id).length, 1);
+    assert.deepEqual(fake.commands(guild.id)[0]?.name_localizations, { ja: '類似画像' });
     const slash = await fake.sendSlashCommand({ channelId: guild.channelId('general'), userId: alice.id, name: 'similar', options: [{ name: 'image', attachment: { filename: 'q.png', bytes: red } }] });
     assert.equal((slash.payload.data as { id?: string }).id, fake.commands(guild.id)[0]?.id, 'the guild command wins');
     await fake.waitFor(() => fake.interactionResponses(slash.id).followUps.length > 0);
+  });
+
+  test('subcommands with channel and user options arrive resolved, typed from the deployed definition', async () => {
+    const application = client.application;
+    assert.ok(application);
+    await application.commands.set(
+      [
+        {
+          name: 'dejavu',
+          description: 'Settings',
+          options: [
+            { name: 'backfill', description: 'Crawl history', type: ApplicationCommandOptionType.Subcommand, options: [{ name: 'channel', description: 'Where', type: ApplicationCommandOptionType.Channel }] },
+            { name: 'stats', description: 'Numbers', type: ApplicationCommandOptionType.Subcommand },
+            { name: 'who', description: 'Someone', type: ApplicationCommandOptionType.Subcommand, options: [{ name: 'user', description: 'Who', type: ApplicationCommandOptionType.User }] },
+          ],
+        },
+      ],
+      guild.id,
+    );
+    const seen: string[] = [];
+    const original = answerOverride;
+    answerOverride = async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      const channel = interaction.options.getChannel('channel');
+      const user = interaction.options.getUser('user');
+      seen.push(`${interaction.options.getSubcommand()} ${channel?.id ?? '-'} ${user?.id ?? '-'}`);
+      await interaction.reply({ content: 'ok', flags: MessageFlags.Ephemeral });
+    };
+    try {
+      const history = guild.channelId('history');
+      const backfill = await fake.sendSlashCommand({ channelId: guild.channelId('general'), userId: alice.id, name: 'dejavu', options: [{ name: 'backfill', options: [{ name: 'channel', value: history }] }] });
+      const stats = await fake.sendSlashCommand({ channelId: guild.channelId('general'), userId: alice.id, name: 'dejavu', options: [{ name: 'stats' }] });
+      const who = await fake.sendSlashCommand({ channelId: guild.channelId('general'), userId: alice.id, name: 'dejavu', options: [{ name: 'who', options: [{ name: 'user', value: bob.id }] }] });
+      await fake.waitFor(() => [backfill, stats, who].every((sent) => fake.interactionResponses(sent.id).acknowledged));
+      assert.deepEqual(seen, [`backfill ${history} -`, 'stats - -', `who - ${bob.id}`]);
+      await assert.rejects(fake.sendSlashCommand({ channelId: guild.channelId('general'), userId: alice.id, name: 'dejavu', options: [{ name: 'nope' }] }), /no option nope/);
+    } finally {
+      answerOverride = original;
+    }
   });
 
   test('expired attachment URLs: refetching the message gives a fresh working URL', async () => {

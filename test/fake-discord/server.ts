@@ -199,7 +199,12 @@ export interface EditMessageSpec {
 
 export interface SlashOption {
   name: string;
-  /** Inferred when omitted: string 3, integer 4, number 10, boolean 5, attachment 11, nested options 1. */
+  /**
+   * Taken from the deployed command's definition when it exists (then unknown option names,
+   * undeclared choices and out-of-range values throw, as Discord's client would not send them),
+   * else inferred: string 3, integer 4, number 10, boolean 5, attachment 11, nested options 1.
+   * User/channel/role options (value = id) get their `resolved` objects.
+   */
   type?: ApplicationCommandOptionType;
   value?: string | number | boolean;
   attachment?: AttachmentSpec;
@@ -637,16 +642,36 @@ export class FakeDiscord {
   /** A user runs a chat-input command; dispatches INTERACTION_CREATE type 2. */
   async sendSlashCommand(spec: SlashCommandSpec): Promise<FakeInteraction> {
     const channel = this.state.channel(spec.channelId);
-    const attachments: Record<string, Json> = {};
-    const convert = async (option: SlashOption): Promise<JsonObject> => {
+    const guild = this.state.guild(channel.guildId);
+    const command = this.findCommand(channel.guildId, spec.name, ApplicationCommandType.ChatInput);
+    const resolved: Record<'attachments' | 'users' | 'members' | 'channels' | 'roles', Record<string, Json>> = {
+      attachments: {},
+      users: {},
+      members: {},
+      channels: {},
+      roles: {},
+    };
+    const checkRequired = (definitions: JsonObject[] | undefined, given: SlashOption[]): void => {
+      for (const definition of definitions ?? []) {
+        if (definition.required === true && !given.some((option) => option.name === definition.name)) {
+          throw new Error(`fake-discord: /${spec.name} needs option ${String(definition.name)}`);
+        }
+      }
+    };
+    const convert = async (option: SlashOption, definitions: JsonObject[] | undefined): Promise<JsonObject> => {
+      const definition = definitions?.find((candidate) => candidate.name === option.name);
+      if (definitions && !definition) throw new Error(`fake-discord: /${spec.name} has no option ${option.name}`);
+      const declaredType = option.type ?? (definition ? Number(definition.type) : undefined);
       if (option.attachment) {
         const stored = await this.storeAttachment(option.attachment, channel.id, 'attachments', true);
-        attachments[stored.id] = this.state.apiAttachment(stored);
+        resolved.attachments[stored.id] = this.state.apiAttachment(stored);
         return { name: option.name, type: ApplicationCommandOptionType.Attachment, value: stored.id };
       }
-      if (option.options) {
-        const nested = await Promise.all(option.options.map(convert));
-        const isGroup = option.type === ApplicationCommandOptionType.SubcommandGroup;
+      if (option.options || declaredType === ApplicationCommandOptionType.Subcommand || declaredType === ApplicationCommandOptionType.SubcommandGroup) {
+        const nestedDefinitions = definition ? (Array.isArray(definition.options) ? definition.options : []).map((entry) => entry as JsonObject) : undefined;
+        const nested = await Promise.all((option.options ?? []).map((child) => convert(child, nestedDefinitions)));
+        checkRequired(nestedDefinitions, option.options ?? []);
+        const isGroup = declaredType === ApplicationCommandOptionType.SubcommandGroup;
         return { name: option.name, type: isGroup ? ApplicationCommandOptionType.SubcommandGroup : ApplicationCommandOptionType.Subcommand, options: nested };
       }
       const value = option.value;
@@ -658,19 +683,83 @@ export class FakeDiscord {
               ? ApplicationCommandOptionType.Integer
               : ApplicationCommandOptionType.Number
             : ApplicationCommandOptionType.String;
-      return { name: option.name, type: option.type ?? inferred, value: value ?? null };
+      const type = declaredType ?? inferred;
+      if (definition) this.checkOptionValue(spec.name, definition, value);
+      this.resolveOptionValue(guild, spec.userId, type, String(value), resolved);
+      return { name: option.name, type, value: value ?? null };
     };
-    const options = await Promise.all((spec.options ?? []).map(convert));
-    const command = this.findCommand(channel.guildId, spec.name, ApplicationCommandType.ChatInput);
+    const topDefinitions = command ? (Array.isArray(command.options) ? command.options : []).map((entry) => entry as JsonObject) : undefined;
+    const options = await Promise.all((spec.options ?? []).map((option) => convert(option, topDefinitions)));
+    checkRequired(topDefinitions, spec.options ?? []);
+    const usedResolved = Object.fromEntries(Object.entries(resolved).filter(([, entries]) => Object.keys(entries).length > 0));
     const data: JsonObject = {
       id: command?.id ?? snowflake(),
       name: spec.name,
       type: ApplicationCommandType.ChatInput,
       guild_id: command?.guild_id ?? undefined,
       options: options.length ? options : undefined,
-      resolved: Object.keys(attachments).length ? { attachments } : undefined,
+      resolved: Object.keys(usedResolved).length ? usedResolved : undefined,
     };
     return this.dispatchInteraction({ type: 2, name: spec.name, commandType: ApplicationCommandType.ChatInput, data, channel, userId: spec.userId, locale: spec.locale });
+  }
+
+  /** Discord's client only lets users send declared choices, within min/max value and length. */
+  private checkOptionValue(command: string, definition: JsonObject, value: SlashOption['value']): void {
+    const fail = (why: string): never => {
+      throw new Error(`fake-discord: /${command} option ${String(definition.name)}: ${why}`);
+    };
+    if (Array.isArray(definition.choices) && definition.choices.length > 0) {
+      const allowed = definition.choices.map((choice) => (choice as JsonObject).value);
+      if (!allowed.includes(value as Json)) fail(`${JSON.stringify(value)} is not one of ${JSON.stringify(allowed)}`);
+    }
+    if (typeof value === 'number') {
+      if (typeof definition.min_value === 'number' && value < definition.min_value) fail(`${value} < min_value ${definition.min_value}`);
+      if (typeof definition.max_value === 'number' && value > definition.max_value) fail(`${value} > max_value ${definition.max_value}`);
+    }
+    if (typeof value === 'string') {
+      if (typeof definition.min_length === 'number' && value.length < definition.min_length) fail(`shorter than min_length ${definition.min_length}`);
+      if (typeof definition.max_length === 'number' && value.length > definition.max_length) fail(`longer than max_length ${definition.max_length}`);
+    }
+  }
+
+  /** User, channel, role and mentionable options come with their objects in `resolved`, like Discord sends them. */
+  private resolveOptionValue(
+    guild: FakeGuildState,
+    invokerId: string,
+    type: number,
+    id: string,
+    resolved: Record<'users' | 'members' | 'channels' | 'roles', Record<string, Json>>,
+  ): void {
+    const wantsUser = type === ApplicationCommandOptionType.User || type === ApplicationCommandOptionType.Mentionable;
+    const wantsRole = type === ApplicationCommandOptionType.Role || type === ApplicationCommandOptionType.Mentionable;
+    const user = wantsUser ? this.state.users.get(id) : undefined;
+    if (user) {
+      resolved.users[id] = this.state.apiUser(user);
+      const member = guild.members.get(id);
+      if (member) resolved.members[id] = this.state.apiMember(guild, member, false);
+      return;
+    }
+    const role = wantsRole ? guild.roles.get(id) : undefined;
+    if (role) {
+      resolved.roles[id] = this.state.apiRole(role);
+      return;
+    }
+    if (type === ApplicationCommandOptionType.Channel) {
+      const target = guild.channels.get(id);
+      if (!target) throw new Error(`fake-discord: no channel ${id} in guild ${guild.name}`);
+      resolved.channels[id] = {
+        id: target.id,
+        name: target.name,
+        type: target.type,
+        parent_id: target.parentId,
+        nsfw: target.nsfw,
+        // The invoking member's permissions in that channel.
+        permissions: this.state.permissionsIn(target.id, invokerId).toString(),
+        thread_metadata: isThread(target) ? (this.state.apiChannel(target).thread_metadata ?? undefined) : undefined,
+      };
+      return;
+    }
+    if (wantsUser || wantsRole) throw new Error(`fake-discord: no user or role ${id}`);
   }
 
   /** A user picks a message context-menu command (e.g. "Find similar images") on `targetMessageId`. */

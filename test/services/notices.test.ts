@@ -25,7 +25,7 @@ function match(original: ImageRecord, similarity: number, exact = false): Duplic
 const newImage = (overrides: Partial<ImageRecord> = {}) => record({ messageId: 'new', authorId: 'bob', createdAt: NOW, ...overrides });
 
 function indexed(recordOfImage: ImageRecord, duplicates: DuplicateMatch[]): IndexOutcome {
-  return { status: 'indexed', record: recordOfImage, duplicates, exactDuplicate: false, embedded: true, elapsedMs: 1 };
+  return { status: 'indexed', record: recordOfImage, duplicates, exactDuplicate: false, embedded: true, elapsedMs: 1, timings: { queueMs: 0, downloadMs: 0, embedMs: 1, detectMs: 0, addMs: 0 } };
 }
 
 function settingsWith(overrides: Partial<GuildSettings> = {}): GuildSettings {

@@ -9,7 +9,8 @@ import { imagesOfMessage } from '../../images.ts';
 export default defineEvent({
   name: 'Answer the search reaction with similar images',
   event: Events.MessageReactionAdd,
-  async execute(context, partialReaction, user) {
+  async execute(context, partialReaction, partialUser) {
+    const user = partialUser.partial ? await partialUser.fetch() : partialUser;
     const reaction = partialReaction.partial ? await partialReaction.fetch() : partialReaction;
     const message = reaction.message.partial ? await reaction.message.fetch() : reaction.message;
     if (!message.inGuild() || user.bot) return;
