@@ -10,6 +10,7 @@ import {
   type ChatInputCommandInteraction,
   type GuildBasedChannel,
   type GuildTextBasedChannel,
+  type Message,
 } from 'discord.js';
 import type { GuildSettings, NoticeMode } from '../src/services/types.ts';
 import { canReadHistory, crawlableChannels, historyFetcher, progressText, type BackfillTotals } from '../src/discord/backfill.ts';
@@ -148,10 +149,18 @@ async function backfill(interaction: ChatInputCommandInteraction<'cached'>, cont
     : crawlableChannels(guild);
   const totals: BackfillTotals = { channelsDone: 0, channelsTotal: channels.length, messages: 0, images: 0, current: null, startedAt: Date.now() };
   let lastEdit = 0;
+  // After the interaction token expires the reply can no longer be edited: progress moves to a channel message.
+  let channelMessage: Message | null = null;
   const edit = async (done: boolean) => {
-    if (Date.now() - totals.startedAt > TOKEN_LIFETIME_MS) return;
     lastEdit = Date.now();
-    await interaction.editReply({ content: progressText(t, totals, done) }).catch((error: unknown) => context.log.warn({ guildId: guild.id, err: error }, 'progress edit failed'));
+    const content = progressText(t, totals, done);
+    try {
+      if (Date.now() - totals.startedAt < TOKEN_LIFETIME_MS) await interaction.editReply({ content });
+      else if (channelMessage) await channelMessage.edit({ content });
+      else if (interaction.channel?.isSendable()) channelMessage = await interaction.channel.send({ content });
+    } catch (error) {
+      context.log.warn({ guildId: guild.id, err: error }, 'progress edit failed');
+    }
   };
   await interaction.editReply({ content: t('backfill.started') });
   const fetchPage = historyFetcher(guild);

@@ -25,6 +25,8 @@ manager.on('shardCreate', (shard) => {
 /** Each shard gets SIGTERM and flushes its own indexes; the manager exits once all have exited. */
 const SHUTDOWN_GRACE_MS = 30_000;
 const shutdown = () => {
+  // A shard exiting on purpose must not be respawned.
+  manager.respawn = false;
   const exits = [...manager.shards.values()].map((shard) => {
     const child = shard.process;
     if (!child || child.exitCode !== null) return Promise.resolve();

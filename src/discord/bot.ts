@@ -5,7 +5,7 @@
 import { Events, type Client } from 'discord.js';
 import type { Config } from '../config.ts';
 import { childLogger } from '../logger.ts';
-import { createServices } from '../services/context.ts';
+import { createServices, type ServiceOverrides } from '../services/context.ts';
 import type { Services } from '../services/types.ts';
 import { createDiscordClient } from './client.ts';
 import type { BotContext } from './context.ts';
@@ -30,6 +30,8 @@ export interface BotHandle {
 export interface StartBotOptions {
   /** Already created services (the benchmark reuses one set); default: `createServices(config)`. */
   services?: Services;
+  /** Parts handed to `createServices` (e.g. one embedder shared across restarts in tests). */
+  overrides?: ServiceOverrides;
   /** How long to wait for READY and every guild. */
   readyTimeoutMs?: number;
 }
@@ -37,7 +39,7 @@ export interface StartBotOptions {
 export async function startBot(config: Config, options: StartBotOptions = {}): Promise<BotHandle> {
   if (!config.DISCORD_TOKEN) throw new Error('DISCORD_TOKEN is not set');
   const log = childLogger('discord');
-  const services = options.services ?? (await createServices(config));
+  const services = options.services ?? (await createServices(config, options.overrides));
   const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
   const context: BotContext = { client, services, sessions: new SimilarSessions(), log };
   const running = new Set<Promise<void>>();

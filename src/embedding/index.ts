@@ -43,7 +43,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   return new LocalEmbedder(inference, {
     limits: options.limits,
     preprocess: options.preprocess,
-    maxBatch: options.maxBatch,
+    maxBatch: Math.min(options.maxBatch, inference.batchLimit ?? options.maxBatch),
     batchWaitMs: options.batchWaitMs,
     variant,
   });

@@ -162,6 +162,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         await step('drain queue', () => queue.drain(config.SHUTDOWN_DRAIN_MS));
         await step('save unfinished images', async () => {
           await resumed;
+          await indexer.close();
           const images = indexer.takeUnfinished();
           await saveUnfinished(unfinishedKeyv, images);
           if (images.length > 0) log.warn({ images: images.length }, 'saved images not yet indexed; they are indexed at the next start');

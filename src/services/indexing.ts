@@ -59,6 +59,14 @@ export function unsupportedContentType(contentType: string | undefined): boolean
   return !type.startsWith('image/') || type === 'image/svg+xml';
 }
 
+/**
+ * A duplicate is an EARLIER image of the same guild from another message: a backfill, which walks history
+ * newest first, must not call the original a duplicate of its own later repost.
+ */
+export function isEarlierCandidate(record: ImageSource, image: ImageSource): boolean {
+  return record.guildId === image.guildId && record.messageId !== image.messageId && record.createdAt <= image.createdAt;
+}
+
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -93,6 +101,7 @@ export class ImageIndexer implements Indexer {
   private readonly guildLocks = new Map<string, Promise<unknown>>();
   /** Images the queue refused (full, or shut down first): retried later, saved at shutdown. */
   private readonly unfinished = new Map<string, ImageReference>();
+  private closed = false;
 
   constructor(private readonly options: ImageIndexerOptions) {
     this.log = options.logger ?? childLogger('indexing');
@@ -100,6 +109,10 @@ export class ImageIndexer implements Indexer {
   }
 
   index(image: ImageReference, options: IndexOptions = {}): Promise<IndexOutcome> {
+    if (this.closed) {
+      this.rememberUnfinished(image);
+      return Promise.resolve(this.failed(image.source, new DejavuError('QUEUE_FULL', 'Indexing has shut down', { sourceKey: image.source.sourceKey })));
+    }
     const key = `${image.source.guildId}\u0000${image.source.sourceKey}`;
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;
@@ -123,6 +136,15 @@ export class ImageIndexer implements Indexer {
 
   forgetGuild(guildId: string): void {
     this.tombstones.add(`g:${guildId}`);
+  }
+
+  /**
+   * Shutdown, after the queue was drained: refuses new images (kept as unfinished) and waits until every
+   * image already submitted has its outcome, so takeUnfinished() afterwards really has everything.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight.values()]);
   }
 
   /** Images refused by the queue so far (removed from the indexer's memory): to save at shutdown. */
@@ -173,7 +195,8 @@ export class ImageIndexer implements Indexer {
       const settings = await this.options.settings.get(source.guildId);
       if (settings.ignoredChannelIds.includes(source.channelId)) return this.skipped(source, 'ignored channel');
       if (unsupportedContentType(image.contentType)) return this.skipped(source, `unsupported type ${image.contentType}`);
-      if (image.size !== undefined && image.size > this.options.maxImageBytes) {
+      // A large original is fine when a downscaled rendition will be fetched instead (the cap still applies to it).
+      if (image.size !== undefined && image.size > this.options.maxImageBytes && this.downloadUrl(image) === (image.proxyUrl ?? image.url)) {
         return this.failed(source, new DejavuError('IMAGE_TOO_LARGE', `Image is ${image.size} bytes, the limit is ${this.options.maxImageBytes}`, { size: image.size }));
       }
       if (this.isDeleted(source)) return { status: 'deleted', source };
@@ -249,12 +272,17 @@ export class ImageIndexer implements Indexer {
   }
 
   /** The media proxy's downscaled rendition when the image is large; the original URL if that fails. */
+  private downloadUrl(image: ImageReference): string {
+    return image.proxyUrl !== undefined ? renditionUrl(image.proxyUrl, image.width, image.height, this.options.renditionMaxSide ?? 512) : image.url;
+  }
+
   private async download(image: ImageReference): Promise<DownloadResult> {
-    const preferred = image.proxyUrl !== undefined ? renditionUrl(image.proxyUrl, image.width, image.height, this.options.renditionMaxSide ?? 512) : image.url;
+    const preferred = this.downloadUrl(image);
     try {
       return await this.options.download(preferred);
     } catch (error) {
-      const retryable = error instanceof DejavuError && error.code === 'DOWNLOAD_FAILED' && preferred !== image.url;
+      const originalTooLarge = image.size !== undefined && image.size > this.options.maxImageBytes;
+      const retryable = error instanceof DejavuError && error.code === 'DOWNLOAD_FAILED' && preferred !== image.url && !originalTooLarge;
       if (!retryable) throw error;
       this.log.info({ url: redact(preferred), code: error.code }, 'proxy rendition failed; trying the original URL');
       return this.options.download(image.url);
@@ -264,11 +292,14 @@ export class ImageIndexer implements Indexer {
   private async findDuplicates(source: ImageSource, embedding: ImageEmbedding, sameBytes: readonly ImageRecord[], threshold: number | null): Promise<DuplicateMatch[]> {
     const { detector, store } = this.options;
     const neighbours = await store.findSimilar(source.guildId, embedding.vector, {
-      k: detector.shortlist.k,
-      filter: (record) => record.messageId !== source.messageId && record.guildId === source.guildId && !this.isDeleted(record),
+      // Exact copies are reported without verification, so they must not use up the shortlist.
+      k: detector.shortlist.k + Math.min(sameBytes.length, 50),
+      filter: (record) => isEarlierCandidate(record, source) && !this.isDeleted(record),
     });
     const exactIds = new Set(sameBytes.map((record) => record.id));
-    const shortlist = neighbours.filter((candidate) => candidate.score >= detector.shortlist.minCosine && !exactIds.has(candidate.record.id));
+    const shortlist = neighbours
+      .filter((candidate) => candidate.score >= detector.shortlist.minCosine && !exactIds.has(candidate.record.id))
+      .slice(0, detector.shortlist.k);
     let detected: DuplicateMatch[] = [];
     try {
       if (shortlist.length > 0) detected = await detector.detect(embedding, shortlist, threshold);
@@ -277,7 +308,7 @@ export class ImageIndexer implements Indexer {
       this.log.error({ err: error, guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey }, 'duplicate detection failed');
     }
     // Identical bytes are duplicates whatever the detector says (and need no verification).
-    const exact: DuplicateMatch[] = sameBytes.filter((record) => !this.isDeleted(record)).map((record) => ({ record, similarity: 1, cosine: 1, exact: true }));
+    const exact: DuplicateMatch[] = sameBytes.filter((record) => isEarlierCandidate(record, source) && !this.isDeleted(record)).map((record) => ({ record, similarity: 1, cosine: 1, exact: true }));
     return [...exact, ...detected];
   }
 

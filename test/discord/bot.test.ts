@@ -105,6 +105,16 @@ test('/similar url and message options: CDN links and message links work, other 
   assert.match(refused.content, /only fetch images from Discord's CDN/);
 });
 
+test('/similar scope=channel only returns images of the channel it is used in', { skip }, async () => {
+  const interaction = await harness.fake.sendSlashCommand({
+    channelId: harness.guild.channelId('memes'),
+    userId: harness.alice.id,
+    name: 'similar',
+    options: [{ name: 'image', attachment: { filename: 'query.jpg', bytes: oxfordImage(group(0)[2] ?? '') } }, { name: 'scope', value: 'channel' }],
+  });
+  assert.deepEqual(answerLinks(await answerOf(interaction.id)), [posted.repost?.id], 'only the #memes copy, not the #general original');
+});
+
 test('the context menu finds the original of a repost and never the message itself', { skip }, async () => {
   const interaction = await harness.fake.sendMessageContextCommand({
     channelId: harness.guild.channelId('memes'),
@@ -270,4 +280,12 @@ test('after a restart the index is intact', { skip }, async () => {
   const fresh = await harness.postImage('general', harness.alice, 'after-restart.jpg', oxfordImage(distractors[1] ?? ''));
   await waitIndexed(harness, fresh.id);
   assert.equal(await imagesIndexed(), count + 1);
+});
+
+test('when the bot leaves the guild, its images are forgotten', { skip }, async () => {
+  assert.ok((await imagesIndexed()) > 0);
+  harness.fake.removeBotFromGuild(harness.guild.id);
+  await harness.fake.waitFor(() => !harness.bot.client.guilds.cache.has(harness.guild.id), 5000, 'GUILD_DELETE');
+  await quiet();
+  assert.equal(await imagesIndexed(), 0);
 });

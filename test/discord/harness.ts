@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { PermissionFlagsBits, Routes } from 'discord.js';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { startBot, type BotHandle } from '../../src/discord/bot.ts';
+import { createEmbedder, embedderOptionsFromConfig } from '../../src/embedding/index.ts';
 import { commandDefinitions } from '../../src/discord/commands.ts';
 import { startFakeDiscord, type FakeDiscord, type FakeGuild, type FakeMessage, type FakeUser } from '../fake-discord/server.ts';
 import { SHARED_MODEL_DIR } from '../helpers/shared.ts';
@@ -78,7 +79,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     EMBEDDING_WORKERS: '1',
     ...options.env,
   });
-  let bot = await startBot(config);
+  // One embedder for the file: a restart reopens the store (what is tested) without reloading the model.
+  const embedder = await createEmbedder(embedderOptionsFromConfig(config));
+  let bot = await startBot(config, { overrides: { embedder } });
   await bot.client.rest.put(Routes.applicationGuildCommands(fake.applicationId, guild.id), { body: commandDefinitions() });
 
   const harness: Harness = {
@@ -94,7 +97,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dataDir,
     async restartBot() {
       await bot.stop();
-      bot = await startBot(config);
+      bot = await startBot(config, { overrides: { embedder } });
       return bot;
     },
     async postImage(channel, author, filename, bytes, content) {
@@ -104,6 +107,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async close() {
       await bot.stop().catch(() => undefined);
+      await embedder.close();
       await fake.close();
       await rm(dataDir, { recursive: true, force: true });
     },

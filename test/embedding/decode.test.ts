@@ -92,4 +92,6 @@ test('bad inputs give typed errors', async (t) => {
   await t.test('more bytes than allowed → IMAGE_TOO_LARGE', async () =>
     assertImageError(await gradientImage(300, 200, 'png'), 'IMAGE_TOO_LARGE', { ...limits, maxBytes: 1000 }));
   await t.test('a 100000×100000 PNG header → IMAGE_TOO_MANY_PIXELS', () => assertImageError(hugePngHeader(100_000, 100_000), 'IMAGE_TOO_MANY_PIXELS'));
+  await t.test('a decode slower than the limit → IMAGE_DECODE_TIMEOUT', async () =>
+    assertImageError(await gradientImage(3000, 2000, 'png'), 'IMAGE_DECODE_TIMEOUT', { ...limits, maxBytes: 50e6, timeoutMs: 1 }));
 });

@@ -314,10 +314,15 @@ describe('fake Discord with a real discord.js client', () => {
   });
 
   test('REST refuses what the bot may not do, with Discord error codes', async () => {
-    const channel = await client.channels.fetch(guild.channelId('secret'), { force: true }).catch((error: { code?: number }) => error);
-    assert.equal((channel as { code?: number }).code, 50001);
-    const forum = client.channels.cache.get(guild.channelId('general')) as TextChannel;
-    await assert.rejects(forum.messages.fetch('1'), { code: 10008 });
+    await assert.rejects(client.channels.fetch(guild.channelId('secret'), { force: true }), { code: 50001 });
+    const general = client.channels.cache.get(guild.channelId('general')) as TextChannel;
+    await assert.rejects(general.messages.fetch('1'), { code: 10008 });
+    const forum = client.channels.cache.get(guild.channelId('gallery'));
+    assert.ok(forum);
+    await assert.rejects(client.rest.post(`/channels/${forum.id}/messages`, { body: { content: 'x' } }), { code: 50008 });
+    const general2 = await fake.postMessage({ channelId: general.id, authorId: alice.id, content: 'not yours', dispatch: false });
+    await assert.rejects(client.rest.patch(`/channels/${general.id}/messages/${general2.id}`, { body: { content: 'mine now' } }), { code: 50005 });
+    await assert.rejects(general.send({ content: 'x'.repeat(2001) }), { code: 50035 });
   });
 
   test('deletes of uncached messages arrive as partials; bulk deletes too', async () => {
@@ -471,6 +476,12 @@ describe('fake Discord with a real discord.js client', () => {
     assert.equal(message.id, posted.id);
     assert.equal(fake.identifies.length, identifies, 'resumed, not re-identified');
     assert.equal(fake.gatewaySessions().find((session) => session.connected)?.resumes, 1);
+    fake.reconnectGateway();
+    await fake.waitFor(() => fake.gatewaySessions().find((session) => session.connected && session.resumes === 2));
+    const again = once(client, Events.MessageCreate) as Promise<[Message]>;
+    const second = await fake.postMessage({ channelId: guild.channelId('general'), authorId: alice.id, content: 'after op 7' });
+    assert.equal((await again)[0].id, second.id);
+    assert.equal(fake.identifies.length, identifies);
   });
 });
 
@@ -539,6 +550,30 @@ describe('fake Discord protocol edges', () => {
       for (const cached of client.guilds.cache.values()) assert.equal(cached.shardId, Number((BigInt(cached.id) >> 22n) % 2n));
     } finally {
       await client.destroy();
+      await fake.close();
+    }
+  });
+
+  test('CDN failures, slow answers and redirects can be injected', async () => {
+    const fake = await startFakeDiscord();
+    try {
+      const owner = fake.addUser({ username: 'owner' });
+      const guild = fake.addGuild({ name: 'g', ownerId: owner.id, channels: [{ name: 'chat' }] });
+      const posted = await fake.postMessage({ channelId: guild.channelId('chat'), authorId: owner.id, attachments: [{ filename: 'a.bin', bytes: Buffer.from('payload') }] });
+      const url = posted.attachments[0]?.url ?? '';
+      fake.injectCdnFailure({ match: posted.attachments[0]?.id, status: 503 });
+      assert.equal((await download(url)).status, 503);
+      assert.equal((await download(url)).bytes.toString(), 'payload');
+      fake.injectCdnFailure({ delayMs: 150 });
+      const started = Date.now();
+      assert.equal((await download(url)).status, 200);
+      assert.ok(Date.now() - started >= 140);
+      const redirected = await request(fake.redirectUrl('http://169.254.169.254/latest'), { dispatcher: downloads });
+      assert.equal(redirected.statusCode, 302);
+      assert.equal(redirected.headers.location, 'http://169.254.169.254/latest');
+      await redirected.body.dump();
+      assert.deepEqual(fake.cdnRequests.map((entry) => entry.status), [503, 200, 200, 302]);
+    } finally {
       await fake.close();
     }
   });

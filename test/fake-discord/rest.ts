@@ -129,6 +129,7 @@ export class RestApi {
   private readonly routes: Route[] = [];
   private readonly failures: Array<FailureInjection & { remaining: number }> = [];
   private readonly buckets = new Map<string, { remaining: number; resetAt: number }>();
+  private readonly acknowledging = new Set<string>();
 
   constructor(
     private readonly state: DiscordState,
@@ -350,8 +351,18 @@ export class RestApi {
       const fields = Array.isArray(embed.fields) ? embed.fields.map(asObject) : [];
       if (fields.length > 25) throw invalidForm('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
       embedText += title.length + description.length;
-      for (const field of fields) embedText += String(field.name ?? '').length + String(field.value ?? '').length;
-      embedText += String(asObject(embed.footer).text ?? '').length + String(asObject(embed.author).name ?? '').length;
+      for (const field of fields) {
+        const name = String(field.name ?? '');
+        const value = String(field.value ?? '');
+        if (name.length < 1 || name.length > 256) throw invalidForm('embeds', 'BASE_TYPE_BAD_LENGTH', 'Embed field name must be between 1 and 256 in length.');
+        if (value.length < 1 || value.length > 1024) throw invalidForm('embeds', 'BASE_TYPE_BAD_LENGTH', 'Embed field value must be between 1 and 1024 in length.');
+        embedText += name.length + value.length;
+      }
+      const footer = String(asObject(embed.footer).text ?? '');
+      const author = String(asObject(embed.author).name ?? '');
+      if (footer.length > 2048) throw invalidForm('embeds', 'BASE_TYPE_MAX_LENGTH', 'Embed footer text must be 2048 or fewer in length.');
+      if (author.length > 256) throw invalidForm('embeds', 'BASE_TYPE_MAX_LENGTH', 'Embed author name must be 256 or fewer in length.');
+      embedText += footer.length + author.length;
     }
     for (const [index, embed] of embeds.map(asObject).entries()) this.validateEmbedUrls(embed, index);
     this.validateComponents(Array.isArray(body.components) ? body.components : []);
@@ -526,8 +537,20 @@ export class RestApi {
   private async callback(request: RestRequest): Promise<Json | undefined> {
     const interaction = this.state.interactions.get(request.params.interaction ?? '');
     if (!interaction || interaction.token !== request.params.token) throw unknownInteraction();
-    if (interaction.callbacks.length > 0) throw new DiscordHttpError(400, 40060, 'Interaction has already been acknowledged.');
+    if (interaction.callbacks.length > 0 || this.acknowledging.has(interaction.id)) {
+      throw new DiscordHttpError(400, 40060, 'Interaction has already been acknowledged.');
+    }
     if (Date.now() - interaction.createdAt > this.options.interactionAckTimeoutMs) throw unknownInteraction();
+    // Two concurrent callbacks: the second is refused even while the first is still being stored.
+    this.acknowledging.add(interaction.id);
+    try {
+      return await this.acknowledge(interaction, request);
+    } finally {
+      this.acknowledging.delete(interaction.id);
+    }
+  }
+
+  private async acknowledge(interaction: StoredInteraction, request: RestRequest): Promise<Json | undefined> {
     const body = asObject(request.body);
     const type = Number(body.type);
     const data = asObject(body.data);
@@ -539,12 +562,11 @@ export class RestApi {
     let created = false;
     if (type === 4 || type === 5) {
       const ephemeral = (Number(data.flags ?? 0) & MessageFlags.Ephemeral) !== 0;
-      const messageBody = type === 5 ? { flags: data.flags ?? 0 } : data;
       if (type === 5) {
         message = await this.newBotMessage(channel, { content: '', flags: data.flags ?? 0 }, [], { ephemeral, type: this.interactionMessageType(interaction) }, true);
         message.flags |= MessageFlags.Loading;
       } else {
-        message = await this.newBotMessage(channel, messageBody, request.files, { ephemeral, type: this.interactionMessageType(interaction) });
+        message = await this.newBotMessage(channel, data, request.files, { ephemeral, type: this.interactionMessageType(interaction) });
       }
       message.webhookId = this.options.applicationId;
       message.interaction = { id: interaction.id, type: interaction.type, name: interaction.name, userId: interaction.userId };

@@ -18,7 +18,7 @@
  *   members: [{ userId: alice.id, roles: ['Members'] }],
  * });
  * const client = new Client({ intents, partials, rest: { api: fake.apiUrl } });
- * await client.login(fake.token);                       // READY + GUILD_CREATE; CDN_ALLOWED_HOSTS = fake.cdnHost
+ * await client.login(fake.token);                                    // READY + GUILD_CREATE
  * const posted = await fake.postMessage({ channelId: guild.channelId('general'), authorId: alice.id,
  *   attachments: [{ filename: 'cat.png', bytes: png }] });           // MESSAGE_CREATE, bytes on the CDN
  * const reply = await fake.waitFor(() => fake.botMessages(posted.channelId).find((m) => m.referencedMessageId === posted.id));
@@ -33,10 +33,13 @@
  * editMessage (also `unfurl` embeds later), deleteMessage, bulkDelete, deleteChannel,
  * removeBotFromGuild, addReaction/removeReaction, imageEmbed, sendMessageContextCommand,
  * sendComponentInteraction (sendButton), reconnectGateway, dropGatewayConnections,
- * invalidateAttachmentUrls, injectFailure. Seed history with `postMessage({ createdAt, dispatch: false })`.
+ * invalidateAttachmentUrls, injectFailure (REST 429/5xx), injectCdnFailure (status or delay),
+ * redirectUrl. Seed history with `postMessage({ createdAt, dispatch: false })`.
  * Records: requests, requestsTo, cdnRequests, uploadedFiles, messagesIn, message, botMessages,
  * interactionResponses, reactionsOn, commands, gatewaySessions, identifies, permissionsIn,
  * onBotMessage (push-style, for benchmarks), waitFor.
+ * Hosts: everything is on 127.0.0.1 (`cdnHost` is `127.0.0.1:port`): a bot's CDN allow-list that
+ * matches host names needs `127.0.0.1`. Destroy discord.js clients before `close()`.
  *
  * PITFALL (affects the bot, not only tests): discord.js 14 ships its own undici 6, and the
  * process-wide undici dispatcher is installed by whichever undici is loaded FIRST. If the
@@ -45,9 +48,12 @@
  * real Discord too. Import discord.js first, or depend on undici 6 like discord.js does.
  *
  * Realism notes: REST checks the bot's channel permissions (50001 Missing Access, 50013 Missing
- * Permissions); GUILD_CREATE only lists all members with the GuildMembers intent; messages lose
- * content/attachments/embeds without MessageContent; attachment URLs are signed and expire;
- * interaction callbacks after `interactionAckTimeoutMs` (3 s) fail with 10062 Unknown interaction;
+ * Permissions) and validates bodies like Discord (content ≤ 2000, embed limits and URL schemes,
+ * `attachment://` resolved, unique custom_ids, command names/locales/option order); GUILD_CREATE
+ * lists all members only with the GuildMembers intent; messages lose content/attachments/embeds
+ * without MessageContent; attachment URLs are signed and expire; interaction callbacks after
+ * `interactionAckTimeoutMs` (3 s) fail with 10062; the first follow-up after an unedited deferral
+ * replaces the loading message; slash options are checked against the deployed definition;
  * `Retry-After` is only ever sent on a 429.
  */
 import { randomBytes } from 'node:crypto';
@@ -84,6 +90,7 @@ import {
 export type { FakeMessage, FakeAttachment, FakeUser, FakeChannel, UploadedFile, Json, JsonObject } from './state.ts';
 export type { RecordedRequest, FailureInjection, BotMessageChange } from './rest.ts';
 export type { GatewaySessionInfo } from './gateway.ts';
+export type { ChannelKind } from './state.ts';
 
 export interface FakeDiscordOptions {
   /** The bot token the gateway and REST accept (default: a random realistic-looking token). */
@@ -261,6 +268,17 @@ export interface InteractionResponses {
   followUps: FakeMessage[];
 }
 
+export interface CdnFailureInjection {
+  /** Tested on the CDN path (`/attachments/{channel}/{id}/{file}`): a substring (e.g. an attachment id) or a RegExp. Default: any. */
+  match?: string | RegExp;
+  /** Answer with this status instead of the bytes (e.g. 503, 500, 404). */
+  status?: number;
+  /** Wait this long before answering (to trip the bot's download timeout). */
+  delayMs?: number;
+  /** How many matching requests (default 1). */
+  count?: number;
+}
+
 export interface CdnRequest {
   host: 'cdn' | 'media';
   method: string;
@@ -322,6 +340,8 @@ export class FakeDiscord {
   readonly applicationId: string;
   readonly botUser: FakeUser;
   readonly cdnRequests: CdnRequest[] = [];
+  private readonly cdnFailures: Array<CdnFailureInjection & { remaining: number }> = [];
+  private readonly redirects = new Map<string, { target: string; status: number }>();
 
   private readonly state: DiscordState;
   private readonly gateway: Gateway;
@@ -907,6 +927,18 @@ export class FakeDiscord {
     return () => this.botMessageListeners.delete(listener);
   }
 
+  /** The next `count` CDN/media requests matching `match` fail with `status` and/or answer after `delayMs`. */
+  injectCdnFailure(failure: CdnFailureInjection): void {
+    this.cdnFailures.push({ ...failure, remaining: failure.count ?? 1 });
+  }
+
+  /** A URL on the fake's CDN host that redirects (302 by default) to `target`, for redirect-policy tests. */
+  redirectUrl(target: string, status = 302): string {
+    const id = randomBytes(8).toString('hex');
+    this.redirects.set(id, { target, status });
+    return `${this.cdnUrl}/redirect/${id}`;
+  }
+
   /** Makes every attachment URL handed out so far invalid (404), as if they had expired. */
   invalidateAttachmentUrls(): void {
     this.state.rotateSigningKey();
@@ -1140,7 +1172,32 @@ export class FakeDiscord {
     const path = url.pathname.slice(host.length + 1);
     const record: CdnRequest = { host, method, path, query: Object.fromEntries(url.searchParams), status: 404, bytes: 0, at: new Date() };
     this.cdnRequests.push(record);
+    const failure = this.cdnFailures.find(
+      (candidate) => candidate.remaining > 0 && (candidate.match === undefined || (typeof candidate.match === 'string' ? path.includes(candidate.match) : candidate.match.test(path))),
+    );
+    if (failure) {
+      failure.remaining -= 1;
+      if (failure.delayMs) await new Promise((resolve) => setTimeout(resolve, failure.delayMs).unref());
+      if (failure.status !== undefined) {
+        record.status = failure.status;
+        if (!response.destroyed) {
+          response.writeHead(failure.status, { 'content-type': 'text/plain' });
+          response.end(`fake-discord: injected ${failure.status}`);
+        }
+        this.notify();
+        return;
+      }
+    }
+    if (response.destroyed) return;
     const segments = path.split('/');
+    const redirect = segments[1] === 'redirect' ? this.redirects.get(segments[2] ?? '') : undefined;
+    if (redirect) {
+      record.status = redirect.status;
+      response.writeHead(redirect.status, { location: redirect.target });
+      response.end();
+      this.notify();
+      return;
+    }
     const attachmentId = segments[1] === 'external' ? segments[2] : segments[1] === 'attachments' ? segments[3] : undefined;
     const attachment = attachmentId ? this.state.attachments.get(attachmentId) : undefined;
     const signedPath = attachment ? this.state.attachmentPath(attachment) : undefined;

@@ -72,6 +72,18 @@ test("the guild's duplicate threshold is the detector's: a stricter one turns th
   assert.deepEqual(repost.duplicates, []);
 });
 
+test('only EARLIER images count as originals (a backfill walks history newest first)', async (t) => {
+  if (!requireShared(t)) return;
+  const { indexer } = setup.services;
+  const day = 86_400_000;
+  const base = Date.UTC(2025, 5, 1);
+  const repost = indexed(await indexer.index(imageRef(`${cdn.base}/oxford/${REPOST}`, { guildId: '108', authorId: 'bob', createdAt: base + day })));
+  const original = indexed(await indexer.index(imageRef(`${cdn.base}/oxford/${ORIGINAL}`, { guildId: '108', authorId: 'alice', createdAt: base })));
+  assert.deepEqual(original.duplicates, [], 'the original is not a duplicate of its later repost');
+  const third = indexed(await indexer.index(imageRef(`${cdn.base}/oxford/img_0347.jpg`, { guildId: '108', authorId: 'carol', createdAt: base + 2 * day })));
+  assert.deepEqual(new Set(third.duplicates.map((match) => match.record.sourceKey)), new Set([repost.record.sourceKey, original.record.sourceKey]));
+});
+
 test('identical bytes take the hash shortcut: the stored embedding is reused, nothing is embedded', async (t) => {
   if (!requireShared(t)) return;
   const { indexer, store } = setup.services;
@@ -111,6 +123,9 @@ test('bad input comes back as typed outcomes, never as an exception, and later w
   assert.equal(svg.status, 'skipped');
   const huge = await indexer.index(imageRef(`${cdn.base}/oxford/${ORIGINAL}`, {}, { size: 1e12 }));
   assert.ok(huge.status === 'failed' && huge.code === 'IMAGE_TOO_LARGE');
+  // …unless a downscaled rendition is fetched instead of the original.
+  const hugeWithRendition = imageRef(`${cdn.base}/oxford/img_0008.jpg`, {}, { size: 1e12, proxyUrl: `${cdn.base}/oxford/img_0008.jpg?proxy`, width: 8000, height: 6000 });
+  indexed(await indexer.index(hugeWithRendition));
   indexed(await indexer.index(imageRef(`${cdn.base}/oxford/img_0026.jpg`)));
 });
 
@@ -202,7 +217,9 @@ test('shutdown with a deadline saves queued images, and the next start indexes t
   try {
     const names = ['img_0001.jpg', 'img_0004.jpg', 'img_0008.jpg', 'img_0699.jpg', 'img_0715.jpg'];
     const pending = first.services.indexer.indexMessage(names.map((name) => imageRef(`${cdn.base}/oxford/${name}`, { guildId: '107' })));
-    await new Promise((resolve) => setImmediate(resolve));
+    // Wait until images sit in the queue (one running, the rest waiting), then shut down with a 0 ms deadline.
+    for (let tries = 0; first.services.queue.stats().pending < 2 && tries < 500; tries += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(first.services.queue.stats().pending >= 2);
     await first.services.close();
     const outcomes = await pending;
     const refused = outcomes.filter((outcome) => outcome.status === 'failed' && outcome.code === 'QUEUE_FULL').length;

@@ -157,3 +157,18 @@ test('store: a store opened with another variant refuses the existing index', as
   t.after(() => other.close());
   await assert.rejects(other.findSimilar('g1', randomUnitVector(seededRandom(9), D), { k: 1 }), { code: 'INDEX_VARIANT_MISMATCH' });
 });
+
+test('store: when the metadata write fails, the add rejects with STORE_FAILED and leaves nothing behind', async (t) => {
+  const dataDir = temporaryDir(t);
+  // A real PostgreSQL client aimed at a closed port: every keyv write fails.
+  const store = await openImageStore(storeOptions(dataDir, { keyvUrl: 'postgresql://postgres@127.0.0.1:1/postgres' }));
+  const vector = randomUnitVector(seededRandom(10), D);
+  await assert.rejects(store.add(sourceOf('g1', 1), sha256('a'), embeddingOf(vector)), { code: 'STORE_FAILED' });
+  assert.deepEqual(await store.stats(), [{ id: 'g1', images: 0 }]);
+  await store.close().catch(() => undefined);
+  // Reopened (journal replayed: the add and its rollback), the record is still absent.
+  const reopened = await openImageStore(storeOptions(dataDir));
+  t.after(() => reopened.close());
+  assert.deepEqual(await reopened.stats(), [{ id: 'g1', images: 0 }]);
+  assert.deepEqual(await reopened.findSimilar('g1', vector, { k: 1 }), []);
+});

@@ -100,6 +100,8 @@ class PoolWorker {
 export class WorkerPoolBackend implements InferenceBackend {
   readonly name: string;
   readonly slots: number;
+  /** Same as the in-thread wasm backend's CPU_BATCH_LIMIT (not imported: that module loads TF.js). */
+  readonly batchLimit = 4;
   private closed = false;
 
   private workers: PoolWorker[] = [];

@@ -109,7 +109,7 @@ interface PairScore {
  * Normalised correlation between the query and the candidate sampled (bilinearly) at the aligned positions,
  * over the query pixels that land inside the candidate. Returns correlation -1 when the overlap is too small.
  */
-export function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: Alignment, factor: number, search: AlignmentSearch): PairScore {
+function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: Alignment, factor: number, search: AlignmentSearch): PairScore {
   const cos = Math.cos(alignment.angle) * alignment.scale;
   const sin = Math.sin(alignment.angle) * alignment.scale;
   const queryCenterX = (query.width - 1) / 2;
@@ -187,7 +187,7 @@ const COARSE_SCALE_STEP = 1.2;
  * query's frame, then every integer shift is scored by a correlation (query standardized once; overlap counts
  * and energies from summed-area tables). Returns the best shift of each (rotation, scale).
  */
-export function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrored: boolean, search: AlignmentSearch): Array<{ alignment: Alignment; score: number }> {
+function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrored: boolean, search: AlignmentSearch): Array<{ alignment: Alignment; score: number }> {
   const angles: number[] = [];
   const angleSteps = Math.floor(search.maxRotationDegrees / COARSE_ANGLE_STEP_DEGREES);
   for (let step = -angleSteps; step <= angleSteps; step += 1) angles.push((step * COARSE_ANGLE_STEP_DEGREES * Math.PI) / 180);
@@ -302,7 +302,7 @@ export function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrore
 }
 
 /** Coordinate ascent on (angle, log scale, shift) at one pyramid level, halving the steps when stuck. */
-export function refine(
+function refine(
   query: GrayImage,
   candidate: GrayImage,
   start: Alignment,
