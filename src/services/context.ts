@@ -86,12 +86,11 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   })().catch((error: unknown) => log.error({ err: error }, 'resuming unfinished images failed'));
 
   // Images refused while the queue was full are retried once it has room again.
-  let retrying = false;
+  let retrying: Promise<unknown> | undefined;
   const retryTimer = setInterval(() => {
-    if (retrying || closing !== undefined || indexer.unfinishedCount === 0 || queue.depth > config.INDEX_QUEUE_MAX / 4) return;
-    retrying = true;
-    void indexer.retryUnfinished().finally(() => {
-      retrying = false;
+    if (retrying !== undefined || closing !== undefined || indexer.unfinishedCount === 0 || queue.depth > config.INDEX_QUEUE_MAX / 4) return;
+    retrying = indexer.retryUnfinished().finally(() => {
+      retrying = undefined;
     });
   }, 30_000);
   retryTimer.unref();
@@ -161,7 +160,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         await step('stop backfills', () => backfill.close());
         await step('drain queue', () => queue.drain(config.SHUTDOWN_DRAIN_MS));
         await step('save unfinished images', async () => {
-          await resumed;
+          // Retries still submitting images are refused now (queue closed) and land in the unfinished list.
+          await Promise.all([resumed, retrying]);
           await indexer.close();
           const images = indexer.takeUnfinished();
           await saveUnfinished(unfinishedKeyv, images);
