@@ -7,7 +7,8 @@
  * Columns: img/s end-to-end; decode = ms per image to decode+preprocess+signature (sequential, measured once);
  * infer = ms per image inside the backend (wall time per slot / batch size); CPU = process CPU time (all
  * threads) per image, the figure least disturbed by other processes on a shared machine; start = seconds to start the
- * backend (model load, workers, warm-up); peak RSS of the whole process while the row ran.
+ * backend (model load, workers, warm-up); RSS = resident memory with that backend loaded.
+ * Rows run interleaved in rounds so that load from other processes affects them alike.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -47,16 +48,20 @@ if (files.length === 0) {
 const images = files.map((file) => readFileSync(file));
 const limits = { maxBytes: 25e6, maxPixels: 50e6, timeoutMs: 10_000 };
 
-interface Row {
+interface Contender {
   backend: string;
   workers: number;
   batch: number;
-  imagesPerSecond: number;
-  inferMs: number;
+  embedder?: Embedder;
   startSeconds: number;
-  peakRssMb: number;
-  /** Process CPU time (all threads) per image: unlike img/s, barely affected by other processes' load. */
-  cpuMs: number;
+  /** Resident memory this embedder added when it started and warmed up (model copies, wasm heaps). */
+  addedRssMb: number;
+  seconds: number;
+  cpuMicros: number;
+  images: number;
+  inferMs: number;
+  batchedImages: number;
+  failures: number;
   note?: string;
 }
 
@@ -66,44 +71,39 @@ async function measureDecode(): Promise<number> {
   return (performance.now() - started) / images.length;
 }
 
-async function measure(backend: BackendChoice, workers: number, batch: number): Promise<Row> {
-  let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+async function start(backend: BackendChoice, workers: number, batch: number): Promise<Contender> {
+  const contender: Contender = { backend, workers, batch, startSeconds: 0, addedRssMb: 0, seconds: 0, cpuMicros: 0, images: 0, inferMs: 0, batchedImages: 0, failures: 0 };
+  const rssBefore = process.memoryUsage.rss();
   const startedAt = performance.now();
-  let embedder: Embedder;
   try {
-    embedder = await createEmbedder(defaultEmbedderOptions({ modelDir, backend, workers, maxBatch: batch, batchWaitMs: 4, limits }));
-  } catch (error) {
-    clearInterval(sampler);
-    return { backend, workers, batch, imagesPerSecond: 0, inferMs: 0, startSeconds: 0, peakRssMb: 0, cpuMs: 0, note: `unavailable: ${error instanceof Error ? error.message : String(error)}` };
-  }
-  try {
+    const embedder = await createEmbedder(defaultEmbedderOptions({ modelDir, backend, workers, maxBatch: batch, batchWaitMs: 4, limits }));
     await embedder.embedMany(images.slice(0, Math.max(2, workers) * batch)); // warm-up, every worker
-    const startSeconds = (performance.now() - startedAt) / 1000;
-    const before = embedder instanceof LocalEmbedder ? { ...embedder.batchStats } : undefined;
-    const started = performance.now();
-    const cpuBefore = process.cpuUsage();
-    const results = await embedder.embedMany(images);
-    const cpu = process.cpuUsage(cpuBefore);
-    const seconds = (performance.now() - started) / 1000;
-    const failures = results.filter((result) => result instanceof Error).length;
-    const after = embedder instanceof LocalEmbedder ? embedder.batchStats : undefined;
-    const inferMs = before && after ? (after.inferMs - before.inferMs) / Math.max(1, after.images - before.images) : 0;
-    return {
-      backend: embedder.backend,
-      workers,
-      batch,
-      imagesPerSecond: images.length / seconds,
-      inferMs,
-      startSeconds,
-      peakRssMb: peak / 1024 / 1024,
-      cpuMs: (cpu.user + cpu.system) / 1000 / images.length,
-      ...(failures > 0 ? { note: `${failures} failed` } : {}),
-    };
-  } finally {
-    clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage.rss());
-    await embedder.close();
+    contender.embedder = embedder;
+    contender.backend = embedder.backend;
+  } catch (error) {
+    contender.note = `unavailable: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  contender.startSeconds = (performance.now() - startedAt) / 1000;
+  contender.addedRssMb = (process.memoryUsage.rss() - rssBefore) / 1024 / 1024;
+  return contender;
+}
+
+/** Embeds `chunk` with one contender, adding to its totals. */
+async function run(contender: Contender, chunk: Buffer[]): Promise<void> {
+  const embedder = contender.embedder;
+  if (embedder === undefined) return;
+  const before = embedder instanceof LocalEmbedder ? { ...embedder.batchStats } : undefined;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const results = await embedder.embedMany(chunk);
+  contender.seconds += (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  contender.cpuMicros += cpu.user + cpu.system;
+  contender.images += chunk.length;
+  contender.failures += results.filter((result) => result instanceof Error).length;
+  if (before !== undefined && embedder instanceof LocalEmbedder) {
+    contender.inferMs += embedder.batchStats.inferMs - before.inferMs;
+    contender.batchedImages += embedder.batchStats.images - before.images;
   }
 }
 
@@ -111,42 +111,65 @@ const plan: Array<[BackendChoice, number, number]> = [
   // Native TensorFlow rows report "unavailable" unless tfjs-node(-gpu) is installed.
   ['gpu', 0, 64],
   ['node', 0, 16],
-  // wasm caps batches at 4 (CPU_BATCH_LIMIT: earlier runs measured batch 8 no faster, +140 MB RSS).
+  // wasm caps batches at 4 (CPU_BATCH_LIMIT: batch 8 measured no faster, +140 MB RSS).
   ['wasm', cores, 1],
   ['wasm', cores, 2],
   ['wasm', cores, 4],
   ...(values.full ? ([['wasm', 1, 4], ['wasm', cores + 1, 4], ['wasm', 0, 4]] as Array<[BackendChoice, number, number]>) : []),
-  // In-thread rows last: a thread's wasm heap never shrinks, which would inflate the pool rows' RSS.
-  ['wasm', 0, 1], // baseline
+  ['wasm', 0, 1], // baseline: single thread, no batching
 ];
 
 console.error(`bench:embed: ${images.length} images from ${directory}, model ${modelDir}, ${cores} cores, load average ${loadavg()[0]!.toFixed(2)}`);
 const decodeMs = await measureDecode();
-const rows: Row[] = [];
+const baseRssMb = process.memoryUsage.rss() / 1024 / 1024;
+const contenders: Contender[] = [];
 for (const [backend, workers, batch] of plan) {
-  const row = await measure(backend, workers, batch);
-  rows.push(row);
-  console.error(`  ${row.backend} workers=${workers} batch=${batch}: ${row.note ?? `${row.imagesPerSecond.toFixed(1)} img/s`}`);
+  const contender = await start(backend, workers, batch);
+  contenders.push(contender);
+  console.error(`  started ${contender.backend} workers=${workers} batch=${batch}${contender.note ? `: ${contender.note}` : ''}`);
 }
+// Rounds, each contender in turn (order rotated): other processes' load then hits every row alike,
+// so the ratios stay fair on a shared machine.
+let peakRss = process.memoryUsage.rss();
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
+const ROUNDS = 3;
+const live = contenders.filter((contender) => contender.embedder !== undefined);
+for (let round = 0; round < ROUNDS; round += 1) {
+  const chunk = images.filter((_, index) => index % ROUNDS === round);
+  for (let turn = 0; turn < live.length; turn += 1) await run(live[(turn + round) % live.length]!, chunk);
+  console.error(`  round ${round + 1}/${ROUNDS} done, load average ${loadavg()[0]!.toFixed(2)}`);
+}
+clearInterval(sampler);
+for (const contender of contenders) await contender.embedder?.close();
+
+interface Row extends Contender {
+  imagesPerSecond: number;
+}
+const rows: Row[] = contenders.map((contender) => ({ ...contender, imagesPerSecond: contender.images / Math.max(1e-9, contender.seconds) }));
 const baseline = rows.at(-1)!.imagesPerSecond;
 
-const header = ['backend', 'workers', 'batch', 'img/s', 'ratio', 'CPU ms/img', 'decode ms/img', 'infer ms/img', 'start s', 'peak RSS MB', 'note'];
+const header = ['backend', 'workers', 'batch', 'img/s', 'ratio', 'CPU ms/img', 'decode ms/img', 'infer ms/img', 'start s', 'RSS MB', 'note'];
 const table = rows.map((row) => [
   row.backend,
   row.workers === 0 ? 'in-thread' : String(row.workers),
   String(row.batch),
   row.note?.startsWith('unavailable') ? '-' : row.imagesPerSecond.toFixed(1),
   row.note?.startsWith('unavailable') ? '-' : `${(row.imagesPerSecond / baseline).toFixed(2)}×`,
-  row.cpuMs > 0 ? row.cpuMs.toFixed(0) : '-',
+  row.images > 0 ? (row.cpuMicros / 1000 / row.images).toFixed(0) : '-',
   decodeMs.toFixed(1),
-  row.inferMs > 0 ? row.inferMs.toFixed(1) : '-',
-  row.startSeconds > 0 ? row.startSeconds.toFixed(1) : '-',
-  row.peakRssMb > 0 ? row.peakRssMb.toFixed(0) : '-',
-  (row.workers === 0 && row.batch === 1 && row.backend === 'wasm' ? 'baseline ' : '') + (row.note ?? ''),
+  row.batchedImages > 0 ? (row.inferMs / row.batchedImages).toFixed(1) : '-',
+  row.embedder !== undefined ? row.startSeconds.toFixed(1) : '-',
+  row.embedder !== undefined ? (baseRssMb + row.addedRssMb).toFixed(0) : '-',
+  (row === rows.at(-1) ? 'baseline ' : '') + (row.failures > 0 ? `${row.failures} failed ` : '') + (row.note ?? ''),
 ]);
 const widths = header.map((title, column) => Math.max(title.length, ...table.map((cells) => cells[column]!.length)));
 const line = (cells: string[]): string => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
 console.log(line(header));
 console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
 for (const cells of table) console.log(line(cells));
-console.log(`\n${images.length} images, ${cores} cores, load average at end ${loadavg()[0]!.toFixed(2)} (other processes share these cores: compare ratios, not absolutes).`);
+console.log(
+  `\n${images.length} images per row in ${ROUNDS} interleaved rounds, ${cores} cores, load average at end ${loadavg()[0]!.toFixed(2)} ` +
+    '(other processes share these cores: compare ratios, not absolutes).\n' +
+    `RSS MB = process before any backend (${baseRssMb.toFixed(0)}) + what that row's backend added; ` +
+    `peak RSS with all rows' backends alive at once: ${(peakRss / 1024 / 1024).toFixed(0)} MB.`,
+);

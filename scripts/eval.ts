@@ -1,12 +1,21 @@
 /**
- * `npm run eval`: every dataset under ../shared/datasets (or DEJAVU_SHARED_DIR/datasets), every method, one
- * table: dHash, the plain recipe, the variants, and the shipped detector, with time per image.
+ * `npm run eval [sharedDir]`: every dataset under ../shared/datasets (or the given folder's datasets/), every
+ * method, one quality table — dHash, the plain recipe, the variants, the shipped default — then a cost table
+ * measured in one interleaved loop (ms/img of each ranking row above comes from the embedding pass, which a
+ * busy machine skews; the cost table is the one to compare).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { getConfig } from '../src/config.ts';
+import { embedderOptionsFromConfig } from '../src/embedding/index.ts';
+import { DEFAULT_PREPROCESS } from '../src/embedding/preprocess.ts';
 import { evaluateDirectory } from '../src/cli/commands/eval.ts';
-import { resultsTable, type EvalResult } from '../src/services/evaluation/harness.ts';
-import { METHOD_NAMES } from '../src/services/evaluation/methods.ts';
+import { loadDataset } from '../src/services/evaluation/dataset.ts';
+import { costTable, embedDataset, measureCost, resultsTable, type EvalResult } from '../src/services/evaluation/harness.ts';
+import { evalEmbedder, METHOD_NAMES, PLAIN_PREPROCESS } from '../src/services/evaluation/methods.ts';
+
+/** Images timed for the cost table (the first ones of the near-duplicate set: originals with their copies). */
+const COST_SAMPLE = 80;
 
 const sharedDir = resolve(process.argv[2] ?? join(import.meta.dirname, '..', '..', 'shared'));
 const datasetsDir = join(sharedDir, 'datasets');
@@ -15,8 +24,23 @@ if (!existsSync(datasetsDir)) {
   process.exit(2);
 }
 const results: EvalResult[] = [];
-for (const name of readdirSync(datasetsDir).sort()) {
-  if (!existsSync(join(datasetsDir, name, 'groups.json'))) continue;
-  results.push(...(await evaluateDirectory(join(datasetsDir, name), METHOD_NAMES, true)));
-}
+const directories = readdirSync(datasetsDir).sort().map((name) => join(datasetsDir, name)).filter((directory) => existsSync(join(directory, 'groups.json')));
+for (const directory of directories) results.push(...(await evaluateDirectory(directory, METHOD_NAMES, true)));
 console.log(resultsTable(results));
+
+const config = getConfig();
+const options = embedderOptionsFromConfig(config);
+const nearDuplicates = directories.map((directory) => loadDataset(directory)).find((dataset) => dataset.kind === 'near-duplicate');
+if (nearDuplicates !== undefined) {
+  const plain = await evalEmbedder(options, PLAIN_PREPROCESS);
+  const shipped = await evalEmbedder(options, DEFAULT_PREPROCESS);
+  try {
+    const index = await embedDataset(shipped, nearDuplicates, join(config.dataDir, 'eval-cache'));
+    const sample = nearDuplicates.files.slice(0, COST_SAMPLE);
+    const rows = await measureCost(sample, plain, shipped, index);
+    console.log(`\n${costTable(rows, `${sample.length} images of ${nearDuplicates.name}, one thread`)}`);
+  } finally {
+    await plain.close();
+    await shipped.close();
+  }
+}

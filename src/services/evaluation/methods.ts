@@ -15,9 +15,13 @@ export const PLAIN_PREPROCESS: PreprocessOptions = { fit: 'fill', trimBorders: f
  * `baseOptions`: the embedder options to start from (model folder, limits). Evaluation always embeds
  * in-process on one thread, one image at a time, so ms/image compares like with like.
  */
+/** An embedder for evaluation: in-process, one thread, one image at a time. */
+export function evalEmbedder(baseOptions: EmbedderOptions, preprocess: PreprocessOptions): Promise<Embedder> {
+  return createEmbedder({ ...baseOptions, preprocess, workers: 0, embedderUrls: [], maxBatch: 1, batchWaitMs: 0 });
+}
+
 export function evalMethod(name: MethodName, baseOptions: EmbedderOptions, cacheDir: string | undefined): EvalMethod {
-  const embedderWith = (preprocess: PreprocessOptions) => (): Promise<Embedder> =>
-    createEmbedder({ ...baseOptions, preprocess, workers: 0, embedderUrls: [], maxBatch: 1, batchWaitMs: 0 });
+  const embedderWith = (preprocess: PreprocessOptions) => (): Promise<Embedder> => evalEmbedder(baseOptions, preprocess);
   switch (name) {
     case 'dhash':
       return dHashMethod;
