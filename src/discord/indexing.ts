@@ -43,9 +43,14 @@ export interface LiveIndexResult {
 /** Indexes the message's images not yet indexed, then posts the duplicate notice if one is due. */
 export async function indexLiveMessage(context: BotContext, message: Message<true>, settings: GuildSettings): Promise<LiveIndexResult> {
   const images = imagesOfMessage(message);
-  context.services.backfill.markSeen(message.guildId, message.channelId, message.id);
-  if (images.length === 0) return { outcomes: [], notice: null };
+  const markSeen = () => context.services.backfill.markSeen(message.guildId, message.channelId, message.id);
+  if (images.length === 0) {
+    markSeen();
+    return { outcomes: [], notice: null };
+  }
   const outcomes = await context.services.indexer.indexMessage(images, { priority: 'live' });
+  // Only after the outcomes are durable: a crash before this point leaves the message to startup catch-up.
+  markSeen();
   for (const outcome of outcomes) {
     if (outcome.status === 'indexed') {
       context.log.debug({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, elapsedMs: outcome.elapsedMs, ...outcome.timings, duplicates: outcome.duplicates.length }, 'image indexed');
