@@ -29,7 +29,7 @@ export interface HnswParameters {
  * M=16/efC=200 is the knee: M=24 adds build time and 64 B/vector for +0.001. ef=128 keeps recall ≥ 0.98 as
  * the index grows (bench: 100k row); it is a search-time knob (`setEfSearch`), raise it for larger guilds.
  */
-export const HNSW_DEFAULTS: HnswParameters = { m: 16, efConstruction: 200, efSearch: 128 };
+export const HNSW_DEFAULTS: HnswParameters = { m: 16, efConstruction: 200, efSearch: 256 };
 
 const RANDOM_SEED = 100;
 
