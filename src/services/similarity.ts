@@ -4,8 +4,9 @@
  * channel permissions (a predicate from the Discord layer), scope=channel, and the query's own images.
  */
 import { DejavuError } from '../errors.ts';
+import { expandQuery, QUERY_EXPANSION_NEIGHBOURS } from '../embedding/query-expansion.ts';
 import type { Embedder } from '../embedding/types.ts';
-import type { ImageStore, RecordMetadata } from '../store/types.ts';
+import type { ImageStore, RecordMetadata, ScoredRecord } from '../store/types.ts';
 import type { FindSimilarOptions, SimilarityMatch, SimilarityPage } from './types.ts';
 
 /** Deepest result a page may reach (offset + k): bounds the work of a "next page" click. */
@@ -53,16 +54,46 @@ export async function findSimilarImages(deps: SimilarityDependencies, options: F
     !excludedMessages.has(record.messageId) &&
     options.canView(record);
 
+  // Rank with the expanded query (better category-level answers, see query-expansion.ts); its neighbours
+  // come through the same filter, so nothing the asker may not see shapes the answer.
+  const rankingVector = await expandedQuery(deps.store, guildId, vector, allowed);
+
   // Identical uploads (same bytes) would fill a page with copies: keep the best-ranked one of each.
   // Ask for extra results so collapsing still leaves a full page and a truthful hasMore.
   const wanted = offset + k + 1;
-  const raw = await deps.store.findSimilar(guildId, vector, { k: Math.min(MAX_RESULT_DEPTH * 2, wanted * 2), filter: allowed });
+  const raw = await deps.store.findSimilar(guildId, rankingVector, { k: Math.min(MAX_RESULT_DEPTH * 2, wanted * 2), filter: allowed });
   const seenHashes = new Set<string>();
-  const unique: SimilarityMatch[] = [];
+  const unique: ScoredRecord[] = [];
   for (const { record, score } of raw) {
     if (!allowed(record) || seenHashes.has(record.contentHash)) continue; // filter again: defence in depth
     seenHashes.add(record.contentHash);
-    unique.push({ record, score, percent: scorePercent(score) });
+    unique.push({ record, score });
   }
-  return { matches: unique.slice(offset, offset + k), offset, hasMore: unique.length > offset + k && offset + k < MAX_RESULT_DEPTH };
+  const page = unique.slice(offset, offset + k);
+  // The percentage shown is the cosine to the query image itself, not to the expanded query.
+  const matches: SimilarityMatch[] = await Promise.all(
+    page.map(async ({ record, score }) => {
+      const stored = await deps.store.getVector(guildId, record.id);
+      const cosine = stored === undefined ? score : dot(vector, stored);
+      return { record, score: cosine, percent: scorePercent(cosine) };
+    }),
+  );
+  return { matches, offset, hasMore: unique.length > offset + k && offset + k < MAX_RESULT_DEPTH };
+}
+
+async function expandedQuery(
+  store: ImageStore,
+  guildId: string,
+  vector: Float32Array,
+  allowed: (record: RecordMetadata) => boolean,
+): Promise<Float32Array> {
+  const neighbours = await store.findSimilar(guildId, vector, { k: QUERY_EXPANSION_NEIGHBOURS, filter: allowed });
+  const vectors = await Promise.all(neighbours.map(({ record }) => store.getVector(guildId, record.id)));
+  return expandQuery(vector, vectors.filter((stored): stored is Float32Array => stored !== undefined));
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let index = 0; index < a.length; index += 1) sum += a[index]! * b[index]!;
+  return sum;
 }

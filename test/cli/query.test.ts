@@ -14,7 +14,8 @@ test('dejavu query: near duplicates first, never the query file itself, scores b
   if (!requireShared(t)) return;
   const folder = makePhotoFolder();
   try {
-    await dejavu(['index', folder.photos, '--data', folder.dataDir], folder.root);
+    const indexed = await dejavu(['index', folder.photos, '--data', folder.dataDir], folder.root);
+    assert.equal((JSON.parse(indexed.stdout) as { indexed: number }).indexed, 6, `indexing failed: ${indexed.stdout} ${indexed.stderr}`);
     const [query, ...sameScene] = folder.group;
     const { stdout } = await dejavu(['query', query ?? '', folder.copy, 'missing.jpg', '--data', folder.dataDir, '-k', '3', '--json'], folder.root);
     const [own, copy, missing] = JSON.parse(stdout) as Entry[];
@@ -23,7 +24,7 @@ test('dejavu query: near duplicates first, never the query file itself, scores b
     assert.equal(results.length, 3);
     assert.ok(results.every((r) => r.path !== query), 'the query file must not be listed');
     // The three other photos of the scene are the top 3 (the real model; corel photos are unrelated).
-    assert.deepEqual(results.map((r) => r.path).sort(), [...sameScene].sort());
+    assert.deepEqual(results.map((r) => r.path).sort(), [...sameScene].sort(), stdout);
     assert.ok(results.every((r, i) => i === 0 || (results[i - 1]?.score ?? 0) >= r.score));
     // The byte-identical copy was skipped at index time, so querying with it finds the original first.
     assert.equal(copy?.results?.[0]?.path, query);
