@@ -279,7 +279,7 @@ export class Downloader {
       }
       const declared = Number(headers['content-length']);
       if (Number.isFinite(declared) && declared > this.options.maxBytes) {
-        body.destroy();
+        discard(body);
         throw new FinalError(tooLarge(url, this.options.maxBytes, declared));
       }
       const bytes = await this.readCapped(body, url, timeout);
@@ -294,7 +294,7 @@ export class Downloader {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         total += chunk.length;
         if (total > this.options.maxBytes) {
-          body.destroy();
+          discard(body);
           throw new FinalError(tooLarge(url, this.options.maxBytes, total));
         }
         chunks.push(chunk);
@@ -354,4 +354,13 @@ export async function downloadImage(url: string, options: DownloadOptions, signa
   } finally {
     await downloader.close();
   }
+}
+
+/**
+ * Abandons a response body. undici 6 emits an 'error' (RequestAbortedError) when a body is destroyed
+ * before its end; nobody reads it any more, so that error is expected and swallowed here.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }

@@ -70,7 +70,9 @@ export async function findSimilarImages(deps: SimilarityDependencies, options: F
     unique.push({ record, score });
   }
   const page = unique.slice(offset, offset + k);
-  // The percentage shown is the cosine to the query image itself, not to the expanded query.
+  // The expanded query picks which images make the page; within it they are shown by their own cosine to
+  // the query image, which is also the percentage shown (a percentage against the expanded query would
+  // mean nothing to a user, and a list that is not "best first" by its own numbers looks broken).
   const matches: SimilarityMatch[] = await Promise.all(
     page.map(async ({ record, score }) => {
       const stored = await deps.store.getVector(guildId, record.id);
@@ -78,6 +80,7 @@ export async function findSimilarImages(deps: SimilarityDependencies, options: F
       return { record, score: cosine, percent: scorePercent(cosine) };
     }),
   );
+  matches.sort((a, b) => b.score - a.score);
   return { matches, offset, hasMore: unique.length > offset + k && offset + k < MAX_RESULT_DEPTH };
 }
 
