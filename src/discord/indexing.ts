@@ -7,23 +7,13 @@ import type { DuplicateMatch, DuplicateNotice, GuildSettings, IndexOutcome } fro
 import { planDuplicateNotice } from '../services/notices.ts';
 import type { BotContext } from './context.ts';
 import { imagesOfMessage } from './images.ts';
+import { RecentIds } from './once.ts';
 import { translatorFor } from './locale.ts';
 import { audienceCanSee } from './permissions.ts';
 import { DUPLICATE_REACTION, duplicateLogText, duplicateNoticeText } from './replies/duplicate.ts';
 
-/** Messages that already got a notice, so an edit that adds an embed does not notify twice. Bounded. */
-const noticed = new Set<string>();
-const MAX_NOTICED = 50_000;
-
-function remember(messageId: string): boolean {
-  if (noticed.has(messageId)) return false;
-  noticed.add(messageId);
-  if (noticed.size > MAX_NOTICED) {
-    const oldest = noticed.values().next().value;
-    if (oldest !== undefined) noticed.delete(oldest);
-  }
-  return true;
-}
+/** Messages that already got a notice, so an edit that adds an embed does not notify twice. */
+const noticed = new RecentIds(50_000);
 
 /** Whether a message's images should be indexed at all (the cheap guards, before any work). */
 export function shouldIndex(message: Message, settings: GuildSettings, selfId: string): boolean {
@@ -60,7 +50,7 @@ export async function indexLiveMessage(context: BotContext, message: Message<tru
   }
   if (!outcomes.some((outcome) => outcome.status === 'indexed' && outcome.duplicates.length > 0)) return { outcomes, notice: null };
   const notice = await planNotice(message, settings, outcomes);
-  if (notice.action !== 'none' && remember(message.id)) await postNotice(context, message, settings, notice);
+  if (notice.action !== 'none' && noticed.firstSighting(message.id)) await postNotice(context, message, settings, notice);
   return { outcomes, notice };
 }
 

@@ -105,6 +105,19 @@ interface PairScore {
   overlap: number;
 }
 
+/** Bilinear sample of `image` at (cx, cy); the caller has checked the point lies inside the image. */
+function sampleBilinear(image: GrayImage, cx: number, cy: number): number {
+  const x0 = Math.min(Math.floor(cx), Math.max(0, image.width - 2));
+  const y0 = Math.min(Math.floor(cy), Math.max(0, image.height - 2));
+  const fx = cx - x0;
+  const fy = cy - y0;
+  const row = y0 * image.width + x0;
+  const data = image.data;
+  const top = (data[row] ?? 0) * (1 - fx) + (data[row + 1] ?? 0) * fx;
+  const bottom = (data[row + image.width] ?? 0) * (1 - fx) + (data[row + image.width + 1] ?? 0) * fx;
+  return top * (1 - fy) + bottom * fy;
+}
+
 /**
  * Normalised correlation between the query and the candidate sampled (bilinearly) at the aligned positions,
  * over the query pixels that land inside the candidate. Returns correlation -1 when the overlap is too small.
@@ -133,15 +146,7 @@ function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: A
       const cx = cos * u - sin * v + candidateCenterX;
       const cy = sin * u + cos * v + candidateCenterY;
       if (cx < 0 || cy < 0 || cx > maxX || cy > maxY) continue;
-      const x0 = Math.min(Math.floor(cx), maxX - 1 < 0 ? 0 : maxX - 1);
-      const y0 = Math.min(Math.floor(cy), maxY - 1 < 0 ? 0 : maxY - 1);
-      const fx = cx - x0;
-      const fy = cy - y0;
-      const row = y0 * candidate.width + x0;
-      const data = candidate.data;
-      const top = (data[row] ?? 0) * (1 - fx) + (data[row + 1] ?? 0) * fx;
-      const bottom = (data[row + candidate.width] ?? 0) * (1 - fx) + (data[row + candidate.width + 1] ?? 0) * fx;
-      const c = top * (1 - fy) + bottom * fy;
+      const c = sampleBilinear(candidate, cx, cy);
       const q = query.data[y * query.width + x] ?? 0;
       n += 1;
       sumQ += q;
@@ -234,15 +239,7 @@ function coarseHypotheses(query: GrayImage, candidate: GrayImage, mirrored: bool
             mask[index] = 0;
             continue;
           }
-          const x0 = Math.min(Math.floor(cx), maxX - 1);
-          const y0 = Math.min(Math.floor(cy), maxY - 1);
-          const fx = cx - x0;
-          const fy = cy - y0;
-          const row = y0 * candidate.width + x0;
-          const data = candidate.data;
-          const top = (data[row] ?? 0) * (1 - fx) + (data[row + 1] ?? 0) * fx;
-          const bottom = (data[row + candidate.width] ?? 0) * (1 - fx) + (data[row + candidate.width + 1] ?? 0) * fx;
-          const value = top * (1 - fy) + bottom * fy;
+          const value = sampleBilinear(candidate, cx, cy);
           warped[index] = value;
           mask[index] = 1;
           sum += value;

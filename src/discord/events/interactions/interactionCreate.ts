@@ -6,6 +6,7 @@ import { translate } from '../../i18n.ts';
 import { translatorFor } from '../../locale.ts';
 import { parsePageButtonId } from '../../replies/similar.ts';
 import { answerPage } from '../../similar-search.ts';
+import { RecentIds } from '../../once.ts';
 import { defineEvent } from '../event.ts';
 
 /** "Previous"/"Next" on a similarity answer: only the asker may page; the asker's permissions are re-checked. */
@@ -37,25 +38,14 @@ async function turnPage(interaction: ButtonInteraction, context: BotContext): Pr
  * Interactions already routed. A gateway RESUME can replay an INTERACTION_CREATE the bot already handled;
  * answering it twice fails with "already acknowledged" and would turn a good answer into an error.
  */
-const seen = new Set<string>();
-const MAX_SEEN = 10_000;
-
-function firstSighting(interactionId: string): boolean {
-  if (seen.has(interactionId)) return false;
-  seen.add(interactionId);
-  if (seen.size > MAX_SEEN) {
-    const oldest = seen.values().next().value;
-    if (oldest !== undefined) seen.delete(oldest);
-  }
-  return true;
-}
+const seen = new RecentIds(10_000);
 
 export default defineEvent({
   name: 'Route commands and buttons',
   event: Events.InteractionCreate,
   async execute(context, interaction) {
     const fields = { guildId: interaction.guildId, channelId: interaction.channelId, memberId: interaction.user.id, interactionId: interaction.id };
-    if (!firstSighting(interaction.id)) {
+    if (!seen.firstSighting(interaction.id)) {
       context.log.warn(fields, 'interaction delivered twice: ignored');
       return;
     }
