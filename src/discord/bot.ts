@@ -72,12 +72,15 @@ export async function startBot(config: Config, options: StartBotOptions = {}): P
   const stop = () =>
     (stopping ??= (async () => {
       log.info('stopping');
-      await client.destroy();
+      // Take no new events, but keep the REST client: running handlers may still need to post their
+      // notice or answer. Messages that arrive from now on are picked up by the catch-up at next start.
+      for (const event of EVENTS) client.removeAllListeners(event.event);
       // A running /dejavu backfill only ends when the services stop it: give ordinary handlers a moment,
       // then close the services (which stops crawls, keeping their cursors) and wait for the rest.
       await Promise.race([settle(), delay(HANDLER_GRACE_MS)]);
       if (!options.services) await services.close();
       await Promise.race([settle(), delay(HANDLER_GRACE_MS)]);
+      await client.destroy();
       log.info('stopped');
     })());
   return { client, services, settle, stop };
