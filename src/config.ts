@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from './errors.ts';
 
 const list = z
   .string()
@@ -79,9 +80,7 @@ export interface Config extends Environment {
   embedderUrls: string[];
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 /** Parses an environment (default: process.env). Pure: tests pass their own object. */
 export function parseConfig(environment: NodeJS.ProcessEnv = process.env): Config {

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'STORE_FAILED'
   | 'QUEUE_FULL'
   | 'NOT_FOUND'
+  | 'CONFIG_INVALID'
   | 'INVALID_INPUT';
 
 export class DejavuError extends Error {
@@ -57,6 +58,15 @@ export class ModelError extends DejavuError {
 
 export class DownloadError extends DejavuError {
   override readonly name = 'DownloadError';
+}
+
+/** A missing or invalid setting: the message names the variable and how to fix it. */
+export class ConfigError extends DejavuError {
+  override readonly name = 'ConfigError';
+
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('CONFIG_INVALID', message, context);
+  }
 }
 
 export class StoreError extends DejavuError {

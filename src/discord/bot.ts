@@ -4,6 +4,7 @@
  */
 import { Events, type Client } from 'discord.js';
 import type { Config } from '../config.ts';
+import { ConfigError } from '../errors.ts';
 import { childLogger } from '../logger.ts';
 import { createServices, type ServiceOverrides } from '../services/context.ts';
 import type { Services } from '../services/types.ts';
@@ -37,7 +38,7 @@ export interface StartBotOptions {
 }
 
 export async function startBot(config: Config, options: StartBotOptions = {}): Promise<BotHandle> {
-  if (!config.DISCORD_TOKEN) throw new Error('DISCORD_TOKEN is not set');
+  if (!config.DISCORD_TOKEN) throw new ConfigError('DISCORD_TOKEN is not set: put your bot token in .env (copy .env.example) or the environment');
   const log = childLogger('discord');
   const services = options.services ?? (await createServices(config, options.overrides));
   const client = createDiscordClient({ apiUrl: config.DISCORD_API_URL });
