@@ -5,7 +5,7 @@ import { QUERY_EXPANSION_NEIGHBOURS } from '../../embedding/query-expansion.ts';
 import type { Embedder } from '../../embedding/types.ts';
 import { detectorMethod, dHashMethod, embeddingMethod, type EvalMethod } from './harness.ts';
 
-export const METHOD_NAMES = ['dhash', 'plain', 'trim', 'trim-aqe', 'shipped'] as const;
+export const METHOD_NAMES = ['dhash', 'plain', 'crop', 'pad', 'trim', 'trim-aqe', 'shipped'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 /** The baseline recipe: 224×224 full-frame resize, average pooling, cosine. */
@@ -27,6 +27,10 @@ export function evalMethod(name: MethodName, baseOptions: EmbedderOptions, cache
       return dHashMethod;
     case 'plain':
       return embeddingMethod('plain B0 (fill, avg pool, cosine)', embedderWith(PLAIN_PREPROCESS), cacheDir);
+    case 'crop':
+      return embeddingMethod('B0, centre crop (cover)', embedderWith({ fit: 'cover', trimBorders: false }), cacheDir);
+    case 'pad':
+      return embeddingMethod('B0, padded to square (contain)', embedderWith({ fit: 'contain', trimBorders: false }), cacheDir);
     case 'trim':
       return embeddingMethod('B0 + trimmed borders (cosine only)', embedderWith(DEFAULT_PREPROCESS), cacheDir);
     case 'trim-aqe':
