@@ -41,11 +41,10 @@
  * Hosts: everything is on 127.0.0.1 (`cdnHost` is `127.0.0.1:port`): a bot's CDN allow-list that
  * matches host names needs `127.0.0.1`. Destroy discord.js clients before `close()`.
  *
- * PITFALL (affects the bot, not only tests): discord.js 14 ships its own undici 6, and the
- * process-wide undici dispatcher is installed by whichever undici is loaded FIRST. If the
- * project's undici 7 is imported before discord.js, every discord.js multipart request (replies
- * with files, editReply with files) fails with "TypeError: action is not a function", against
- * real Discord too. Import discord.js first, or depend on undici 6 like discord.js does.
+ * Why package.json pins undici 6: discord.js 14 uses undici 6, and the process-wide undici dispatcher
+ * is installed by whichever undici loads first. With a second copy (undici 7) imported before
+ * discord.js, every discord.js multipart request (replies or edits with files) failed with
+ * "TypeError: action is not a function", against real Discord too. One shared copy avoids it.
  *
  * Realism notes: REST checks the bot's channel permissions (50001 Missing Access, 50013 Missing
  * Permissions) and validates bodies like Discord (content ≤ 2000, embed limits and URL schemes,
