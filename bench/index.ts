@@ -21,6 +21,7 @@ import { GuildIndex } from '../src/store/guild-index.ts';
 import { IMAGE_RECORDS_NAMESPACE, openImageStore, recordKey } from '../src/store/index.ts';
 import { toStoredRecord } from '../src/store/records.ts';
 import type { ImageRecord } from '../src/store/types.ts';
+import { seededRandom } from '../test/store/helpers.ts';
 
 const D = 1280;
 const ROOT = resolve(import.meta.dirname, '..');
@@ -36,17 +37,6 @@ const flag = (name: string): string | undefined => {
 };
 
 // ---------- data ----------
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());

@@ -6,6 +6,7 @@
 import { DejavuError } from '../errors.ts';
 import { expandQuery, QUERY_EXPANSION_NEIGHBOURS } from '../embedding/query-expansion.ts';
 import type { Embedder } from '../embedding/types.ts';
+import { dot } from '../index/exact.ts';
 import type { ImageStore, RecordMetadata, ScoredRecord } from '../store/types.ts';
 import type { FindSimilarOptions, SimilarityMatch, SimilarityPage } from './types.ts';
 
@@ -76,7 +77,7 @@ export async function findSimilarImages(deps: SimilarityDependencies, options: F
   const matches: SimilarityMatch[] = await Promise.all(
     page.map(async ({ record, score }) => {
       const stored = await deps.store.getVector(guildId, record.id);
-      const cosine = stored === undefined ? score : dot(vector, stored);
+      const cosine = stored === undefined ? score : dot(vector, stored, 0, vector.length);
       return { record, score: cosine, percent: scorePercent(cosine) };
     }),
   );
@@ -95,8 +96,3 @@ async function expandedQuery(
   return expandQuery(vector, vectors.filter((stored): stored is Float32Array => stored !== undefined));
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let index = 0; index < a.length; index += 1) sum += a[index]! * b[index]!;
-  return sum;
-}

@@ -37,6 +37,20 @@ export interface HarnessOptions {
   beforeStart?: (fake: FakeDiscord, guild: FakeGuild, users: { owner: FakeUser; alice: FakeUser; bob: FakeUser }) => Promise<void>;
 }
 
+/** The environment of a bot under test: the fake Discord's API and CDN, a data folder, the shared model. */
+export function botEnvironment(fake: FakeDiscord, dataDir: string): Record<string, string> {
+  return {
+    DISCORD_TOKEN: fake.token,
+    DISCORD_API_URL: fake.apiUrl,
+    // The downloader matches host names (no port); loopback is allowed only because it is listed exactly.
+    CDN_ALLOWED_HOSTS: '127.0.0.1',
+    DATA_DIR: dataDir,
+    MODEL_DIR: SHARED_MODEL_DIR,
+    EMBEDDING_BACKEND: 'wasm',
+    EMBEDDING_WORKERS: '1',
+  };
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const fake = await startFakeDiscord();
   const owner = fake.addUser({ username: 'owner' });
@@ -69,14 +83,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = parseConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    DISCORD_TOKEN: fake.token,
-    DISCORD_API_URL: fake.apiUrl,
-    // The downloader matches host names (no port); loopback is allowed only because it is listed exactly.
-    CDN_ALLOWED_HOSTS: '127.0.0.1',
-    DATA_DIR: dataDir,
-    MODEL_DIR: SHARED_MODEL_DIR,
-    EMBEDDING_BACKEND: 'wasm',
-    EMBEDDING_WORKERS: '1',
+    ...botEnvironment(fake, dataDir),
     ...options.env,
   });
   // One embedder for the file: a restart reopens the store (what is tested) without reloading the model.

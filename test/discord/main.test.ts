@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config.ts';
 import { createServices } from '../../src/services/context.ts';
 import { startFakeDiscord } from '../fake-discord/server.ts';
-import { SHARED_MODEL_DIR, hasShared, oxfordImage, readOxfordGroups } from '../helpers/shared.ts';
+import { botEnvironment } from './harness.ts';
+import { hasShared, oxfordImage, readOxfordGroups } from '../helpers/shared.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const skip = hasShared() ? false : 'needs ../shared (model weights and datasets)';
@@ -23,17 +24,7 @@ test('npm start runs the bot; SIGTERM exits 0 after flushing the index', { skip 
     const alice = fake.addUser({ username: 'alice' });
     const bob = fake.addUser({ username: 'bob' });
     const guild = fake.addGuild({ name: 'main', ownerId: alice.id, channels: [{ name: 'general' }], members: [{ userId: alice.id }, { userId: bob.id }] });
-    const env = {
-      PATH: process.env.PATH ?? '',
-      LOG_LEVEL: 'warn',
-      DISCORD_TOKEN: fake.token,
-      DISCORD_API_URL: fake.apiUrl,
-      CDN_ALLOWED_HOSTS: '127.0.0.1',
-      DATA_DIR: dataDir,
-      MODEL_DIR: SHARED_MODEL_DIR,
-      EMBEDDING_BACKEND: 'wasm',
-      EMBEDDING_WORKERS: '1',
-    };
+    const env = { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...botEnvironment(fake, dataDir) };
     // Spawned directly (not through `sh -c npm start`) so that SIGTERM reaches the bot itself.
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
