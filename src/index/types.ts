@@ -1,9 +1,10 @@
 /**
  * A vector index over unit vectors with numeric labels. Scores are cosine similarities (inner products of
  * unit vectors), best first. Implementations: `ExactVectorIndex` (brute force, small guilds) and
- * `HnswVectorIndex` (hnswlib graph, large guilds); `createVectorIndex` in `./select.ts` picks one.
+ * `HnswVectorIndex` (hnswlib graph, mid-size guilds), `ReducedHnswVectorIndex` (graph over PCA-projected
+ * vectors + exact re-rank, large guilds); `createVectorIndex`/`rebuildIndex` in `./select.ts` pick one.
  */
-export type VectorIndexKind = 'exact' | 'hnsw';
+export type VectorIndexKind = 'exact' | 'hnsw' | 'pca-hnsw';
 
 export interface VectorHit {
   label: number;
@@ -31,6 +32,11 @@ export interface VectorIndex {
   getVector(label: number): Float32Array | undefined;
   /** Live labels. */
   labels(): IterableIterator<number>;
-  /** Writes the index to `path` (not atomically: callers write to a temporary file and rename). */
+  /**
+   * Writes the index to `path` (not atomically: callers write to a temporary name and rename). A file, or
+   * for `pca-hnsw` a directory whose files are fsync'd.
+   */
   save(path: string): Promise<void>;
+  /** Releases open files (the `pca-hnsw` index reads full vectors from its snapshot). Optional: no-op elsewhere. */
+  close?(): void;
 }

@@ -2,7 +2,8 @@
  * One guild's vectors and record metadata, durable on disk under `<guildsDir>/<guildId>/`:
  *
  *   manifest.json         variant, dimensions, index kind, snapshot files, last journal seq included
- *   index-<seq>.{exact,hnsw}, records-<seq>.jsonl   the snapshot named by the manifest
+ *   index-<seq>.{exact,hnsw,pca-hnsw}, records-<seq>.jsonl   the snapshot named by the manifest
+ *                         (pca-hnsw is a directory: graph + full vectors, see src/index/reduced-hnsw.ts)
  *   journal.log           entries after that snapshot (see ./journal.ts)
  *
  * A snapshot is written to new files (temp name, fsync, rename), then the manifest is replaced the same
@@ -17,10 +18,13 @@ import { createInterface } from 'node:readline';
 import { StoreError } from '../errors.ts';
 import { ExactVectorIndex } from '../index/exact.ts';
 import { HnswVectorIndex } from '../index/hnsw.ts';
-import { createVectorIndex, preferredKind, rebuildIndex, type IndexPolicy } from '../index/select.ts';
+import { ReducedHnswVectorIndex } from '../index/reduced-hnsw.ts';
+import { REDUCED_INDEX_DEFAULTS, createVectorIndex, preferredKind, rebuildIndex, type IndexPolicy } from '../index/select.ts';
 import type { VectorIndex, VectorIndexKind } from '../index/types.ts';
 import { Journal, syncPath, type JournalEntry } from './journal.ts';
-import { decodeVector, encodeVector, fromRow, metadataOf, toRow, toStoredRecord, type MetadataRow } from './records.ts';
+import { checkGuildId, decodeVector, encodeVector, fromRow, metadataOf, toRow, toStoredRecord, type MetadataRow } from './records.ts';
+
+export { checkGuildId };
 import type { ImageRecord, RecordMetadata } from './types.ts';
 
 const MANIFEST = 'manifest.json';
@@ -51,13 +55,6 @@ export interface GuildIndexOptions {
   compactDeletedFraction?: number;
 }
 
-const GUILD_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-export function checkGuildId(guildId: string): void {
-  if (!GUILD_ID.test(guildId)) {
-    throw new StoreError('INVALID_INPUT', `Guild id must be 1-64 letters, digits, '-' or '_' (got ${JSON.stringify(guildId)})`, { guildId });
-  }
-}
 
 export async function readManifest(dir: string): Promise<GuildManifest | undefined> {
   let text: string;
@@ -259,7 +256,9 @@ export class GuildIndex {
     this.maybeRebuild();
     const seq = this.seq;
     const kind = this.index.kind;
-    const indexFile = `index-${seq}.${kind}`;
+    // A directory (pca-hnsw) cannot be renamed over a leftover of a crashed snapshot with the same seq, so
+    // it gets a unique name; files are replaced atomically by rename.
+    const indexFile = kind === 'pca-hnsw' ? `index-${seq}-${Date.now().toString(36)}.${kind}` : `index-${seq}.${kind}`;
     const recordsFile = `records-${seq}.jsonl`;
     await this.index.save(join(this.dir, `${indexFile}.tmp`));
     syncPath(join(this.dir, `${indexFile}.tmp`));
@@ -279,12 +278,14 @@ export class GuildIndex {
     if (this.isClosed) return;
     if (this.opsSinceSnapshot > 0) await this.snapshot();
     await this.journal.close();
+    this.index.close?.();
     this.isClosed = true;
   }
 
   /** Closes without a snapshot and deletes the guild's directory (its journal included). */
   async destroy(): Promise<void> {
     if (!this.isClosed) await this.journal.close();
+    this.index.close?.();
     this.isClosed = true;
     const trash = `${this.dir}.deleted-${process.pid}-${Date.now()}`;
     await rename(this.dir, trash);
@@ -313,8 +314,10 @@ export class GuildIndex {
 
   /** Switches from the exact scan to HNSW as soon as the guild outgrows it. */
   private maybeGrowIntoHnsw(): void {
-    if (this.index.kind === 'exact' && preferredKind(this.index.size + 1, this.options.policy) === 'hnsw') {
-      this.index = rebuildIndex(this.index, { ...this.options.policy, exactMaxSize: -1 });
+    if (this.index.kind === 'exact' && preferredKind(this.index.size + 1, this.options.policy) !== 'exact') {
+      // The full-dimension graph: the PCA one is fitted at a snapshot, once the guild is large.
+      const { reduced: _reduced, ...fullGraphPolicy } = this.options.policy;
+      this.replaceIndex(rebuildIndex(this.index, { ...fullGraphPolicy, exactMaxSize: -1 }));
     }
   }
 
@@ -323,8 +326,14 @@ export class GuildIndex {
     const deletedFraction = stored === 0 ? 0 : this.index.deletedCount / stored;
     const wrongKind = preferredKind(this.index.size, this.options.policy) !== this.index.kind;
     if (wrongKind || deletedFraction > (this.options.compactDeletedFraction ?? 0.25)) {
-      this.index = rebuildIndex(this.index, this.options.policy);
+      this.replaceIndex(rebuildIndex(this.index, this.options.policy));
     }
+  }
+
+  private replaceIndex(index: VectorIndex): void {
+    const old = this.index;
+    this.index = index;
+    old.close?.();
   }
 
   private remember(record: RecordMetadata): void {
@@ -379,9 +388,14 @@ function checkManifest(dir: string, manifest: GuildManifest, options: GuildIndex
 async function loadIndex(dir: string, manifest: GuildManifest, options: GuildIndexOptions, liveLabels: number[]): Promise<VectorIndex> {
   if (manifest.index === null) return createVectorIndex(options.dimensions, options.policy);
   const path = join(dir, manifest.index.file);
-  return manifest.index.kind === 'exact'
-    ? ExactVectorIndex.load(path, options.dimensions)
-    : HnswVectorIndex.load(path, options.dimensions, liveLabels, options.policy.hnsw);
+  switch (manifest.index.kind) {
+    case 'exact':
+      return ExactVectorIndex.load(path, options.dimensions);
+    case 'hnsw':
+      return HnswVectorIndex.load(path, options.dimensions, liveLabels, options.policy.hnsw);
+    case 'pca-hnsw':
+      return ReducedHnswVectorIndex.load(path, options.dimensions, liveLabels, { ...(options.policy.reduced ?? REDUCED_INDEX_DEFAULTS).parameters });
+  }
 }
 
 async function readRows(path: string): Promise<MetadataRow[]> {
@@ -425,6 +439,6 @@ export async function writeFileAtomic(dir: string, name: string, content: string
 
 async function removeStaleFiles(dir: string, keep: Set<string>): Promise<void> {
   for (const name of await readdir(dir)) {
-    if (!keep.has(name)) await rm(join(dir, name), { force: true });
+    if (!keep.has(name)) await rm(join(dir, name), { recursive: true, force: true }); // pca-hnsw snapshots are directories
   }
 }
