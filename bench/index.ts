@@ -2,33 +2,57 @@
  * `npm run bench:index [-- --full] [-- --sizes 10000,100000]`: vector index and store benchmark.
  *
  * Data: real EfficientNet-B0 embeddings of ../shared/datasets (embedded once, cached in data/bench-cache),
- * expanded to N vectors as w·real_a + (1−w)·real_b + noise (norm 0.6), re-normalised; queries are fresh
- * vectors drawn the same way. Recall@10 is measured against an exact brute-force scan of the same vectors.
+ * expanded to N vectors as w·real_a + (1−w)·real_b + noise, re-normalised (bench/index-vectors.ts): `real`
+ * noise is shaped by the photos' covariance (default), `hard` is isotropic (`--generator real|hard`; the
+ * scale section runs both unless told). Queries are fresh vectors drawn the same way. Recall@10 is
+ * measured against an exact brute-force scan of the same vectors.
  *
- * Sections: exact-vs-HNSW crossover (picks EXACT_INDEX_MAX_SIZE), HNSW parameter sweep at 10k (picks
+ * Scale (`--only scale [--sizes 100000] [--index hnsw,pca-hnsw] [--generator real,hard]`): one guild per
+ * index kind and generator, built and loaded in child processes; the snapshot is evicted from the page
+ * cache before the load. `--only realism`: the generators against held-out photos. `--only projection
+ * --sizes 200000`: recall lost by the PCA projection alone (no graph), by candidates re-ranked.
+ *
+ * Sections: generator realism, exact-vs-HNSW crossover (picks EXACT_INDEX_MAX_SIZE), HNSW parameter sweep at 10k (picks
  * HNSW_DEFAULTS), one-guild scale runs (each size and each load in a fresh child process so RSS is clean),
  * many small guilds through the real store with LRU eviction. `--full` adds 1M and 1000 guilds × 1000.
+ *
+ * `--store postgres` adds the PostgreSQL + pgvector store beside hnswlib for the same sizes (`--only postgres`
+ * runs it alone): bulk load + CREATE INDEX time, store.add latency, recall@10 / p50 / p99 at ef_search
+ * 40/100/200, filtered queries (10% of channels visible), exact scan, table and index size, halfvec and
+ * vector (`--pg-types`). Database: --database-url, TEST_POSTGRES_URL or DATABASE_URL; a schema per run, dropped after.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import { createKeyv } from '../src/store/keyv.ts';
 import { ExactVectorIndex, dot } from '../src/index/exact.ts';
-import { HNSW_DEFAULTS, HnswVectorIndex, type HnswParameters } from '../src/index/hnsw.ts';
-import { DEFAULT_INDEX_POLICY } from '../src/index/select.ts';
+import { HNSW_DEFAULTS, HnswVectorIndex } from '../src/index/hnsw.ts';
+import { fitProjection, project } from '../src/index/pca.ts';
+import { ReducedHnswVectorIndex } from '../src/index/reduced-hnsw.ts';
+import { DEFAULT_INDEX_POLICY, REDUCED_INDEX_DEFAULTS } from '../src/index/select.ts';
+import { TopK } from '../src/index/top-k.ts';
+import type { VectorIndex } from '../src/index/types.ts';
 import { GuildIndex } from '../src/store/guild-index.ts';
 import { IMAGE_RECORDS_NAMESPACE, openImageStore, recordKey } from '../src/store/index.ts';
 import { toStoredRecord } from '../src/store/records.ts';
-import type { ImageRecord } from '../src/store/types.ts';
-import { seededRandom } from '../test/store/helpers.ts';
+import type { ImageRecord, RecordMetadata } from '../src/store/types.ts';
+import {
+  HNSW_EF_CONSTRUCTION,
+  HNSW_EF_SEARCH,
+  HNSW_M,
+  openPostgresImageStore,
+  type PostgresImageStore,
+  type VectorType,
+} from '../src/store/postgres/index.ts';
+import { generate as generateVectors, realismReport, type GeneratorKind } from './index-vectors.ts';
 
 const D = 1280;
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(process.env.DEJAVU_SHARED_DIR ?? join(ROOT, '..', 'shared'));
 const MODEL_DIR = join(SHARED, 'models', 'efficientnet-b0-imagenet-tfjs', 'notop-avgpool-graph-model');
 const CACHE = join(ROOT, 'data', 'bench-cache', 'shared-datasets-embeddings.f32');
-const NOISE = 0.6;
 const QUERIES = 200;
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -37,10 +61,6 @@ const flag = (name: string): string | undefined => {
 };
 
 // ---------- data ----------
-
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
 
 async function realEmbeddings(): Promise<Float32Array> {
   if (existsSync(CACHE)) return new Float32Array(readFileSync(CACHE).buffer.slice(0));
@@ -67,33 +87,12 @@ async function realEmbeddings(): Promise<Float32Array> {
   return all;
 }
 
-/** n vectors (row-major): a random mix of two real embeddings plus gaussian noise (norm NOISE), unit length. */
-function generate(reals: Float32Array, n: number, seed: number): Float32Array {
-  const random = seededRandom(seed);
-  const count = reals.length / D;
-  const out = new Float32Array(n * D);
-  const noise = new Float32Array(D);
-  for (let row = 0; row < n; row++) {
-    // A point between two random real embeddings (no tight clusters of copies), plus noise.
-    const a = Math.floor(random() * count) * D;
-    const b = Math.floor(random() * count) * D;
-    const weight = random();
-    let noiseNorm = 0;
-    for (let i = 0; i < D; i++) {
-      noise[i] = gaussian(random);
-      noiseNorm += (noise[i] ?? 0) ** 2;
-    }
-    const scale = NOISE / Math.sqrt(noiseNorm);
-    let norm = 0;
-    for (let i = 0; i < D; i++) {
-      const value = weight * (reals[a + i] ?? 0) + (1 - weight) * (reals[b + i] ?? 0) + scale * (noise[i] ?? 0);
-      out[row * D + i] = value;
-      norm += value * value;
-    }
-    norm = Math.sqrt(norm);
-    for (let i = 0; i < D; i++) out[row * D + i] = (out[row * D + i] ?? 0) / norm;
-  }
-  return out;
+/** Generator for every section but scale: `--generator real` (default: photo-like spectrum) or `hard` (isotropic noise). */
+const GENERATOR: GeneratorKind = flag('--generator') === 'hard' ? 'hard' : 'real';
+
+/** n unit vectors (row-major) grown from the real embeddings: see bench/index-vectors.ts. */
+function generate(reals: Float32Array, n: number, seed: number, kind: GeneratorKind = GENERATOR): Float32Array {
+  return generateVectors(kind, reals, n, seed);
 }
 
 const row = (matrix: Float32Array, i: number): Float32Array => matrix.subarray(i * D, (i + 1) * D);
@@ -177,86 +176,243 @@ function sweep(reals: Float32Array): void {
   console.table(rows);
 }
 
-/** Child: builds one size, saves it, prints JSON. */
-async function buildChild(n: number, path: string, parameters: HnswParameters): Promise<void> {
-  const reals = await realEmbeddings();
-  const data = generate(reals, n, 11);
-  const rssBefore = process.memoryUsage().rss;
-  const index = HnswVectorIndex.create(D, parameters, n);
-  const start = performance.now();
-  for (let i = 0; i < n; i++) index.add(i, row(data, i));
-  const buildSeconds = (performance.now() - start) / 1000;
-  const rssDelta = process.memoryUsage().rss - rssBefore;
-  const queries = generate(reals, QUERIES, 12);
-  const truthQueries = Math.min(QUERIES, n >= 1_000_000 ? 50 : QUERIES);
-  const truth = Array.from({ length: QUERIES }, (_, q) => (q < truthQueries ? exactTopK(data, n, row(queries, q), 10) : []));
-  const recallAt: Record<string, number> = {};
-  for (const ef of [64, 128, 256]) {
-    index.setEfSearch(ef);
-    let found = 0;
-    for (let q = 0; q < truthQueries; q++) found += index.search(row(queries, q), 10).filter((h) => truth[q]?.includes(h.label)).length;
-    recallAt[`recallEf${ef}`] = found / (truthQueries * 10);
+// ---------- one guild at scale (--only scale) ----------
+
+type ScaleIndexKind = 'hnsw' | 'pca-hnsw';
+/** Vectors generated (and indexed) per chunk: the 1M run never holds all its vectors at once. */
+const SCALE_CHUNK = 20_000;
+interface SearchSetting {
+  ef: number;
+  /** pca-hnsw only: graph candidates re-ranked with the full vectors. */
+  rerank: number;
+}
+/** Search settings measured per index kind (the defaults are among them). */
+const SCALE_SETTINGS: Record<ScaleIndexKind, SearchSetting[]> = {
+  hnsw: [64, 128, 256].map((ef) => ({ ef, rerank: 0 })),
+  'pca-hnsw': [
+    { ef: 64, rerank: 32 },
+    { ef: 128, rerank: 32 },
+    { ef: 128, rerank: 64 },
+    { ef: 256, rerank: 64 },
+    { ef: 256, rerank: 128 },
+  ],
+};
+const settingName = (kind: ScaleIndexKind, setting: SearchSetting): string => (kind === 'hnsw' ? `ef ${setting.ef}` : `ef ${setting.ef} rerank ${setting.rerank}`);
+
+function setBreadth(index: VectorIndex, setting: SearchSetting): void {
+  if (index instanceof HnswVectorIndex) index.setEfSearch(setting.ef);
+  else if (index instanceof ReducedHnswVectorIndex) {
+    index.setEfSearch(setting.ef);
+    index.setRerank(setting.rerank);
   }
-  index.setEfSearch(parameters.efSearch);
+}
+
+function pathBytes(path: string): number {
+  const info = statSync(path);
+  return info.isDirectory() ? readdirSync(path).reduce((sum, name) => sum + pathBytes(join(path, name)), 0) : info.size;
+}
+
+/** Child: builds one size chunk by chunk (exact top-10 kept per query as it goes), saves it, prints JSON. */
+async function buildChild(n: number, path: string, kind: ScaleIndexKind, generator: GeneratorKind): Promise<void> {
+  const reals = await realEmbeddings();
+  const queries = generate(reals, QUERIES, 12, generator);
+  const truthQueries = Math.min(QUERIES, n >= 1_000_000 ? 50 : QUERIES);
+  const truth = Array.from({ length: truthQueries }, () => new TopK(10));
+  const rssBefore = process.memoryUsage().rss;
+  let index: VectorIndex | undefined;
+  let fitSeconds = 0;
+  let buildSeconds = 0;
+  for (let start = 0; start < n; start += SCALE_CHUNK) {
+    const count = Math.min(SCALE_CHUNK, n - start);
+    const data = generate(reals, count, 11_000 + start / SCALE_CHUNK, generator);
+    if (index === undefined) {
+      const fitStart = performance.now();
+      if (kind === 'hnsw') index = HnswVectorIndex.create(D, HNSW_DEFAULTS, n);
+      else {
+        const { fitSamples, parameters } = REDUCED_INDEX_DEFAULTS;
+        const samples = Array.from({ length: Math.min(fitSamples, count) }, (_, i) => row(data, i));
+        index = ReducedHnswVectorIndex.create(D, fitProjection(samples, parameters.reducedDimensions), { ...parameters }, n);
+      }
+      fitSeconds = (performance.now() - fitStart) / 1000;
+    }
+    const addStart = performance.now();
+    for (let i = 0; i < count; i++) index.add(start + i, row(data, i));
+    buildSeconds += (performance.now() - addStart) / 1000;
+    for (let q = 0; q < truthQueries; q++) {
+      const top = truth[q];
+      for (let i = 0; i < count; i++) top?.offer(start + i, dot(row(queries, q), data, i * D, D));
+    }
+    if (n >= 100_000) process.stderr.write(`\r${kind} ${generator}: ${start + count}/${n} (${buildSeconds.toFixed(0)} s)`);
+  }
+  if (n >= 100_000) process.stderr.write('\n');
+  if (index === undefined) throw new Error('empty build');
+  const rssDelta = process.memoryUsage().rss - rssBefore;
+  const truthLabels = truth.map((top) => new Set(top.result().map((hit) => hit.label)));
+  const recallAt: Record<string, number> = {};
+  for (const setting of SCALE_SETTINGS[kind]) {
+    setBreadth(index, setting);
+    let found = 0;
+    for (let q = 0; q < truthQueries; q++) found += index.search(row(queries, q), 10).filter((hit) => truthLabels[q]?.has(hit.label)).length;
+    recallAt[`recall ${settingName(kind, setting)}`] = found / (truthQueries * 10);
+  }
   const saveStart = performance.now();
   await index.save(path);
   const saveSeconds = (performance.now() - saveStart) / 1000;
-  console.log(JSON.stringify({ buildSeconds, indexRssDelta: rssDelta, ...recallAt, saveSeconds, snapshotBytes: statSync(path).size }));
+  index.close?.();
+  console.log(JSON.stringify({ fitSeconds, buildSeconds, indexRssDelta: rssDelta, ...recallAt, saveSeconds, snapshotBytes: pathBytes(path) }));
 }
 
-/** Child: loads a saved index cold and queries it; its RSS is the serving footprint. */
-async function loadChild(n: number, path: string, parameters: HnswParameters): Promise<void> {
+/**
+ * Child: loads a saved index and queries it; its RSS is the serving footprint. The parent evicts the
+ * snapshot from the page cache first (fsync + posix_fadvise DONTNEED), so the load and the first query
+ * pass read from disk ("cold"); the second pass is warm.
+ */
+async function loadChild(n: number, path: string, kind: ScaleIndexKind, generator: GeneratorKind): Promise<void> {
   const reals = await realEmbeddings();
-  const queries = generate(reals, QUERIES, 12);
+  const queries = generate(reals, QUERIES, 12, generator);
+  const labels = Array.from({ length: n }, (_, i) => i);
   const start = performance.now();
-  const index = await HnswVectorIndex.load(path, D, Array.from({ length: n }, (_, i) => i), parameters);
+  const index: VectorIndex =
+    kind === 'hnsw'
+      ? await HnswVectorIndex.load(path, D, labels, HNSW_DEFAULTS)
+      : await ReducedHnswVectorIndex.load(path, D, labels, { ...REDUCED_INDEX_DEFAULTS.parameters });
   const loadSeconds = (performance.now() - start) / 1000;
+  const rssAfterLoad = process.memoryUsage().rss;
   const timings: Record<string, number> = {};
-  for (const ef of [128, 256]) {
-    index.setEfSearch(ef);
+  const { efSearch, rerank } = REDUCED_INDEX_DEFAULTS.parameters;
+  setBreadth(index, kind === 'hnsw' ? { ef: HNSW_DEFAULTS.efSearch, rerank: 0 } : { ef: efSearch, rerank });
+  const cold = timeQueries((q) => index.search(q, 10).map((h) => h.label), queries);
+  timings.p50Cold = cold.p50;
+  timings.p99Cold = cold.p99;
+  for (const setting of SCALE_SETTINGS[kind]) {
+    setBreadth(index, setting);
     const result = timeQueries((q) => index.search(q, 10).map((h) => h.label), queries);
-    timings[`p50Ef${ef}`] = result.p50;
-    timings[`p99Ef${ef}`] = result.p99;
+    timings[`p50 ${settingName(kind, setting)}`] = result.p50;
+    timings[`p99 ${settingName(kind, setting)}`] = result.p99;
   }
-  console.log(JSON.stringify({ loadSeconds, rss: process.memoryUsage().rss, ...timings }));
+  index.close?.();
+  console.log(JSON.stringify({ loadSeconds, rss: rssAfterLoad, rssEnd: process.memoryUsage().rss, ...timings }));
 }
 
-function child(mode: string, n: number, path: string): Record<string, number> {
-  const result = spawnSync(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', import.meta.filename, mode, String(n), path], {
+function child(mode: string, n: number, path: string, kind: ScaleIndexKind, generator: GeneratorKind): Record<string, number> {
+  const result = spawnSync(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', import.meta.filename, mode, String(n), path, kind, generator], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  if (result.status !== 0) throw new Error(`${mode} ${n} failed with status ${result.status}`);
+  if (result.status !== 0) throw new Error(`${mode} ${n} ${kind} ${generator} failed with status ${result.status}`);
   return JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
 }
 
+/** Drops the snapshot's pages from the page cache (python's os.posix_fadvise; node has no fadvise). */
+function evictFromPageCache(path: string): boolean {
+  const files = statSync(path).isDirectory() ? readdirSync(path).map((name) => join(path, name)) : [path];
+  const script = 'import os,sys\nfor p in sys.argv[1:]:\n fd=os.open(p,os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)';
+  return spawnSync('python3', ['-c', script, ...files], { stdio: 'inherit' }).status === 0;
+}
+
 function scale(sizes: number[]): void {
-  console.log(`\n## one guild, HNSW M=${HNSW_DEFAULTS.m} efC=${HNSW_DEFAULTS.efConstruction}, single thread (query latency after a cold load)`);
+  const kinds = (flag('--index') ?? 'hnsw,pca-hnsw').split(',') as ScaleIndexKind[];
+  const generators = (flag('--generator') ?? 'real,hard').split(',') as GeneratorKind[];
+  const reduced = REDUCED_INDEX_DEFAULTS.parameters;
+  console.log(
+    `\n## one guild, single thread. hnsw: M=${HNSW_DEFAULTS.m} efC=${HNSW_DEFAULTS.efConstruction} on 1280-d, setting = ef. ` +
+      `pca-hnsw: M=${reduced.m} efC=${reduced.efConstruction} on ${reduced.reducedDimensions}-d PCA + exact re-rank, setting = ef = candidates re-ranked. ` +
+      `Load and the first query pass after evicting the snapshot from the page cache (cold); later passes warm.`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'dejavu-bench-'));
   const rows: Array<Record<string, string>> = [];
+  const settingRows: Array<Record<string, string>> = [];
   try {
     for (const n of sizes) {
-      const path = join(dir, `index-${n}.hnsw`);
-      const built = child('--build-child', n, path);
-      const loaded = child('--load-child', n, path);
-      rmSync(path, { force: true });
-      rows.push({
-        images: String(n),
-        'build s': (built.buildSeconds ?? 0).toFixed(0),
-        'build RSS Δ': mb(built.indexRssDelta ?? 0),
-        'recall@10 ef=64/128/256': [built.recallEf64, built.recallEf128, built.recallEf256].map((r) => (r ?? 0).toFixed(4)).join(' / '),
-        'snapshot size': mb(built.snapshotBytes ?? 0),
-        'save s': (built.saveSeconds ?? 0).toFixed(1),
-        'load s': (loaded.loadSeconds ?? 0).toFixed(2),
-        'RSS after load': mb(loaded.rss ?? 0),
-        'p50/p99 ef=128': `${ms(loaded.p50Ef128 ?? 0)} / ${ms(loaded.p99Ef128 ?? 0)}`,
-        'p50/p99 ef=256': `${ms(loaded.p50Ef256 ?? 0)} / ${ms(loaded.p99Ef256 ?? 0)}`,
-      });
+      for (const generator of generators) {
+        for (const kind of kinds) {
+          const path = join(dir, `index-${n}-${generator}.${kind}`);
+          const built = child('--build-child', n, path, kind, generator);
+          const evicted = evictFromPageCache(path);
+          const loaded = child('--load-child', n, path, kind, generator);
+          rmSync(path, { recursive: true, force: true });
+          const pair = (a: number | undefined, b: number | undefined): string => `${ms(a ?? 0)} / ${ms(b ?? 0)}`;
+          const summary = {
+            images: String(n),
+            vectors: generator,
+            index: kind,
+            'fit+build s': `${(built.fitSeconds ?? 0).toFixed(0)}+${(built.buildSeconds ?? 0).toFixed(0)}`,
+            'build RSS Δ': mb(built.indexRssDelta ?? 0),
+            snapshot: mb(built.snapshotBytes ?? 0),
+            'save s': (built.saveSeconds ?? 0).toFixed(1),
+            [`load s (${evicted ? 'cold' : 'warm'})`]: (loaded.loadSeconds ?? 0).toFixed(2),
+            'RSS after load': mb(loaded.rss ?? 0),
+            'RSS after queries': mb(loaded.rssEnd ?? 0),
+            'p50/p99 default, first pass': pair(loaded.p50Cold, loaded.p99Cold),
+          };
+          console.error(JSON.stringify(summary));
+          rows.push(summary);
+          for (const setting of SCALE_SETTINGS[kind]) {
+            const name = settingName(kind, setting);
+            const line = { images: String(n), vectors: generator, index: kind, setting: name, 'recall@10': (built[`recall ${name}`] ?? 0).toFixed(3), 'p50/p99 (warm)': pair(loaded[`p50 ${name}`], loaded[`p99 ${name}`]) };
+            console.error(JSON.stringify(line));
+            settingRows.push(line);
+          }
+        }
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   console.table(rows);
+  console.table(settingRows);
+}
+
+/**
+ * `--only projection`: how much recall the PCA projection alone costs (no graph): exact search on the
+ * 256-d projections, top R re-ranked with the full vectors, against exact full-vector top 10.
+ */
+function projectionRecall(reals: Float32Array, n: number): void {
+  const { fitSamples, parameters } = REDUCED_INDEX_DEFAULTS;
+  const truthQueries = 50;
+  const queries = generate(reals, truthQueries, 12);
+  const full = Array.from({ length: truthQueries }, () => new TopK(10));
+  const reduced = Array.from({ length: truthQueries }, () => new TopK(512));
+  let projected: number[][] = [];
+  let projection: ReturnType<typeof fitProjection> | undefined;
+  for (let start = 0; start < n; start += SCALE_CHUNK) {
+    const count = Math.min(SCALE_CHUNK, n - start);
+    const data = generate(reals, count, 11_000 + start / SCALE_CHUNK);
+    if (projection === undefined) {
+      projection = fitProjection(Array.from({ length: Math.min(fitSamples, count) }, (_, i) => row(data, i)), parameters.reducedDimensions);
+      const fitted = projection;
+      projected = Array.from({ length: truthQueries }, (_, q) => project(fitted, row(queries, q)));
+    }
+    for (let i = 0; i < count; i++) {
+      const p = project(projection, row(data, i));
+      for (let q = 0; q < truthQueries; q++) {
+        full[q]?.offer(start + i, dot(row(queries, q), data, i * D, D));
+        const pq = projected[q] ?? [];
+        let score = 0;
+        for (let k = 0; k < p.length; k++) score += (pq[k] ?? 0) * (p[k] ?? 0);
+        reduced[q]?.offer(start + i, score);
+      }
+    }
+  }
+  console.log(`\n## projection only, ${n} ${GENERATOR} vectors: exact search on ${parameters.reducedDimensions}-d, top R re-ranked exactly (${truthQueries} queries)`);
+  const truth = full.map((top) => new Set(top.result().map((hit) => hit.label)));
+  const candidates = reduced.map((top) => top.result().map((hit) => hit.label));
+  console.table(
+    [10, 32, 64, 128, 256].map((r) => ({
+      R: r,
+      'recall@10': (candidates.reduce((sum, labels, q) => sum + labels.slice(0, r).filter((label) => truth[q]?.has(label)).length, 0) / (truthQueries * 10)).toFixed(3),
+    })),
+  );
+}
+
+/** Held-out real photos vs generated vectors: nearest-neighbour cosines and effective dimensions. */
+function realism(reals: Float32Array): void {
+  console.log('\n## generator realism (held-out photos = every 5th photo; the generators use the rest)');
+  const count = reals.length / D;
+  const order = [...Array.from({ length: count }, (_, i) => i).filter((i) => i % 5 !== 0), ...Array.from({ length: count }, (_, i) => i).filter((i) => i % 5 === 0)];
+  const shuffled = new Float32Array(reals.length);
+  order.forEach((source, i) => shuffled.set(row(reals, source), i * D));
+  console.table(realismReport(shuffled, Math.ceil(count / 5), [0.2, 0.3, 0.5]));
 }
 
 async function manyGuilds(reals: Float32Array, guilds: number, perGuild: number): Promise<void> {
@@ -321,21 +477,208 @@ async function manyGuilds(reals: Float32Array, guilds: number, perGuild: number)
   }
 }
 
+// ---------- PostgreSQL + pgvector (--store postgres) ----------
+
+const CHANNELS = 10;
+
+interface PgSearchRow {
+  'vector type': string;
+  images: number;
+  query: string;
+  ef: number | string;
+  'recall@10': string;
+  'results (min)': number;
+  p50: string;
+  p99: string;
+}
+
+/** Recall@10 and latency of `store.findSimilar` over the benchmark queries (k = 10). */
+async function pgQueries(
+  store: PostgresImageStore,
+  queries: Float32Array,
+  truth: number[][],
+  filter?: (record: RecordMetadata) => boolean,
+): Promise<{ recall: number; p50: number; p99: number; fewest: number }> {
+  const times: number[] = [];
+  let found = 0;
+  let fewest = Number.POSITIVE_INFINITY;
+  // Warm-up: the pool's connections, pgvector's library and the index pages.
+  for (let q = 0; q < 10; q++) await store.findSimilar('bench', row(queries, q), filter === undefined ? { k: 10 } : { k: 10, filter });
+  for (let q = 0; q < QUERIES; q++) {
+    const start = performance.now();
+    const hits = await store.findSimilar('bench', row(queries, q), filter === undefined ? { k: 10 } : { k: 10, filter });
+    times.push(performance.now() - start);
+    fewest = Math.min(fewest, hits.length);
+    found += hits.filter((hit) => truth[q]?.includes(Number(hit.record.sourceKey))).length;
+  }
+  return { recall: found / (QUERIES * 10), p50: percentile(times, 50), p99: percentile(times, 99), fewest };
+}
+
+/** Loads n rows into one guild of a fresh schema (HNSW index dropped during the load, then built). */
+async function pgLoad(client: pg.Client, schema: string, vectorType: string, data: Float32Array, n: number): Promise<{ loadSeconds: number; indexSeconds: number }> {
+  const signature = Buffer.alloc(1024);
+  await client.query(`DROP INDEX ${schema}.images_embedding_hnsw`);
+  let start = performance.now();
+  const batch = 200;
+  for (let first = 0; first < n; first += batch) {
+    const count = Math.min(batch, n - first);
+    const values: string[] = [];
+    const parameters: unknown[] = [signature];
+    for (let i = first; i < first + count; i++) {
+      parameters.push(String(i), `c${i % CHANNELS}`, `[${Array.prototype.join.call(row(data, i), ',')}]`);
+      const p = parameters.length;
+      values.push(`('bench', ${i + 1}, $${p - 1}, 'm' || $${p - 2}, $${p - 2}, 'u', 0, false, 'attachment', 'x.jpg', '${'0'.repeat(64)}', 1, 1, $1, $${p}::${vectorType})`);
+    }
+    await client.query(
+      `INSERT INTO ${schema}.images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding) VALUES ${values.join(',')}`,
+      parameters,
+    );
+  }
+  await client.query(`UPDATE ${schema}.guilds SET images = $1, next_id = $1 + 1 WHERE guild_id = 'bench'`, [n]);
+  const loadSeconds = (performance.now() - start) / 1000;
+  start = performance.now();
+  // The build is fastest when the whole graph fits (about 4 GB for 1M halfvec): `--pg-maintenance-work-mem 6GB`.
+  await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
+  await client.query(
+    `CREATE INDEX images_embedding_hnsw ON ${schema}.images USING hnsw (embedding ${vectorType}_cosine_ops) WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`,
+  );
+  await client.query(`ANALYZE ${schema}.images`);
+  return { loadSeconds, indexSeconds: (performance.now() - start) / 1000 };
+}
+
+async function pgSizes(client: pg.Client, schema: string): Promise<{ total: number; hnsw: number }> {
+  const { rows } = await client.query<{ total: string; hnsw: string }>(
+    `SELECT (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = '${schema}.images'::regclass) AS total,
+            (SELECT sum(pg_relation_size(c.oid)) FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+              WHERE am.amname = 'hnsw' AND c.relnamespace = '${schema}'::regnamespace) AS hnsw`,
+  );
+  return { total: Number(rows[0]?.total ?? 0), hnsw: Number(rows[0]?.hnsw ?? 0) };
+}
+
+/**
+ * The PostgreSQL store beside hnswlib: the same generated vectors and queries (seed 12) as the scale
+ * section (its default generator), one guild per size, through PostgresImageStore.findSimilar (the bot's path), for halfvec
+ * and vector. Each run uses its own schema, dropped afterwards.
+ */
+async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void> {
+  const databaseUrl = flag('--database-url') ?? process.env.TEST_POSTGRES_URL ?? process.env.DATABASE_URL;
+  if (databaseUrl === undefined) throw new Error('--store postgres needs --database-url, TEST_POSTGRES_URL or DATABASE_URL');
+  const types = (flag('--pg-types') ?? 'halfvec,vector').split(',') as VectorType[];
+  console.log(`\n## PostgreSQL + pgvector, one guild, HNSW m=${HNSW_M} ef_construction=${HNSW_EF_CONSTRUCTION}, ${QUERIES} queries k=10, sizes ${sizes.join(', ')}, types ${types.join(', ')}`);
+  const builds: Array<Record<string, string | number>> = [];
+  const searches: PgSearchRow[] = [];
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const queries = generate(reals, QUERIES, 12);
+  try {
+    for (const n of sizes) {
+      const data = scaleData(reals, n);
+      const truthStart = performance.now();
+      const truth = Array.from({ length: QUERIES }, (_, q) => exactTopK(data, n, row(queries, q), 10));
+      const visible = Array.from({ length: QUERIES }, (_, q) => filteredTopK(data, n, row(queries, q), 10, (i) => i % CHANNELS === 3));
+      console.error(`exact truth for ${n}: ${((performance.now() - truthStart) / 1000).toFixed(0)} s`);
+      for (const vectorType of types) {
+        const schema = `dejavu_bench_${process.pid}_${vectorType}_${n}`;
+        try {
+          // exactSearchMaxImages 0: always the HNSW index; MAX_SAFE_INTEGER: always the exact scan.
+          const open = (efSearch: number, exactSearchMaxImages = 0): Promise<PostgresImageStore> =>
+            openPostgresImageStore({ databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, efSearch, exactSearchMaxImages, maxConnections: 2 });
+          const setup = await open(HNSW_EF_SEARCH);
+          // One add through the store creates the guild row (variant, allocator); its image makes way for the bulk load.
+          await setup.add({ guildId: 'bench', channelId: 'c', messageId: 'm', sourceKey: 'seed', authorId: 'u', createdAt: 0, nsfw: false, kind: 'attachment', label: 'x' }, '0'.repeat(64), {
+            vector: row(data, 0), signature: new Uint8Array(1024), width: 1, height: 1,
+          });
+          await client.query(`DELETE FROM ${schema}.images`);
+          const { loadSeconds, indexSeconds } = await pgLoad(client, schema, vectorType, data, n);
+          // Incremental adds through the store, with the HNSW index in place (the bot's steady state).
+          const extra = generate(reals, 200, 13);
+          const addStart = performance.now();
+          for (let i = 0; i < 200; i++) {
+            await setup.add({ guildId: 'bench', channelId: 'c', messageId: 'x', sourceKey: `extra${i}`, authorId: 'u', createdAt: 0, nsfw: false, kind: 'attachment', label: 'x' }, '0'.repeat(64), {
+              vector: row(extra, i), signature: new Uint8Array(1024), width: 1, height: 1,
+            });
+          }
+          const addMs = (performance.now() - addStart) / 200;
+          await setup.removeMessage('bench', 'x');
+          await client.query(`VACUUM ANALYZE ${schema}.images`);
+          await setup.close();
+          const size = await pgSizes(client, schema);
+          builds.push({
+            'vector type': vectorType,
+            images: n,
+            'bulk insert s': loadSeconds.toFixed(0),
+            'CREATE INDEX s': indexSeconds.toFixed(0),
+            'store.add ms (index live)': addMs.toFixed(1),
+            'table+indexes': mb(size.total),
+            'HNSW index': mb(size.hnsw),
+          });
+          for (const ef of [...new Set([40, 100, 200, HNSW_EF_SEARCH])].sort((a, b) => a - b)) {
+            const store = await open(ef);
+            const result = await pgQueries(store, queries, truth);
+            searches.push({ 'vector type': vectorType, images: n, query: 'all channels', ef, 'recall@10': result.recall.toFixed(4), 'results (min)': result.fewest, p50: ms(result.p50), p99: ms(result.p99) });
+            if (ef === HNSW_EF_SEARCH) {
+              const filtered = await pgQueries(store, queries, visible, (record) => record.channelId === 'c3');
+              searches.push({ 'vector type': vectorType, images: n, query: '10% of channels', ef, 'recall@10': filtered.recall.toFixed(4), 'results (min)': filtered.fewest, p50: ms(filtered.p50), p99: ms(filtered.p99) });
+            }
+            await store.close();
+          }
+          if (n > 20_000 && !args.includes('--pg-exact')) continue; // ~1 s per query at 100k: opt in
+          const exact = await open(HNSW_EF_SEARCH, Number.MAX_SAFE_INTEGER);
+          // The store's default picks exact up to EXACT_SEARCH_MAX_IMAGES (measured by these two rows).
+          const exactResult = await pgQueries(exact, queries, truth);
+          searches.push({ 'vector type': vectorType, images: n, query: 'exact scan', ef: '-', 'recall@10': exactResult.recall.toFixed(4), 'results (min)': exactResult.fewest, p50: ms(exactResult.p50), p99: ms(exactResult.p99) });
+          await exact.close();
+        } finally {
+          await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        }
+      }
+    }
+  } finally {
+    await client.end();
+  }
+  console.table(builds);
+  console.table(searches);
+}
+
+/** The scale section's vectors (chunks of SCALE_CHUNK, seeds 11000 + chunk), so both stores index the same data. */
+function scaleData(reals: Float32Array, n: number): Float32Array {
+  const data = new Float32Array(n * D);
+  for (let start = 0; start < n; start += SCALE_CHUNK) data.set(generate(reals, Math.min(SCALE_CHUNK, n - start), 11_000 + start / SCALE_CHUNK), start * D);
+  return data;
+}
+
+function filteredTopK(data: Float32Array, n: number, query: Float32Array, k: number, keep: (i: number) => boolean): number[] {
+  const scores: Array<[number, number]> = [];
+  for (let i = 0; i < n; i++) if (keep(i)) scores.push([i, dot(query, data, i * D, D)]);
+  return scores.sort((a, b) => b[1] - a[1]).slice(0, k).map(([i]) => i);
+}
+
 // ---------- main ----------
 
 const mode = args[0];
 if (mode === '--build-child' || mode === '--load-child') {
   const n = Number(args[1]);
   const path = args[2] ?? '';
-  await (mode === '--build-child' ? buildChild(n, path, HNSW_DEFAULTS) : loadChild(n, path, HNSW_DEFAULTS));
+  const kind: ScaleIndexKind = args[3] === 'pca-hnsw' ? 'pca-hnsw' : 'hnsw';
+  const generator: GeneratorKind = args[4] === 'hard' ? 'hard' : 'real';
+  await (mode === '--build-child' ? buildChild(n, path, kind, generator) : loadChild(n, path, kind, generator));
 } else {
   const full = args.includes('--full');
   const reals = await realEmbeddings();
-  console.log(`real embeddings: ${reals.length / D} photos from ${SHARED}/datasets; generated vectors = w·real_a + (1-w)·real_b + ${NOISE}·noise, unit length`);
+  console.log(
+    `real embeddings: ${reals.length / D} photos from ${SHARED}/datasets; generated vectors (bench/index-vectors.ts) = w·real_a + (1-w)·real_b + noise, ` +
+      `unit length; noise shaped by the photos' covariance ("real", default) or isotropic ("hard"); sections other than scale use ${GENERATOR}`,
+  );
   const only = flag('--only');
+  const store = flag('--store') ?? 'hnsw';
+  if (store !== 'hnsw' && store !== 'postgres') throw new Error(`--store must be hnsw or postgres (got ${store})`);
+  if (only === undefined || only === 'realism') realism(reals);
   if (only === undefined || only === 'crossover') crossover(reals);
   if (only === undefined || only === 'sweep') sweep(reals);
   const sizes = (flag('--sizes') ?? (full ? '10000,100000,1000000' : '10000,100000')).split(',').map(Number);
+  console.log(`sizes: ${sizes.join(', ')}${store === 'postgres' ? ' (hnswlib and PostgreSQL)' : ''}`);
   if (only === undefined || only === 'scale') scale(sizes);
+  if (only === 'projection') projectionRecall(reals, sizes[0] ?? 200_000);
+  if (store === 'postgres' && (only === undefined || only === 'scale' || only === 'postgres')) await postgresScale(reals, sizes);
   if (only === undefined || only === 'guilds') await manyGuilds(reals, full ? 1000 : Number(flag('--guilds') ?? 1000), full ? 1000 : Number(flag('--per-guild') ?? 100));
 }

@@ -20,7 +20,7 @@ import { childLogger } from '../logger.ts';
 import { checkGuildId, GuildIndex, hasPendingJournal, readManifest } from './guild-index.ts';
 import type { JournalEntry } from './journal.ts';
 import { createKeyv, keyvBackend, type KeyvBackend } from './keyv.ts';
-import { fromStoredRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
+import { checkNewImage, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
 import type { GuildStats, ImageRecord, ImageSource, ImageStore, ScoredRecord, SearchOptions } from './types.ts';
 
 export interface ImageStoreOptions {
@@ -95,13 +95,7 @@ class KeyvImageStore implements OpenImageStore {
   }
 
   async add(source: ImageSource, contentHash: string, embedding: ImageEmbedding): Promise<ImageRecord> {
-    checkSource(source, contentHash);
-    if (embedding.vector.length !== this.dimensions) {
-      throw new StoreError('INVALID_INPUT', `Embedding has ${embedding.vector.length} dimensions, the store expects ${this.dimensions}`, {
-        guildId: source.guildId,
-        sourceKey: source.sourceKey,
-      });
-    }
+    checkNewImage(source, contentHash, embedding.vector, this.dimensions);
     if (this.options.variant === undefined) {
       throw new StoreError('INVALID_INPUT', 'This image store was opened without an embedding variant and cannot add images', { guildId: source.guildId });
     }
@@ -115,22 +109,7 @@ class KeyvImageStore implements OpenImageStore {
         log.warn({ guildId: source.guildId, id: existing.id }, 'record missing from keyv; re-adding it');
         await guild.remove([existing.id]);
       }
-      const record: ImageRecord = {
-        guildId: source.guildId,
-        channelId: source.channelId,
-        messageId: source.messageId,
-        sourceKey: source.sourceKey,
-        authorId: source.authorId,
-        createdAt: source.createdAt,
-        nsfw: source.nsfw,
-        kind: source.kind,
-        label: source.label,
-        id: guild.allocateId(),
-        contentHash,
-        width: embedding.width,
-        height: embedding.height,
-        signature: embedding.signature,
-      };
+      const record = newImageRecord(source, guild.allocateId(), contentHash, embedding);
       await guild.add(record, vector);
       try {
         await this.keyv.set(recordKey(record.guildId, record.id), toStoredRecord(record));
@@ -355,10 +334,3 @@ async function deleteMany(keyv: Keyv<StoredRecord>, keys: string[]): Promise<voi
   for (let start = 0; start < keys.length; start += RECORD_BATCH) await keyv.deleteMany(keys.slice(start, start + RECORD_BATCH));
 }
 
-function checkSource(source: ImageSource, contentHash: string): void {
-  checkGuildId(source.guildId);
-  if (source.sourceKey === '') throw new StoreError('INVALID_INPUT', 'Image source has an empty sourceKey', { guildId: source.guildId });
-  if (!/^[0-9a-f]{64}$/.test(contentHash)) {
-    throw new StoreError('INVALID_INPUT', 'Content hash must be a lowercase hex sha256', { guildId: source.guildId, sourceKey: source.sourceKey });
-  }
-}

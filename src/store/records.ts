@@ -1,6 +1,7 @@
-/** Record (de)serialisation for keyv, the journal and snapshots. Signatures and vectors travel as base64. */
+/** Record (de)serialisation for keyv, the journal and snapshots (signatures and vectors travel as base64), and the checks and builders both stores share. */
 import { StoreError } from '../errors.ts';
-import type { ImageRecord, RecordMetadata, SourceKind } from './types.ts';
+import type { ImageEmbedding } from '../embedding/types.ts';
+import type { ImageRecord, ImageSource, RecordMetadata, SourceKind } from './types.ts';
 
 export interface StoredRecord extends RecordMetadata {
   /** base64 of ImageRecord.signature. */
@@ -15,7 +16,47 @@ export function fromStoredRecord(stored: StoredRecord): ImageRecord {
   return { ...stored, signature: new Uint8Array(Buffer.from(stored.signature, 'base64')) };
 }
 
-export function metadataOf(record: ImageRecord | StoredRecord): RecordMetadata {
+/** The record a store writes for a new image (both stores allocate `id` their own way). */
+export function newImageRecord(source: ImageSource, id: number, contentHash: string, embedding: ImageEmbedding): ImageRecord {
+  return {
+    guildId: source.guildId,
+    channelId: source.channelId,
+    messageId: source.messageId,
+    sourceKey: source.sourceKey,
+    authorId: source.authorId,
+    createdAt: source.createdAt,
+    nsfw: source.nsfw,
+    kind: source.kind,
+    label: source.label,
+    id,
+    contentHash,
+    width: embedding.width,
+    height: embedding.height,
+    signature: embedding.signature,
+  };
+}
+
+const GUILD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function checkGuildId(guildId: string): void {
+  if (!GUILD_ID.test(guildId)) {
+    throw new StoreError('INVALID_INPUT', `Guild id must be 1-64 letters, digits, '-' or '_' (got ${JSON.stringify(guildId)})`, { guildId });
+  }
+}
+
+/** Refuses an add that no store may accept: bad guild id, empty source key, malformed hash, wrong dimensions. */
+export function checkNewImage(source: ImageSource, contentHash: string, vector: Float32Array, dimensions: number): void {
+  checkGuildId(source.guildId);
+  const context = { guildId: source.guildId, sourceKey: source.sourceKey };
+  if (source.sourceKey === '') throw new StoreError('INVALID_INPUT', 'Image source has an empty sourceKey', context);
+  if (!/^[0-9a-f]{64}$/.test(contentHash)) throw new StoreError('INVALID_INPUT', 'Content hash must be a lowercase hex sha256', context);
+  if (vector.length !== dimensions) {
+    throw new StoreError('INVALID_INPUT', `Embedding has ${vector.length} dimensions, the store expects ${dimensions}`, context);
+  }
+}
+
+/** The source fields of a record (what `add` takes; a target store allocates its own id). */
+export function imageSourceOf(record: RecordMetadata): ImageSource {
   return {
     guildId: record.guildId,
     channelId: record.channelId,
@@ -26,11 +67,11 @@ export function metadataOf(record: ImageRecord | StoredRecord): RecordMetadata {
     nsfw: record.nsfw,
     kind: record.kind,
     label: record.label,
-    id: record.id,
-    contentHash: record.contentHash,
-    width: record.width,
-    height: record.height,
   };
+}
+
+export function metadataOf(record: ImageRecord | StoredRecord): RecordMetadata {
+  return { ...imageSourceOf(record), id: record.id, contentHash: record.contentHash, width: record.width, height: record.height };
 }
 
 /** Snapshot row: positional to keep million-record snapshots small; guildId is implied by the file. */

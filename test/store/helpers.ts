@@ -6,17 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ImageEmbedding } from '../../src/embedding/types.ts';
 import type { ImageSource } from '../../src/store/types.ts';
 
-/** mulberry32: small deterministic PRNG so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../src/index/random.ts';
 
 export function randomUnitVector(random: () => number, dimensions: number): Float32Array {
   const vector = new Float32Array(dimensions);

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { getConfig } from '../../config.ts';
 import { DejavuError } from '../../errors.ts';
 import { DEFAULT_DUPLICATE_SETTINGS, detectDuplicates, DUPLICATE_SHORTLIST } from '../../services/duplicates/index.ts';
-import { openImageStore } from '../../store/index.ts';
+import { openConfiguredStore } from '../../store/open.ts';
 import type { ImageRecord, ImageStore } from '../../store/types.ts';
 import { Progress, writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
@@ -83,7 +83,7 @@ export const command: CliCommand = {
     const config = getConfig();
     const guildId = values.guild ?? DEFAULT_CLI_GUILD;
     // Read-only: no embedding happens, so no embedder and no variant are needed.
-    const store = await openImageStore({ dataDir: resolve(values.data ?? config.dataDir), keyvUrl: config.KEYV_URL, variant: undefined, snapshotIntervalMs: 0 });
+    const store = await openConfiguredStore(config, undefined, { dataDir: resolve(values.data ?? config.dataDir), snapshotIntervalMs: 0 });
     let pairs: DuplicatePair[];
     try {
       const total = (await store.stats()).find((guild) => guild.id === guildId)?.images ?? 0;

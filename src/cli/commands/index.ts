@@ -10,7 +10,7 @@ import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getConfig } from '../../config.ts';
 import { describeError } from '../../errors.ts';
-import { openImageStore } from '../../store/index.ts';
+import { openConfiguredStore } from '../../store/open.ts';
 import type { ImageStore } from '../../store/types.ts';
 import { createCliEmbedder, Progress, writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
@@ -79,7 +79,7 @@ export const command: CliCommand = {
     const guildId = values.guild ?? DEFAULT_CLI_GUILD;
     const files = (await listImages(resolve(positionals[0] ?? '.'))).map((file) => resolve(file));
     const embedder = await createCliEmbedder(files.length);
-    const store = await openImageStore({ dataDir: resolve(values.data ?? config.dataDir), keyvUrl: config.KEYV_URL, variant: embedder.variant, snapshotIntervalMs: 0 });
+    const store = await openConfiguredStore(config, embedder.variant, { dataDir: resolve(values.data ?? config.dataDir), snapshotIntervalMs: 0 });
     const progress = new Progress(files.length, 'indexing');
     const counts = { indexed: 0, skipped: 0, failed: 0 };
     const seenHashes = new Set<string>();

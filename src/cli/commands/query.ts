@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { getConfig } from '../../config.ts';
 import { describeError, StoreError } from '../../errors.ts';
 import type { ImageEmbedding } from '../../embedding/types.ts';
-import { openImageStore } from '../../store/index.ts';
+import { openConfiguredStore } from '../../store/open.ts';
 import { createCliEmbedder, writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
 import { DEFAULT_CLI_GUILD } from './index.ts';
@@ -62,7 +62,7 @@ export const command: CliCommand = {
     const guildId = values.guild ?? DEFAULT_CLI_GUILD;
     const files = positionals.map((file) => resolve(file));
     const embedder = await createCliEmbedder(files.length);
-    const store = await openImageStore({ dataDir: resolve(values.data ?? config.dataDir), keyvUrl: config.KEYV_URL, variant: embedder.variant, snapshotIntervalMs: 0 });
+    const store = await openConfiguredStore(config, embedder.variant, { dataDir: resolve(values.data ?? config.dataDir), snapshotIntervalMs: 0 });
     const entries: Entry[] = [];
     try {
       const images = await Promise.all(files.map((file) => readFile(file).then((bytes) => new Uint8Array(bytes), (error: unknown) => error)));

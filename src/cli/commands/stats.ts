@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getConfig } from '../../config.ts';
-import { openImageStore } from '../../store/index.ts';
+import { openConfiguredStore } from '../../store/open.ts';
 import { writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
 
@@ -28,7 +28,7 @@ export const command: CliCommand = {
     }
     const config = getConfig();
     // No embedder needed: opened without a variant, the store reads guilds as they were built.
-    const store = await openImageStore({ dataDir: resolve(values.data ?? config.dataDir), keyvUrl: config.KEYV_URL, variant: undefined, snapshotIntervalMs: 0 });
+    const store = await openConfiguredStore(config, undefined, { dataDir: resolve(values.data ?? config.dataDir), snapshotIntervalMs: 0 });
     try {
       const guilds = await store.stats();
       if (values.json) await writeStdout(`${JSON.stringify({ guilds, backend: store.backend })}\n`);

@@ -1,0 +1,183 @@
+/**
+ * The PostgreSQL + pgvector store against a real server (TEST_POSTGRES_URL; CI starts one with pgvector,
+ * see .ci/run): the shared ImageStore contract plus what only this store has: HNSW iterative scans under
+ * selective filters, migrations racing, transactions. Each store lives in its own schema, dropped at the end.
+ */
+import assert from 'node:assert/strict';
+import { after, test, type TestContext } from 'node:test';
+import pg from 'pg';
+import { parseConfig } from '../../src/config.ts';
+import { openConfiguredStore } from '../../src/store/open.ts';
+import { openPostgresImageStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';
+import type { ImageSource } from '../../src/store/types.ts';
+import { CONTRACT_DIMENSIONS, CONTRACT_VARIANT, describeImageStoreContract } from './contract.ts';
+import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf } from './helpers.ts';
+
+const databaseUrl = process.env.TEST_POSTGRES_URL;
+const SKIP = databaseUrl === undefined ? 'TEST_POSTGRES_URL is not set (source .ci/services.sh && start_services)' : undefined;
+const D = CONTRACT_DIMENSIONS;
+const schemas: string[] = [];
+let schemaCount = 0;
+
+function newSchema(): string {
+  const schema = `dejavu_test_${process.pid}_${Date.now() % 1_000_000}_${schemaCount++}`;
+  schemas.push(schema);
+  return schema;
+}
+
+function options(schema: string, overrides: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions {
+  return { databaseUrl: databaseUrl ?? '', variant: CONTRACT_VARIANT, dimensions: D, schema, maxConnections: 4, ...overrides };
+}
+
+after(async () => {
+  if (databaseUrl === undefined || schemas.length === 0) return;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+});
+
+describeImageStoreContract('postgres store', {
+  skip: SKIP,
+  newPlace: () => Promise.resolve(newSchema()),
+  open: (schema, variant) => openPostgresImageStore(options(schema, { variant })),
+});
+
+function skipWithoutServer(t: TestContext): boolean {
+  if (SKIP === undefined) return false;
+  console.warn(`SKIPPED: ${SKIP}`);
+  t.skip(SKIP);
+  return true;
+}
+
+/** A source in one of `channels` channels (n % channels), so a filter on channels keeps 1/channels of them. */
+const spreadSource = (guildId: string, n: number, channels: number): ImageSource => sourceOf(guildId, n, { channelId: `ch${n % channels}`, messageId: `m${n}` });
+
+test('postgres store: a filtered HNSW search still returns k results when only 10% of the channels pass', async (t) => {
+  if (skipWithoutServer(t)) return;
+  // exactSearchMaxImages 100 forces the HNSW path with iterative scans for this 2000-image guild.
+  const store = await openPostgresImageStore(options(newSchema(), { exactSearchMaxImages: 100, efSearch: 20 }));
+  t.after(() => store.close());
+  const random = seededRandom(21);
+  const vectors: Float32Array[] = [];
+  for (let n = 0; n < 2000; n++) {
+    vectors.push(randomUnitVector(random, D));
+    await store.add(spreadSource('big', n, 10), sha256(`big${n}`), embeddingOf(vectors[n] ?? assert.fail(), n));
+  }
+  const visible = (channelId: string): boolean => channelId === 'ch3';
+  for (let q = 0; q < 5; q++) {
+    const query = randomUnitVector(random, D);
+    const hits = await store.findSimilar('big', query, { k: 10, filter: (r) => visible(r.channelId) });
+    assert.equal(hits.length, 10);
+    assert.ok(hits.every((h) => h.record.channelId === 'ch3'));
+    assert.ok(hits.every((h, i) => i === 0 || (hits[i - 1]?.score ?? 0) >= h.score), 'best first');
+    // Compared with the exact answer: the iterative scan finds nearly all of the true top 10.
+    const exact = vectors
+      .map((v, n) => ({ n, score: v.reduce((sum, x, i) => sum + x * (query[i] ?? 0), 0) }))
+      .filter(({ n }) => n % 10 === 3)
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 10)
+      .map(({ n }) => `a${n}`);
+    const found = hits.filter((h) => exact.includes(h.record.sourceKey)).length;
+    assert.ok(found >= 8, `recall ${found}/10`);
+  }
+  // A filter that almost nothing passes: the store keeps scanning (exact fallback) and finds all 3.
+  const rare = new Set(['a5', 'a1234', 'a1999']);
+  const few = await store.findSimilar('big', randomUnitVector(random, D), { k: 10, filter: (r) => rare.has(r.sourceKey) });
+  assert.deepEqual(few.map((h) => h.record.sourceKey).sort(), ['a1234', 'a1999', 'a5']);
+});
+
+test('postgres store: two guilds in the same partitions never see each other’s rows', async (t) => {
+  if (skipWithoutServer(t)) return;
+  const store = await openPostgresImageStore(options(newSchema(), { exactSearchMaxImages: 10 }));
+  t.after(() => store.close());
+  const random = seededRandom(22);
+  const shared = randomUnitVector(random, D);
+  // 40 guilds over 16 partitions: several share a partition and an HNSW graph.
+  for (let g = 0; g < 40; g++) {
+    for (let n = 0; n < 15; n++) await store.add(sourceOf(`guild${g}`, n), sha256(`g${g}n${n}`), embeddingOf(n === 0 ? shared : randomUnitVector(random, D), n));
+  }
+  for (let g = 0; g < 40; g++) {
+    const guildId = `guild${g}`;
+    const hits = await store.findSimilar(guildId, shared, { k: 30 });
+    assert.equal(hits.length, 15);
+    assert.ok(hits.every((h) => h.record.guildId === guildId));
+    assert.equal(hits[0]?.record.sourceKey, 'a0');
+    assert.deepEqual((await store.findByHash(guildId, sha256(`g${(g + 1) % 40}n0`))), []);
+  }
+  assert.equal(await store.removeChannel('guild0', 'c0'), 5);
+  assert.equal((await store.stats()).find((s) => s.id === 'guild1')?.images, 15);
+});
+
+test('postgres store: migrations run once when several stores open the same schema at once; reopening changes nothing', async (t) => {
+  if (skipWithoutServer(t)) return;
+  const schema = newSchema();
+  const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresImageStore(options(schema))));
+  t.after(() => Promise.all(stores.map((s) => s.close())));
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  t.after(() => client.end());
+  const versions = await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
+  assert.deepEqual(versions.rows.map((r) => r.version), [1]);
+  const reopened = await openPostgresImageStore(options(schema));
+  await reopened.close();
+  assert.equal((await client.query(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).rows[0]?.n, 1);
+  const partitions = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = '${schema}.images'::regclass`);
+  assert.equal(partitions.rows[0]?.n, 16);
+  // Every store works on the one schema: adds from all four land as distinct records.
+  const random = seededRandom(23);
+  await Promise.all(stores.map((store, i) => store.add(sourceOf('g1', i), sha256(`s${i}`), embeddingOf(randomUnitVector(random, D)))));
+  assert.deepEqual(await stores[0]?.stats(), [{ id: 'g1', images: 4 }]);
+  // The embedding column keeps its type: a store asking for another one is refused with a clear error.
+  await assert.rejects(openPostgresImageStore(options(schema, { vectorType: 'vector' })), { code: 'CONFIG_INVALID' });
+  await assert.rejects(openPostgresImageStore(options(schema, { dimensions: 64 })), { code: 'INDEX_VARIANT_MISMATCH' });
+});
+
+test('postgres store: a transaction that fails halfway leaves nothing half-written', async (t) => {
+  if (skipWithoutServer(t)) return;
+  const store = await openPostgresImageStore(options(newSchema()));
+  t.after(() => store.close());
+  const random = seededRandom(24);
+  const first = await store.add(sourceOf('g1', 1), sha256('a'), embeddingOf(randomUnitVector(random, D)));
+  // The guild row is locked and its id allocated, then the images insert violates the kind CHECK constraint.
+  const bad = sourceOf('g1', 2, { kind: 'sticker' as ImageSource['kind'] });
+  await assert.rejects(store.add(bad, sha256('b'), embeddingOf(randomUnitVector(random, D))), { code: 'STORE_FAILED' });
+  await assert.rejects(store.add(sourceOf('g2', 1, { kind: 'sticker' as ImageSource['kind'] }), sha256('c'), embeddingOf(randomUnitVector(random, D))), {
+    code: 'STORE_FAILED',
+  });
+  assert.deepEqual(await store.stats(), [{ id: 'g1', images: 1 }]); // no g2 guild row, g1's count unchanged
+  assert.equal(await store.getBySource('g1', 'a2'), undefined);
+  const next = await store.add(sourceOf('g1', 3), sha256('d'), embeddingOf(randomUnitVector(random, D)));
+  assert.equal(next.id, first.id + 1); // the failed add's id allocation was rolled back too
+});
+
+test('postgres store: an unreachable server or a bad schema name is a typed error', async () => {
+  await assert.rejects(openPostgresImageStore({ databaseUrl: 'postgresql://postgres@127.0.0.1:1/postgres', variant: 'v', dimensions: D }), { code: 'STORE_FAILED' });
+  await assert.rejects(openPostgresImageStore({ databaseUrl: databaseUrl ?? 'postgresql://x@127.0.0.1:1/x', variant: 'v', schema: 'x; DROP TABLE y' }), {
+    code: 'INVALID_INPUT',
+  });
+});
+
+test('configuration: VECTOR_STORE=postgres needs DATABASE_URL; openConfiguredStore opens the PostgreSQL store in PG_SCHEMA', async (t) => {
+  assert.throws(() => parseConfig({ VECTOR_STORE: 'postgres' }), (error: Error) => /VECTOR_STORE=postgres needs DATABASE_URL/.test(error.message));
+  assert.throws(() => parseConfig({ VECTOR_STORE: 'postgres', DATABASE_URL: 'mysql://h/db' }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => parseConfig({ PG_VECTOR_TYPE: 'float16' }), { code: 'CONFIG_INVALID' });
+  assert.equal(parseConfig({}).VECTOR_STORE, 'hnsw');
+  if (skipWithoutServer(t)) return;
+  const schema = newSchema();
+  const config = parseConfig({ VECTOR_STORE: 'postgres', DATABASE_URL: databaseUrl, PG_VECTOR_TYPE: 'vector', PG_SCHEMA: schema });
+  const store = await openConfiguredStore(config, 'v1');
+  t.after(() => store.close());
+  assert.equal(store.backend, 'postgres');
+  const vector = randomUnitVector(seededRandom(25), 1280);
+  const added = await store.add(sourceOf('g1', 1), sha256('a'), embeddingOf(vector));
+  assert.deepEqual((await store.findSimilar('g1', vector, { k: 1 }))[0]?.record, added);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  t.after(() => client.end());
+  const type = await client.query<{ type: string }>(`SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = '${schema}.images'::regclass AND attname = 'embedding'`);
+  assert.equal(type.rows[0]?.type, 'vector(1280)');
+});
