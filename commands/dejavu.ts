@@ -13,7 +13,7 @@ import {
   type Message,
 } from 'discord.js';
 import type { GuildSettings, NoticeMode } from '../src/services/types.ts';
-import { canReadHistory, crawlableChannels, historyFetcher, progressText, type BackfillTotals } from '../src/discord/backfill.ts';
+import { canReadHistory, crawlableChannels, progressText, type BackfillTotals } from '../src/discord/backfill.ts';
 import type { BotContext } from '../src/discord/context.ts';
 import { describeForUser } from '../src/discord/errors.ts';
 import { localizations, translate, type Translate } from '../src/discord/i18n.ts';
@@ -140,7 +140,11 @@ async function stats(interaction: ChatInputCommandInteraction<'cached'>, context
   );
 }
 
-/** Crawls the chosen channel (or every readable channel) one channel at a time, editing one progress message. */
+/**
+ * Queues a backfill job per chosen channel (or every readable channel) and follows them one channel at a
+ * time, editing one progress message. The jobs run wherever a worker is free (any shard, with REDIS_URL)
+ * and survive this process: if it dies, they still finish; only the progress message stops.
+ */
 async function backfill(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, t: Translate): Promise<void> {
   const guild = interaction.guild;
   const chosen = channelOption(interaction, 'channel');
@@ -163,19 +167,15 @@ async function backfill(interaction: ChatInputCommandInteraction<'cached'>, cont
     }
   };
   await interaction.editReply({ content: t('backfill.started') });
-  const fetchPage = historyFetcher(guild);
-  for (const channel of channels) {
+  const tickets = [];
+  for (const channel of channels) tickets.push(await context.services.jobs.enqueue({ kind: 'backfill', guildId: guild.id, channelId: channel.id }));
+  for (const ticket of tickets) {
     let base = { messages: totals.messages, images: totals.images };
-    const result = await context.services.backfill.backfill({
-      guildId: guild.id,
-      channelId: channel.id,
-      fetchPage,
-      onProgress: (progress) => {
-        totals.current = progress;
-        totals.messages = base.messages + progress.scanned;
-        totals.images = base.images + progress.indexed;
-        if (Date.now() - lastEdit >= PROGRESS_EDIT_INTERVAL_MS) void edit(false);
-      },
+    const result = await context.services.jobs.wait(ticket, (progress) => {
+      totals.current = progress;
+      totals.messages = base.messages + progress.scanned;
+      totals.images = base.images + progress.indexed;
+      if (Date.now() - lastEdit >= PROGRESS_EDIT_INTERVAL_MS) void edit(false);
     });
     totals.messages = base.messages + result.scanned;
     totals.images = base.images + result.indexed;

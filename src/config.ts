@@ -29,12 +29,39 @@ const environmentSchema = z.object({
   DISCORD_DEV_GUILD_ID: z.string().optional(),
   /** Shards for `npm run start:sharded`: a number, or `auto` (Discord's recommendation). */
   DISCORD_SHARD_COUNT: z.union([z.literal('auto'), z.coerce.number().int().min(1)]).default('auto'),
+  /**
+   * Shards this machine runs, e.g. `0,1` (with DISCORD_SHARD_COUNT=4 another machine runs `2,3`). Empty: all of them.
+   * Needs a numeric DISCORD_SHARD_COUNT, the same on every machine, so that each guild maps to one shard.
+   */
+  DISCORD_SHARD_LIST: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.split(',').map((item) => item.trim()).filter((item) => item.length > 0)))
+    .pipe(z.array(z.string().regex(/^\d{1,6}$/, 'shard ids are non-negative integers').transform(Number)).optional()),
   CDN_ALLOWED_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net']),
 
   // Storage
   DATA_DIR: z.string().default('data'),
   /** Empty: SQLite in DATA_DIR. `redis://…` or `postgresql://…` select keyv's official adapters. */
   KEYV_URL: optionalUrl,
+  /**
+   * Where images and vectors live: `hnsw` (default) = hnswlib index files in DATA_DIR + records in keyv, one
+   * process; `postgres` = PostgreSQL with pgvector at DATABASE_URL, shared by every shard and machine.
+   */
+  VECTOR_STORE: z.enum(['hnsw', 'postgres']).default('hnsw'),
+  /** `postgresql://user:password@host:port/database` with the pgvector extension (≥ 0.8); required by VECTOR_STORE=postgres. */
+  DATABASE_URL: optionalUrl,
+  /**
+   * Embedding column type of a new PostgreSQL schema: `halfvec` (default: half the size, same recall in
+   * bench/index.ts) or `vector` (float32). An existing schema keeps its type; naming the other one is refused.
+   */
+  PG_VECTOR_TYPE: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
+    .pipe(z.enum(['halfvec', 'vector']).optional()),
+  /** PostgreSQL schema of the tables (created if missing): several deployments or test runs can share one database. */
+  PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _ (a PostgreSQL identifier)').default('public'),
 
   // Embedding
   /** A compatible TF.js graph model; default: the model fetched into DATA_DIR/models. */
@@ -42,6 +69,10 @@ const environmentSchema = z.object({
   /** Comma-separated URLs of `npm run embedder` hosts; empty: embed in-process. */
   EMBEDDER_URL: optionalUrl,
   EMBEDDER_TOKEN: z.string().optional(),
+  /** With EMBEDDER_URL: how often each host's /healthz is checked; a host marked down returns after a good check. */
+  EMBEDDER_HEALTH_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** With EMBEDDER_URL: how long an image waits for a host when none is up, then fails with EMBEDDER_UNAVAILABLE. */
+  EMBEDDER_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
   /** `auto` picks tfjs-node-gpu, then tfjs-node, then the wasm worker pool. `cpu` is the slow pure-JS backend. */
   EMBEDDING_BACKEND: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),
   EMBEDDING_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
@@ -63,6 +94,26 @@ const environmentSchema = z.object({
   REACTION_COOLDOWN_MS: z.coerce.number().int().min(0).default(10_000),
   /** On SIGTERM, queued images get this long to finish; the rest are saved and indexed at the next start. */
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(8000),
+
+  // Shared state across processes (several shards or machines)
+  /**
+   * `redis://…`: locks for per-channel work and the durable job queue (BullMQ) live in Redis, shared by every
+   * process. Empty (one process): in-process locks and an in-process job runner, no Redis needed.
+   */
+  REDIS_URL: optionalUrl,
+  /** Prefix of every Redis key of this bot (locks, queue): several deployments can share one Redis. */
+  REDIS_PREFIX: z.string().regex(/^[\w.-]+$/).default('dejavu'),
+  /** Backfill / re-embedding jobs one process runs at once. */
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Attempts per job before it goes to the dead-letter list (`dejavu jobs`). */
+  JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** First retry delay; doubles at each attempt. */
+  JOB_BACKOFF_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
+   * Lease of a running job and of a channel lock, renewed while the holder lives. A process killed mid-job
+   * gives its job (and lock) back after about this long.
+   */
+  JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
 
   // Embedder HTTP service
   EMBEDDER_HOST: z.string().default('127.0.0.1'),
@@ -90,6 +141,8 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env): Confi
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   const values = parsed.data;
+  checkShardList(values.DISCORD_SHARD_LIST, values.DISCORD_SHARD_COUNT);
+  checkVectorStore(values.VECTOR_STORE, values.DATABASE_URL);
   const dataDir = resolve(values.DATA_DIR);
   return {
     ...values,
@@ -97,6 +150,26 @@ export function parseConfig(environment: NodeJS.ProcessEnv = process.env): Confi
     modelDir: resolve(values.MODEL_DIR ?? `${dataDir}/models/efficientnet-b0`),
     embedderUrls: values.EMBEDDER_URL === undefined ? [] : values.EMBEDDER_URL.split(',').map((url) => url.trim()).filter(Boolean),
   };
+}
+
+/** A shard list only makes sense against a fixed total, and every id must exist in it. */
+function checkShardList(list: number[] | undefined, count: number | 'auto'): void {
+  if (list === undefined) return;
+  if (count === 'auto') throw new ConfigError('Invalid configuration: DISCORD_SHARD_LIST needs a numeric DISCORD_SHARD_COUNT (the same total on every machine)');
+  if (list.length === 0) throw new ConfigError('Invalid configuration: DISCORD_SHARD_LIST is empty');
+  const outside = list.filter((id) => id >= count);
+  if (outside.length > 0) throw new ConfigError(`Invalid configuration: DISCORD_SHARD_LIST: shard ${outside.join(', ')} is not below DISCORD_SHARD_COUNT=${count}`);
+  if (new Set(list).size !== list.length) throw new ConfigError('Invalid configuration: DISCORD_SHARD_LIST: a shard is listed twice');
+}
+
+/** VECTOR_STORE=postgres needs a PostgreSQL URL (which `dejavu migrate` also uses with VECTOR_STORE=hnsw). */
+function checkVectorStore(store: 'hnsw' | 'postgres', databaseUrl: string | undefined): void {
+  if (store === 'postgres' && databaseUrl === undefined) {
+    throw new ConfigError('Invalid configuration: VECTOR_STORE=postgres needs DATABASE_URL (postgresql://user:password@host:port/database, with the pgvector extension)');
+  }
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('Invalid configuration: DATABASE_URL must start with postgresql:// or postgres://');
+  }
 }
 
 let cached: Config | undefined;

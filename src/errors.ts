@@ -26,6 +26,10 @@ export type ErrorCode =
   | 'INDEX_VARIANT_MISMATCH'
   | 'STORE_FAILED'
   | 'QUEUE_FULL'
+  // another process holds the lock of this work (src/services/locks.ts); it is retried later
+  | 'LOCKED'
+  // a durable job failed or was not found (src/services/jobs)
+  | 'JOB_FAILED'
   | 'NOT_FOUND'
   | 'CONFIG_INVALID'
   | 'INVALID_INPUT';

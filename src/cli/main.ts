@@ -13,6 +13,8 @@ const COMMANDS: Record<string, CommandLoader> = {
   embed: () => import('./commands/embed.ts'),
   eval: () => import('./commands/eval.ts'),
   index: () => import('./commands/index.ts'),
+  jobs: () => import('./commands/jobs.ts'),
+  migrate: () => import('./commands/migrate.ts'),
   query: () => import('./commands/query.ts'),
   stats: () => import('./commands/stats.ts'),
 };

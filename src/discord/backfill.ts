@@ -5,13 +5,17 @@
 import {
   ChannelType,
   PermissionFlagsBits,
+  type Client,
+  type Collection,
   type Guild,
+  type Message,
   type GuildBasedChannel,
   type GuildTextBasedChannel,
 } from 'discord.js';
+import type { HistoryFetcherFactory } from '../services/jobs/types.ts';
 import type { BackfillProgress, FetchHistoryPage } from '../services/types.ts';
 import type { Translate } from './i18n.ts';
-import { toHistoryMessage } from './images.ts';
+import { imagesOfMessage, toHistoryMessage } from './images.ts';
 import { VIEW_PERMISSIONS } from './permissions.ts';
 
 /** Reads history pages through discord.js REST (which queues and waits on 429s by itself). */
@@ -28,6 +32,55 @@ export function historyFetcher(guild: Guild): FetchHistoryPage {
     // Discord returns newest first for `before` and for no cursor; keep that order for every case.
     const sorted = [...messages.values()].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
     return { messages: sorted.map((message) => toHistoryMessage(message, guild.client.user.id)) };
+  };
+}
+
+/**
+ * Reads history pages of a channel in a guild this shard may not hold (a queued job runs on any shard):
+ * everything over REST, since the guild is not in this process's cache. Threads take their NSFW flag from
+ * the parent channel, fetched too.
+ */
+export function restHistoryFetcher(client: Client<true>, guildId: string): FetchHistoryPage {
+  return async (channelId, page) => {
+    const channel = await client.channels.fetch(channelId, { allowUnknownGuild: true, cache: false }).catch(() => null);
+    if (!channel || !channel.isTextBased() || channel.isDMBased() || channel.guildId !== guildId) return { messages: [] };
+    const parent = channel.isThread() ? await client.channels.fetch(channel.parentId ?? '', { allowUnknownGuild: true, cache: false }).catch(() => null) : channel;
+    // Without the parent the images' NSFW flag is unknown: fail the page (retried) rather than guess.
+    if (!parent) throw new Error(`parent of thread ${channelId} could not be fetched`);
+    const fetched: Collection<string, Message> = await channel.messages.fetch({
+      limit: Math.min(page.limit, 100),
+      ...(page.before ? { before: page.before } : {}),
+      ...(page.after ? { after: page.after } : {}),
+      cache: false,
+    });
+    const sorted = [...fetched.values()].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+    return {
+      messages: sorted.map((message) => ({
+        id: message.id,
+        authorId: message.author.id,
+        authorIsBot: message.author.bot,
+        fromSelf: message.author.id === client.user.id,
+        // The message knows neither its guild nor its channel (both uncached here): hand them over.
+        images: imagesOfMessage({
+          id: message.id,
+          channelId: message.channelId,
+          createdTimestamp: message.createdTimestamp,
+          attachments: message.attachments,
+          embeds: message.embeds,
+          author: message.author,
+          guildId,
+          channel: parent,
+        }),
+      })),
+    };
+  };
+}
+
+/** The fetcher for a channel job: through the cached guild when this shard holds it, over REST otherwise. */
+export function historyFetchers(client: Client<true>): HistoryFetcherFactory {
+  return (guildId) => {
+    const guild = client.guilds.cache.get(guildId);
+    return guild ? historyFetcher(guild) : restHistoryFetcher(client, guildId);
   };
 }
 

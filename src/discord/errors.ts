@@ -24,6 +24,12 @@ export function userMessageFor(error: unknown, t: Translate): string {
       return t('similar.messageNotFound');
     case 'INVALID_INPUT':
       return error.message;
+    case 'LOCKED':
+      return t('errors.busyElsewhere');
+    case 'JOB_FAILED':
+      return t('errors.jobFailed');
+    case 'EMBEDDER_UNAVAILABLE':
+      return t('errors.embedderUnavailable');
     default:
       return t('errors.internal');
   }

@@ -33,6 +33,9 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       urls: options.embedderUrls,
       token: options.embedderToken,
       timeoutMs: options.requestTimeoutMs,
+      healthIntervalMs: options.embedderHealthIntervalMs,
+      waitMs: options.embedderWaitMs,
+      expectedVariant: await expectedRemoteVariant(options),
     });
     log.info({ backend: embedder.backend, variant: embedder.variant }, 'embedding through remote embedder hosts');
     return embedder;
@@ -61,6 +64,16 @@ export async function modelVariant(modelDir: string, preprocessOptions: Preproce
   const hash = sha256Hex(await readFile(modelJsonPath));
   const model = EFFICIENTNET_B0_MODEL_JSON_SHA256.has(hash) ? 'effnetb0' : `model-${hash.slice(0, 12)}`;
   return `${model}-avg-${preprocessTag(preprocessOptions)}/${SIGNATURE_VERSION}`;
+}
+
+/**
+ * The variant assumed for embedder hosts when none answers at start (the bot must still open its indexes):
+ * the local model's when it is installed here, else the pinned EfficientNet-B0's. A host that later answers
+ * with another variant is refused, so vectors never mix.
+ */
+export async function expectedRemoteVariant(options: Pick<EmbedderOptions, 'modelDir' | 'preprocess'>): Promise<string> {
+  if (existsSync(join(options.modelDir, 'model.json'))) return modelVariant(options.modelDir, options.preprocess);
+  return `effnetb0-avg-${preprocessTag(options.preprocess)}/${SIGNATURE_VERSION}`;
 }
 
 /** Picks and starts the inference backend named by `options.backend` (see EmbedderOptions). */

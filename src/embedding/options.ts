@@ -40,6 +40,10 @@ export interface EmbedderOptions {
   embedderToken?: string | undefined;
   /** Per-request limit for the HTTP client. */
   requestTimeoutMs?: number;
+  /** Period of the HTTP client's /healthz checks of each host. */
+  embedderHealthIntervalMs?: number;
+  /** How long an image waits for an embedder host when none is up, before EMBEDDER_UNAVAILABLE. */
+  embedderWaitMs?: number;
 }
 
 export function embedderOptionsFromConfig(config: Config): EmbedderOptions {
@@ -53,6 +57,8 @@ export function embedderOptionsFromConfig(config: Config): EmbedderOptions {
     preprocess: DEFAULT_PREPROCESS,
     embedderUrls: config.embedderUrls,
     embedderToken: config.EMBEDDER_TOKEN,
+    embedderHealthIntervalMs: config.EMBEDDER_HEALTH_INTERVAL_MS,
+    embedderWaitMs: config.EMBEDDER_WAIT_MS,
   };
 }
 

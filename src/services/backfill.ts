@@ -7,12 +7,17 @@
  * known, counts). A restarted crawl continues before the stored oldest id; a finished channel is not crawled
  * again. Catch-up (startup) indexes messages newer than the newest known id, which live traffic keeps
  * current through `markSeen`.
+ *
+ * Several processes (shards, machines) share the cursors through keyv; a lock per channel (`locks`, Redis
+ * when configured) makes sure one crawl of a channel runs at a time across all of them. A crawl that finds
+ * the lock taken fails with DejavuError LOCKED; a crawl whose lock is lost stops after its page, cursor kept.
  */
 import type { Keyv } from 'keyv';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { childLogger, type Logger } from '../logger.ts';
 import type { ImageIndexer } from './indexing.ts';
+import { lockedError, type Lock, type LockService } from './locks.ts';
 import type {
   BackfillProgress,
   BackfillRunOptions,
@@ -86,7 +91,14 @@ export interface BackfillerOptions {
   pageAttempts?: number;
   /** How often markSeen ids are persisted. Default 30 s; 0 = only on flush/close. */
   seenFlushIntervalMs?: number;
+  /** Channel locks shared by every process; default: none (one process, serialised in memory only). */
+  locks?: LockService;
   logger?: Logger;
+}
+
+/** Lock key of a channel's crawl (full or catch-up). */
+export function backfillLockKey(guildId: string, channelId: string): string {
+  return `backfill:${guildId}:${channelId}`;
 }
 
 type Mode = 'full' | 'catch-up';
@@ -199,9 +211,17 @@ export class Backfiller implements BackfillService {
 
   private async crawl(mode: Mode, options: BackfillRunOptions): Promise<BackfillProgress> {
     const { guildId, channelId } = options;
+    let lock: Lock | undefined;
+    if (this.options.locks !== undefined) {
+      lock = await this.options.locks.tryAcquire(backfillLockKey(guildId, channelId));
+      if (lock === undefined) throw lockedError(backfillLockKey(guildId, channelId));
+    }
     const controller = new AbortController();
     this.controllers.set(controller, { guildId, channelId });
-    const signal = options.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, options.signal]);
+    // Stops that keep the cursor: the caller's signal, and a lost lock (another process may crawl now).
+    const external = [options.signal, lock?.signal].filter((item): item is AbortSignal => item !== undefined);
+    const stoppedFromOutside = () => external.some((item) => item.aborted);
+    const signal = AbortSignal.any([controller.signal, ...external]);
     try {
       await this.flushSeen();
       await this.rememberChannel(guildId, channelId);
@@ -228,7 +248,7 @@ export class Backfiller implements BackfillService {
         const oldest = ids[0]!;
         const newest = ids[ids.length - 1]!;
         const tally = await this.indexPage(messages, channelId, settings);
-        if (signal.aborted && !this.closed && options.signal?.aborted !== true) {
+        if (signal.aborted && !this.closed && !stoppedFromOutside()) {
           // The channel or guild was deleted meanwhile: leave no cursor behind.
           return tracker.report(cursor, false);
         }
@@ -260,6 +280,7 @@ export class Backfiller implements BackfillService {
       return final;
     } finally {
       this.controllers.delete(controller);
+      await lock?.release();
     }
   }
 

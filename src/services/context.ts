@@ -10,13 +10,15 @@ import type { Config } from '../config.ts';
 import { createEmbedder, embedderOptionsFromConfig } from '../embedding/index.ts';
 import type { Embedder } from '../embedding/types.ts';
 import { childLogger } from '../logger.ts';
-import { openImageStore } from '../store/index.ts';
+import { openConfiguredStore } from '../store/open.ts';
 import { createKeyv } from '../store/keyv.ts';
 import type { ImageRecord, ImageStore } from '../store/types.ts';
 import { BACKFILL_NAMESPACE, Backfiller } from './backfill.ts';
 import { createDuplicateDetector } from './detector.ts';
 import { Downloader } from './download.ts';
 import { ImageIndexer, type DuplicateDetector } from './indexing.ts';
+import { createJobQueue, type JobQueue } from './jobs/index.ts';
+import { createLockService, type LockService } from './locks.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
 import { findSimilarImages } from './similarity.ts';
@@ -40,17 +42,23 @@ export interface AppServices extends Services {
   readonly backfill: Backfiller;
   readonly queue: WorkQueue;
   readonly downloader: Downloader;
+  /** Channel locks: Redis with REDIS_URL (shared by every process), in-process otherwise. */
+  readonly locks: LockService;
+  readonly jobs: JobQueue;
   /** Settles when the images saved by the previous process (see close) have been indexed again. */
   readonly resumed: Promise<void>;
 }
 
 export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<AppServices> {
+  // First, so that an unreachable Redis stops the start before the model loads.
+  const locks = await createLockService({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, ttlMs: config.JOB_LOCK_MS });
   const embedder = overrides.embedder ?? (await createEmbedder(embedderOptionsFromConfig(config)));
   let store: ImageStore;
   try {
-    store = overrides.store ?? (await openImageStore({ dataDir: config.dataDir, keyvUrl: config.KEYV_URL, variant: embedder.variant }));
+    store = overrides.store ?? (await openConfiguredStore(config, embedder.variant));
   } catch (error) {
     if (overrides.embedder === undefined) await embedder.close();
+    await locks.close();
     throw error;
   }
   const keyvOptions = { dataDir: config.dataDir, keyvUrl: config.KEYV_URL };
@@ -73,7 +81,20 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     detector: overrides.detector ?? createDuplicateDetector(),
     maxImageBytes: config.MAX_IMAGE_BYTES,
   });
-  const backfill = new Backfiller({ indexer, settings, keyv: backfillKeyv });
+  const backfill = new Backfiller({ indexer, settings, keyv: backfillKeyv, locks });
+  const removeChannel = async (guildId: string, channelId: string): Promise<number> => {
+    indexer.forgetChannel(guildId, channelId);
+    const removed = await store.removeChannel(guildId, channelId);
+    await backfill.forgetChannel(guildId, channelId);
+    return removed;
+  };
+  // A re-embedding forgets the channel's images and cursor but leaves no tombstone: it indexes them again.
+  const forgetChannelImages = async (guildId: string, channelId: string): Promise<number> => {
+    const removed = await store.removeChannel(guildId, channelId);
+    await backfill.forgetChannel(guildId, channelId);
+    return removed;
+  };
+  const jobs = await createJobQueue(config, { backfill, forgetChannelImages });
   const reactionCooldowns = new CooldownTracker(config.REACTION_COOLDOWN_MS);
   let closing: Promise<void> | undefined;
 
@@ -104,6 +125,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     backfill,
     queue,
     downloader,
+    locks,
+    jobs,
     reactionCooldowns,
     resumed,
 
@@ -128,12 +151,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       return removed;
     },
 
-    async removeChannel(guildId: string, channelId: string): Promise<number> {
-      indexer.forgetChannel(guildId, channelId);
-      const removed = await store.removeChannel(guildId, channelId);
-      await backfill.forgetChannel(guildId, channelId);
-      return removed;
-    },
+    removeChannel,
 
     async removeGuild(guildId: string): Promise<number> {
       indexer.forgetGuild(guildId);
@@ -157,7 +175,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       closing ??= (async () => {
         log.info({ queue: queue.stats() }, 'shutting down services');
         clearInterval(retryTimer);
-        await step('stop backfills', () => backfill.close());
+        // The job worker stops taking jobs and waits for its running ones, which closing the Backfiller stops.
+        await step('stop jobs and backfills', () => Promise.all([jobs.close(), backfill.close()]));
         await step('drain queue', () => queue.drain(config.SHUTDOWN_DRAIN_MS));
         await step('save unfinished images', async () => {
           // Retries still submitting images are refused now (queue closed) and land in the unfinished list.
@@ -171,6 +190,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         if (overrides.store === undefined) await step('close store', () => store.close());
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
+        await step('close locks', () => locks.close());
         await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;

@@ -172,7 +172,7 @@ export class ImageIndexer implements Indexer {
     const worker = async (): Promise<void> => {
       while (next < images.length) {
         const outcome = await this.index(images[next++]!, { priority: 'backfill' });
-        if (!(outcome.status === 'failed' && outcome.code === 'QUEUE_FULL')) done += 1;
+        if (!(outcome.status === 'failed' && isRetryLater(outcome.code))) done += 1;
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, images.length) }, worker));
@@ -206,7 +206,7 @@ export class ImageIndexer implements Indexer {
       });
       return await accepted.result;
     } catch (error) {
-      if (error instanceof DejavuError && error.code === 'QUEUE_FULL') this.rememberUnfinished(image);
+      if (error instanceof DejavuError && isRetryLater(error.code)) this.rememberUnfinished(image);
       return this.failed(source, error);
     }
   }
@@ -342,4 +342,12 @@ function asDejavuError(error: unknown): DejavuError {
   if (error instanceof DejavuError) return error;
   const code: ErrorCode = 'STORE_FAILED';
   return new DejavuError(code, error instanceof Error ? error.message : String(error), {}, { cause: error });
+}
+
+/**
+ * Failures that say nothing about the image: the queue was full or no embedder host was up. Such images are
+ * kept as unfinished and indexed again later (and across a restart) instead of being lost.
+ */
+function isRetryLater(code: string | undefined): boolean {
+  return code === 'QUEUE_FULL' || code === 'EMBEDDER_UNAVAILABLE';
 }

@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import type { DejavuError, ErrorCode } from '../errors.ts';
 import type { Embedder } from '../embedding/types.ts';
 import type { ImageRecord, ImageSource, ImageStore, RecordMetadata, ScoredRecord } from '../store/types.ts';
+import type { JobQueue } from './jobs/types.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Images to index
@@ -330,6 +331,8 @@ export interface Services {
   readonly settings: GuildSettingsService;
   readonly indexer: Indexer;
   readonly backfill: BackfillService;
+  /** Backfill and re-embedding jobs: BullMQ on Redis with REDIS_URL (any process runs them), in-process otherwise. */
+  readonly jobs: JobQueue;
   /** Reaction-search cooldown per user (default 10 s). */
   readonly reactionCooldowns: Cooldowns;
   /** Downloads a user-supplied URL (the /similar `url` option) with the allowed-host rules. */
