@@ -68,6 +68,11 @@ export interface EmbedderHostStatus {
   backend: string | undefined;
 }
 
+/** Limit of one /healthz check: never longer than the interval between checks. */
+function healthTimeoutOf(options: HttpEmbedderOptions): number {
+  return Math.min(options.healthTimeoutMs ?? 2000, options.healthIntervalMs ?? 10_000);
+}
+
 /** A failure of the host rather than of the request: mark the host down and try another. */
 class HostError extends Error {}
 
@@ -96,7 +101,7 @@ export class HttpEmbedder implements Embedder {
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.batchSize = options.batchSize ?? 32;
     const healthIntervalMs = options.healthIntervalMs ?? 10_000;
-    this.healthTimeoutMs = Math.min(options.healthTimeoutMs ?? 2000, healthIntervalMs);
+    this.healthTimeoutMs = healthTimeoutOf(options);
     this.waitMs = options.waitMs ?? 30_000;
     this.agent = new Agent({ connections: 8, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
     this.healthAgent = new Agent({ connections: 1, headersTimeout: this.healthTimeoutMs, bodyTimeout: this.healthTimeoutMs });
@@ -111,7 +116,7 @@ export class HttpEmbedder implements Embedder {
   static async connect(options: HttpEmbedderOptions): Promise<HttpEmbedder> {
     const urls = [...new Set(options.urls.map((url) => url.trim().replace(/\/+$/, '')).filter((url) => url.length > 0))];
     if (urls.length === 0) throw new DejavuError('EMBEDDER_UNAVAILABLE', 'no embedder URL given');
-    const timeoutMs = Math.min(options.healthTimeoutMs ?? 2000, options.healthIntervalMs ?? 10_000);
+    const timeoutMs = healthTimeoutOf(options);
     const answers = await Promise.all(urls.map((url) => fetchHealth(url, timeoutMs).catch((error: unknown) => errorMessage(error))));
     const healthy = answers.filter((answer): answer is WireHealth => typeof answer !== 'string' && answer.ok);
     const variants = new Set(healthy.map((answer) => answer.variant));

@@ -20,7 +20,7 @@ import { childLogger } from '../logger.ts';
 import { checkGuildId, GuildIndex, hasPendingJournal, readManifest } from './guild-index.ts';
 import type { JournalEntry } from './journal.ts';
 import { createKeyv, keyvBackend, type KeyvBackend } from './keyv.ts';
-import { checkNewImage, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
+import { checkNewImage, checkQuery, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
 import type { GuildStats, ImageRecord, ImageSource, ImageStore, ScoredRecord, SearchOptions } from './types.ts';
 
 export interface ImageStoreOptions {
@@ -137,9 +137,7 @@ class KeyvImageStore implements OpenImageStore {
   }
 
   async findSimilar(guildId: string, vector: Float32Array, options: SearchOptions): Promise<ScoredRecord[]> {
-    if (vector.length !== this.dimensions) {
-      throw new StoreError('INVALID_INPUT', `Query has ${vector.length} dimensions, the store expects ${this.dimensions}`, { guildId });
-    }
+    checkQuery(guildId, vector, this.dimensions);
     const k = Math.floor(options.k);
     if (!(k > 0)) return [];
     if (!(await this.exists(guildId))) return [];

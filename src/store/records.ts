@@ -55,6 +55,11 @@ export function checkNewImage(source: ImageSource, contentHash: string, vector: 
   }
 }
 
+/** Refuses a search vector of the wrong length (both stores). */
+export function checkQuery(guildId: string, vector: Float32Array, dimensions: number): void {
+  if (vector.length !== dimensions) throw new StoreError('INVALID_INPUT', `Query has ${vector.length} dimensions, the store expects ${dimensions}`, { guildId });
+}
+
 /** The source fields of a record (what `add` takes; a target store allocates its own id). */
 export function imageSourceOf(record: RecordMetadata): ImageSource {
   return {

@@ -21,7 +21,7 @@ import { EMBEDDING_DIMENSIONS, type ImageEmbedding } from '../../embedding/types
 import { isDejavuError, StoreError } from '../../errors.ts';
 import { childLogger } from '../../logger.ts';
 import { checkGuildId } from '../guild-index.ts';
-import { checkNewImage, newImageRecord, unitVector } from '../records.ts';
+import { checkNewImage, checkQuery, newImageRecord, unitVector } from '../records.ts';
 import type { GuildStats, ImageRecord, ImageSource, ImageStore, RecordMetadata, ScoredRecord, SearchOptions } from '../types.ts';
 import { migrate, readSchemaShape, type VectorType } from './migrations.ts';
 import { METADATA_COLUMNS, metadataFromRow, parseVector, recordFromRow, recordParameters, vectorLiteral, type MetadataRow, type RecordRow } from './rows.ts';
@@ -186,21 +186,14 @@ class PgImageStore implements PostgresImageStore {
   }
 
   async findSimilar(guildId: string, vector: Float32Array, options: SearchOptions): Promise<ScoredRecord[]> {
-    if (vector.length !== this.dimensions) {
-      throw new StoreError('INVALID_INPUT', `Query has ${vector.length} dimensions, the store expects ${this.dimensions}`, { guildId });
-    }
+    checkQuery(guildId, vector, this.dimensions);
     const k = Math.floor(options.k);
     checkGuildId(guildId);
     if (!(k > 0)) return [];
     const query = vectorLiteral(unitVector(vector));
     return this.withGuild(guildId, [], async (client, guild) => {
-      const filter = options.filter;
-      let hits: ScoredRow[];
-      if (guild.images <= this.exactMax) {
-        hits = await this.searchRounds(client, guildId, query, k, filter, guild.images, 'exact');
-      } else {
-        hits = await this.searchRounds(client, guildId, query, k, filter, guild.images, 'hnsw');
-      }
+      const mode = guild.images <= this.exactMax ? 'exact' : 'hnsw';
+      const hits = await this.searchRounds(client, guildId, query, k, options.filter, guild.images, mode);
       return this.withSignatures(client, guildId, hits.slice(0, k));
     });
   }
