@@ -9,7 +9,7 @@
  *
  * Scale (`--only scale [--sizes 100000] [--index hnsw,pca-hnsw] [--generator real,hard]`): one guild per
  * index kind and generator, built and loaded in child processes; the snapshot is evicted from the page
- * cache before the load. `--only realism`: the generators against held-out photos. `--only projection
+ * cache before the load (`--loads 3`: three fresh loads, medians shown; `--keep` leaves the snapshot). `--only realism`: the generators against held-out photos. `--only projection
  * --sizes 200000`: recall lost by the PCA projection alone (no graph), by candidates re-ranked.
  *
  * Sections: generator realism, exact-vs-HNSW crossover (picks EXACT_INDEX_MAX_SIZE), HNSW parameter sweep at 10k (picks
@@ -29,6 +29,7 @@ import pg from 'pg';
 import { createKeyv } from '../src/store/keyv.ts';
 import { ExactVectorIndex, dot } from '../src/index/exact.ts';
 import { HNSW_DEFAULTS, HnswVectorIndex } from '../src/index/hnsw.ts';
+import { withHugePageMalloc } from '../src/index/huge-pages.ts';
 import { fitProjection, project } from '../src/index/pca.ts';
 import { ReducedHnswVectorIndex } from '../src/index/reduced-hnsw.ts';
 import { DEFAULT_INDEX_POLICY, REDUCED_INDEX_DEFAULTS } from '../src/index/select.ts';
@@ -190,11 +191,11 @@ interface SearchSetting {
 const SCALE_SETTINGS: Record<ScaleIndexKind, SearchSetting[]> = {
   hnsw: [64, 128, 256].map((ef) => ({ ef, rerank: 0 })),
   'pca-hnsw': [
-    { ef: 64, rerank: 32 },
-    { ef: 128, rerank: 32 },
-    { ef: 128, rerank: 64 },
     { ef: 256, rerank: 64 },
-    { ef: 256, rerank: 128 },
+    { ef: 512, rerank: 64 },
+    { ef: 512, rerank: 128 },
+    { ef: 1024, rerank: 128 },
+    { ef: 1024, rerank: 256 },
   ],
 };
 const settingName = (kind: ScaleIndexKind, setting: SearchSetting): string => (kind === 'hnsw' ? `ef ${setting.ef}` : `ef ${setting.ef} rerank ${setting.rerank}`);
@@ -216,7 +217,7 @@ function pathBytes(path: string): number {
 async function buildChild(n: number, path: string, kind: ScaleIndexKind, generator: GeneratorKind): Promise<void> {
   const reals = await realEmbeddings();
   const queries = generate(reals, QUERIES, 12, generator);
-  const truthQueries = Math.min(QUERIES, n >= 1_000_000 ? 50 : QUERIES);
+  const truthQueries = Math.min(QUERIES, n >= 1_000_000 ? 100 : QUERIES);
   const truth = Array.from({ length: truthQueries }, () => new TopK(10));
   const rssBefore = process.memoryUsage().rss;
   let index: VectorIndex | undefined;
@@ -294,8 +295,18 @@ async function loadChild(n: number, path: string, kind: ScaleIndexKind, generato
   console.log(JSON.stringify({ loadSeconds, rss: rssAfterLoad, rssEnd: process.memoryUsage().rss, ...timings }));
 }
 
-function child(mode: string, n: number, path: string, kind: ScaleIndexKind, generator: GeneratorKind): Record<string, number> {
+/** `--loads N`: load children per snapshot (default 1). */
+const LOAD_RUNS = Math.max(1, Number(flag('--loads') ?? 1));
+
+/** Per key, the median over runs. */
+function medianOf(runs: Array<Record<string, number>>): Record<string, number> {
+  const keys = new Set(runs.flatMap((run) => Object.keys(run)));
+  return Object.fromEntries([...keys].map((key) => [key, percentile(runs.map((run) => run[key] ?? Number.NaN), 50)]));
+}
+
+function child(mode: string, n: number, path: string, kind: ScaleIndexKind, generator: GeneratorKind, env: NodeJS.ProcessEnv = process.env): Record<string, number> {
   const result = spawnSync(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', import.meta.filename, mode, String(n), path, kind, generator], {
+    env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -328,9 +339,22 @@ function scale(sizes: number[]): void {
         for (const kind of kinds) {
           const path = join(dir, `index-${n}-${generator}.${kind}`);
           const built = child('--build-child', n, path, kind, generator);
-          const evicted = evictFromPageCache(path);
-          const loaded = child('--load-child', n, path, kind, generator);
-          rmSync(path, { recursive: true, force: true });
+          // Each load in a fresh child after evicting the snapshot again, alternating plain glibc malloc and
+          // huge pages (src/index/huge-pages.ts); the table shows medians (noisy VM).
+          const loads: Array<Record<string, number>> = [];
+          const hugeLoads: Array<Record<string, number>> = [];
+          let evicted = true;
+          for (let run = 0; run < LOAD_RUNS; run++) {
+            evicted = evictFromPageCache(path) && evicted;
+            loads.push(child('--load-child', n, path, kind, generator));
+            evicted = evictFromPageCache(path) && evicted;
+            hugeLoads.push(child('--load-child', n, path, kind, generator, withHugePageMalloc(process.env)));
+          }
+          const loaded = medianOf(loads);
+          const hugeLoaded = medianOf(hugeLoads);
+          const seconds = (runs: Array<Record<string, number>>): string => runs.map((l) => (l.loadSeconds ?? 0).toFixed(1)).join(' ');
+          if (args.includes('--keep')) console.error(`kept ${path} (load it again: node --import tsx bench/index.ts --load-child ${n} ${path} ${kind} ${generator})`);
+          else rmSync(path, { recursive: true, force: true });
           const pair = (a: number | undefined, b: number | undefined): string => `${ms(a ?? 0)} / ${ms(b ?? 0)}`;
           const summary = {
             images: String(n),
@@ -340,8 +364,10 @@ function scale(sizes: number[]): void {
             'build RSS Δ': mb(built.indexRssDelta ?? 0),
             snapshot: mb(built.snapshotBytes ?? 0),
             'save s': (built.saveSeconds ?? 0).toFixed(1),
-            [`load s (${evicted ? 'cold' : 'warm'})`]: (loaded.loadSeconds ?? 0).toFixed(2),
+            [`load s (${evicted ? 'cold' : 'warm'}${LOAD_RUNS > 1 ? `, median of ${LOAD_RUNS}: ${seconds(loads)}` : ''})`]: (loaded.loadSeconds ?? 0).toFixed(2),
+            [`load s, huge pages${LOAD_RUNS > 1 ? ` (${seconds(hugeLoads)})` : ''}`]: (hugeLoaded.loadSeconds ?? 0).toFixed(2),
             'RSS after load': mb(loaded.rss ?? 0),
+            'RSS after load, huge pages': mb(hugeLoaded.rss ?? 0),
             'RSS after queries': mb(loaded.rssEnd ?? 0),
             'p50/p99 default, first pass': pair(loaded.p50Cold, loaded.p99Cold),
           };
@@ -357,7 +383,7 @@ function scale(sizes: number[]): void {
       }
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
   }
   console.table(rows);
   console.table(settingRows);

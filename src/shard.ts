@@ -11,12 +11,15 @@
 import { join } from 'node:path';
 import { ShardingManager } from 'discord.js';
 import { getConfig } from './config.ts';
+import { withHugePageMalloc } from './index/huge-pages.ts';
 import { childLogger } from './logger.ts';
 
 const log = childLogger('shard-manager');
 const config = getConfig();
 if (!config.DISCORD_TOKEN) throw new Error('DISCORD_TOKEN is not set');
 
+// Shards inherit this environment: huge pages make big guild indexes load ~1.5× faster (src/index/huge-pages.ts).
+Object.assign(process.env, withHugePageMalloc(process.env));
 const manager = new ShardingManager(join(import.meta.dirname, 'main.ts'), {
   token: config.DISCORD_TOKEN,
   // 'auto' asks Discord's own API for the recommended count (ShardingManager ignores DISCORD_API_URL).

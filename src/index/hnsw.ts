@@ -6,6 +6,7 @@
 import hnswlib from 'hnswlib-node';
 import { StoreError } from '../errors.ts';
 import { checkDimensions } from './exact.ts';
+import { runSteps } from './steps.ts';
 import type { LabelFilter, VectorHit, VectorIndex } from './types.ts';
 
 const { HierarchicalNSW } = hnswlib;
@@ -162,10 +163,22 @@ export class HnswVectorIndex implements VectorIndex {
 
   /** A fresh index holding only the live vectors: drops marked-deleted nodes and their memory. */
   compacted(): HnswVectorIndex {
+    return runSteps(this.compactedSteps());
+  }
+
+  /**
+   * `compacted` one vector per step, for a rebuild that lets other work run in between: this index may
+   * keep changing meanwhile (vectors removed since the start are skipped; the caller replays the changes).
+   */
+  *compactedSteps(): Generator<void, HnswVectorIndex> {
     const fresh = HnswVectorIndex.create(this.dimensions, this.parameters, Math.ceil(this.live.size * 1.25) + 16);
-    for (const label of this.live) fresh.native.addPoint(this.native.getPoint(label), label);
-    fresh.stored = this.live.size;
-    for (const label of this.live) fresh.live.add(label);
+    for (const label of [...this.live]) {
+      if (!this.live.has(label)) continue;
+      fresh.native.addPoint(this.native.getPoint(label), label);
+      fresh.live.add(label);
+      yield;
+    }
+    fresh.stored = fresh.live.size;
     return fresh;
   }
 

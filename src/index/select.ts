@@ -3,6 +3,7 @@ import { ExactVectorIndex } from './exact.ts';
 import { HNSW_DEFAULTS, HnswVectorIndex, type HnswParameters } from './hnsw.ts';
 import { fitProjection } from './pca.ts';
 import { ReducedHnswVectorIndex, type ReducedHnswParameters } from './reduced-hnsw.ts';
+import { runSteps } from './steps.ts';
 import type { VectorIndex, VectorIndexKind } from './types.ts';
 
 /**
@@ -23,20 +24,21 @@ export interface ReducedIndexPolicy {
 }
 
 /**
- * Large guilds: HNSW over 256 PCA dimensions (M=16, efC=200, ef=256), its 64 best candidates re-ranked with
- * the full vectors, which stay in the snapshot file (page cache), not the heap. `npm run bench:index -- --only
- * scale` (README "Storage and crash safety"), photo-like vectors:
- *   50k, same run: full graph ef 256 recall@10 1.000, p50 1.69 ms, load 2.31 s, RSS 382 MB;
- *                  pca-hnsw ef 256 / rerank 64 0.993, p50 1.41 ms, load 0.89 s, RSS 190 MB.
- *   1M: pca-hnsw load 12.8 s (cold), RSS 1.4 GB, recall 0.914 (p50 1.69 ms) — the full graph needed
- *       34.9 s and 5.3 GB (session 1, harder vectors); neither reaches recall 0.98 at 1M.
+ * Large guilds: HNSW (M=24, efC=300, ef=512) over 256 PCA dimensions plus the residual norm (see
+ * reduced-hnsw.ts), its 128 best candidates re-ranked with the full vectors, which stay in the snapshot file
+ * (page cache), not the heap. `npm run bench:index -- --only scale` (README "Storage and crash safety"),
+ * photo-like vectors:
+ *   50k: full graph ef 256 recall@10 1.000, load 2.31 s, RSS 382 MB; pca-hnsw (session 2 settings) 0.993,
+ *        load 0.89 s, RSS 190 MB.
+ *   1M: recall 0.963, p50 / p99 2.12 / 3.54 ms, RSS 1.48 GB, load 12.2 s (7.5–8.0 s with huge pages);
+ *       ef 1024 / 256 re-ranked reaches 0.976 at p99 26 ms. The full graph needed 34.9 s and 5.3 GB.
  * Up to 100k images the full graph meets every target (recall 0.995, p99 3 ms, load 3.2 s, 654 MB), so
  * guilds switch only above that; the projection is then fitted on 2048 of the guild's own vectors.
  */
 export const REDUCED_INDEX_DEFAULTS: ReducedIndexPolicy = {
   minSize: 100_000,
   fitSamples: 2048,
-  parameters: { m: 16, efConstruction: 200, efSearch: 256, reducedDimensions: 256, rerank: 64 },
+  parameters: { m: 24, efConstruction: 300, efSearch: 512, reducedDimensions: 256, rerank: 128 },
 };
 
 export interface IndexPolicy {
@@ -54,14 +56,20 @@ export function preferredKind(size: number, policy: IndexPolicy): VectorIndexKin
   return policy.reduced !== undefined && size > policy.reduced.minSize ? 'pca-hnsw' : 'hnsw';
 }
 
-/**
- * A new index of the preferred kind for `source`'s size holding its live vectors. `source` must not be
- * used afterwards (a compacted `pca-hnsw` index takes over its snapshot file); close it.
- */
+/** A new index of the preferred kind for `source`'s size holding its live vectors; `source` stays usable. */
 export function rebuildIndex(source: VectorIndex, policy: IndexPolicy): VectorIndex {
+  return runSteps(rebuildSteps(source, policy));
+}
+
+/**
+ * `rebuildIndex` one vector per step (src/index/steps.ts). `source` may change between steps: vectors
+ * removed meanwhile are skipped and the caller replays the changes onto the result; it must not be saved
+ * meanwhile (see ReducedHnswVectorIndex.compactedSteps).
+ */
+export function* rebuildSteps(source: VectorIndex, policy: IndexPolicy): Generator<void, VectorIndex> {
   const kind = preferredKind(source.size, policy);
-  if (kind === 'hnsw' && source instanceof HnswVectorIndex) return source.compacted();
-  if (kind === 'pca-hnsw' && source instanceof ReducedHnswVectorIndex) return source.compacted();
+  if (kind === 'hnsw' && source instanceof HnswVectorIndex) return yield* source.compactedSteps();
+  if (kind === 'pca-hnsw' && source instanceof ReducedHnswVectorIndex) return yield* source.compactedSteps();
   const capacity = Math.ceil(source.size * 1.25) + 16;
   let target: VectorIndex;
   if (kind === 'exact') target = new ExactVectorIndex(source.dimensions, source.size + 64);
@@ -70,11 +78,18 @@ export function rebuildIndex(source: VectorIndex, policy: IndexPolicy): VectorIn
     const projection = fitProjection(sampleVectors(source, policy.reduced.fitSamples), policy.reduced.parameters.reducedDimensions);
     target = ReducedHnswVectorIndex.create(source.dimensions, projection, { ...policy.reduced.parameters }, capacity);
   }
-  for (const label of source.labels()) {
-    const vector = source.getVector(label);
-    if (vector !== undefined) target.add(label, vector);
+  let finished = false;
+  try {
+    for (const label of [...source.labels()]) {
+      const vector = source.getVector(label);
+      if (vector !== undefined) target.add(label, vector);
+      yield;
+    }
+    finished = true;
+    return target;
+  } finally {
+    if (!finished) target.close?.();
   }
-  return target;
 }
 
 /** Up to `count` live vectors spread evenly over the labels. */

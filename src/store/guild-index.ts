@@ -19,7 +19,9 @@ import { StoreError } from '../errors.ts';
 import { ExactVectorIndex } from '../index/exact.ts';
 import { HnswVectorIndex } from '../index/hnsw.ts';
 import { ReducedHnswVectorIndex } from '../index/reduced-hnsw.ts';
-import { REDUCED_INDEX_DEFAULTS, createVectorIndex, preferredKind, rebuildIndex, type IndexPolicy } from '../index/select.ts';
+import { REDUCED_INDEX_DEFAULTS, createVectorIndex, preferredKind, rebuildIndex, rebuildSteps, type IndexPolicy } from '../index/select.ts';
+import { runInSlices } from '../index/steps.ts';
+import { childLogger } from '../logger.ts';
 import type { VectorIndex, VectorIndexKind } from '../index/types.ts';
 import { Journal, syncPath, type JournalEntry } from './journal.ts';
 import { checkGuildId, decodeVector, encodeVector, fromRow, metadataOf, toRow, toStoredRecord, type MetadataRow } from './records.ts';
@@ -27,6 +29,7 @@ import { checkGuildId, decodeVector, encodeVector, fromRow, metadataOf, toRow, t
 export { checkGuildId };
 import type { ImageRecord, RecordMetadata } from './types.ts';
 
+const log = childLogger('guild-index');
 const MANIFEST = 'manifest.json';
 const JOURNAL = 'journal.log';
 const MANIFEST_FORMAT = 1;
@@ -53,6 +56,23 @@ export interface GuildIndexOptions {
   policy: IndexPolicy;
   /** Compact when marked-deleted vectors exceed this fraction of the stored ones (HNSW). */
   compactDeletedFraction?: number;
+  /** Rebuilds of indexes above this many vectors run in the background (default BACKGROUND_REBUILD_MIN_SIZE). */
+  backgroundRebuildMinSize?: number;
+}
+
+/**
+ * Index rebuilds (kind switch, compaction) of bigger guilds run in the background, a few milliseconds at a
+ * time, while the guild keeps serving from its current index: rebuilding 100k vectors into the PCA graph
+ * takes minutes, and holding the guild (or the whole event loop) that long would stall searches, indexing
+ * and the gateway heartbeat. Below this size a rebuild takes a few seconds at most and runs inline.
+ */
+export const BACKGROUND_REBUILD_MIN_SIZE = 5000;
+
+/** A background rebuild: the changes applied since it started, replayed onto the new index when it ends. */
+interface Rebuild {
+  changes: Array<{ id: number; vector?: Float32Array }>;
+  cancelled: boolean;
+  done: Promise<void>;
 }
 
 
@@ -90,6 +110,7 @@ export class GuildIndex {
   private opsSinceSnapshot = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private isClosed = false;
+  private rebuild: Rebuild | undefined;
 
   private constructor(
     readonly dir: string,
@@ -247,13 +268,35 @@ export class GuildIndex {
     return this.index.getVector(id);
   }
 
+  get rebuilding(): boolean {
+    return this.rebuild !== undefined;
+  }
+
+  /** Settles when the background rebuild running now (if any) has been swapped in or cancelled. */
+  async rebuilt(): Promise<void> {
+    await this.rebuild?.done;
+  }
+
   /**
    * Writes a snapshot (switching index kind or compacting first when the size calls for it) and empties
-   * the journal. Call inside `exclusive`.
+   * the journal. A large rebuild starts in the background instead, and snapshots wait for it (the journal
+   * keeps every change durable meanwhile): the rebuild reads the current index's snapshot file. Call
+   * inside `exclusive`.
    */
   async snapshot(): Promise<void> {
     this.assertOpen();
-    this.maybeRebuild();
+    if (this.rebuild !== undefined) return;
+    if (this.needsRebuild()) {
+      if (this.index.size + this.index.deletedCount > (this.options.backgroundRebuildMinSize ?? BACKGROUND_REBUILD_MIN_SIZE)) {
+        this.startRebuild();
+        return;
+      }
+      this.replaceIndex(rebuildIndex(this.index, this.options.policy));
+    }
+    await this.writeSnapshot();
+  }
+
+  private async writeSnapshot(): Promise<void> {
     const seq = this.seq;
     const kind = this.index.kind;
     // A directory (pca-hnsw) cannot be renamed over a leftover of a crashed snapshot with the same seq, so
@@ -276,7 +319,8 @@ export class GuildIndex {
   /** Snapshots if anything changed, then releases files and memory. Call inside `exclusive`. */
   async close(): Promise<void> {
     if (this.isClosed) return;
-    if (this.opsSinceSnapshot > 0) await this.snapshot();
+    this.cancelRebuild(); // the next load starts it again
+    if (this.opsSinceSnapshot > 0) await this.writeSnapshot();
     await this.journal.close();
     this.index.close?.();
     this.isClosed = true;
@@ -284,6 +328,7 @@ export class GuildIndex {
 
   /** Closes without a snapshot and deletes the guild's directory (its journal included). */
   async destroy(): Promise<void> {
+    this.cancelRebuild();
     if (!this.isClosed) await this.journal.close();
     this.index.close?.();
     this.isClosed = true;
@@ -298,7 +343,9 @@ export class GuildIndex {
       const metadata = metadataOf(entry.record);
       if (this.records.has(metadata.id)) return; // replay of an entry already in the snapshot
       this.maybeGrowIntoHnsw();
-      this.index.add(metadata.id, decodeVector(entry.vector, this.options.dimensions));
+      const vector = decodeVector(entry.vector, this.options.dimensions);
+      this.index.add(metadata.id, vector);
+      this.rebuild?.changes.push({ id: metadata.id, vector });
       this.remember(metadata);
       this.nextId = Math.max(this.nextId, metadata.id + 1);
     } else {
@@ -306,6 +353,7 @@ export class GuildIndex {
         const record = this.records.get(id);
         if (record === undefined) continue;
         this.index.remove(id);
+        this.rebuild?.changes.push({ id });
         this.forget(record);
       }
     }
@@ -321,13 +369,50 @@ export class GuildIndex {
     }
   }
 
-  private maybeRebuild(): void {
+  private needsRebuild(): boolean {
     const stored = this.index.size + this.index.deletedCount;
     const deletedFraction = stored === 0 ? 0 : this.index.deletedCount / stored;
     const wrongKind = preferredKind(this.index.size, this.options.policy) !== this.index.kind;
-    if (wrongKind || deletedFraction > (this.options.compactDeletedFraction ?? 0.25)) {
-      this.replaceIndex(rebuildIndex(this.index, this.options.policy));
-    }
+    return wrongKind || deletedFraction > (this.options.compactDeletedFraction ?? 0.25);
+  }
+
+  /**
+   * Builds the new index from the current one in slices; searches, adds and removals go on meanwhile and
+   * are recorded, then replayed onto the new index under the guild's lock before it replaces the old one
+   * and a snapshot is written. A failure leaves the current index in place (logged; retried at the next
+   * snapshot).
+   */
+  private startRebuild(): void {
+    const source = this.index;
+    const rebuild: Rebuild = { changes: [], cancelled: false, done: Promise.resolve() };
+    this.rebuild = rebuild;
+    const started = performance.now();
+    log.info({ guildId: this.guildId, kind: source.kind, size: source.size, deleted: source.deletedCount }, 'index rebuild started in the background');
+    const finish = async (target: VectorIndex): Promise<void> => {
+      if (rebuild.cancelled || this.isClosed) {
+        target.close?.();
+        return;
+      }
+      for (const change of rebuild.changes) {
+        if (change.vector === undefined) target.remove(change.id);
+        else target.add(change.id, change.vector);
+      }
+      this.rebuild = undefined;
+      this.replaceIndex(target);
+      log.info({ guildId: this.guildId, kind: target.kind, size: target.size, seconds: Math.round((performance.now() - started) / 1000) }, 'index rebuild done');
+      await this.writeSnapshot();
+    };
+    rebuild.done = runInSlices(rebuildSteps(source, this.options.policy), () => rebuild.cancelled)
+      .then((target) => (target === undefined ? undefined : this.exclusive(() => finish(target))))
+      .catch((error: unknown) => log.error({ err: error, guildId: this.guildId }, 'index rebuild failed; keeping the current index'))
+      .finally(() => {
+        if (this.rebuild === rebuild) this.rebuild = undefined;
+      });
+  }
+
+  private cancelRebuild(): void {
+    if (this.rebuild !== undefined) this.rebuild.cancelled = true;
+    this.rebuild = undefined;
   }
 
   private replaceIndex(index: VectorIndex): void {

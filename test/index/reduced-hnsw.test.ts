@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync, truncateSync } from 'node:fs';
+import { openSync, closeSync, readdirSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import hnswlib from 'hnswlib-node';
 import { fitProjection, project } from '../../src/index/pca.ts';
 import { ReducedHnswVectorIndex, type ReducedHnswParameters } from '../../src/index/reduced-hnsw.ts';
 import { rebuildIndex, type IndexPolicy } from '../../src/index/select.ts';
@@ -163,6 +164,58 @@ test('pca-hnsw: save, load, save again (vectors read back from the snapshot file
   await assert.rejects(ReducedHnswVectorIndex.load(join(dir, 'missing'), D, [], { ...PARAMETERS }), { code: 'INDEX_CORRUPT' });
 });
 
+/** The format version in a snapshot's vectors.bin header (bytes 4–7); `write` replaces it. */
+function snapshotVersion(path: string, write?: number): number {
+  const fd = openSync(join(path, 'vectors.bin'), write === undefined ? 'r' : 'r+');
+  try {
+    const field = Buffer.alloc(4);
+    if (write !== undefined) {
+      field.writeUInt32LE(write);
+      writeSync(fd, field, 0, 4, 4);
+    }
+    readSync(fd, field, 0, 4, 4);
+    return field.readUInt32LE();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test('pca-hnsw: a format-1 snapshot (graph over plain projections) still loads and searches; compaction upgrades it', async (t) => {
+  const dir = temporaryDir(t, 'dejavu-index-');
+  const { index, vectors } = build(800, 8);
+  const queries = lowRankVectors(20, 9);
+  const path = join(dir, 'old');
+  await index.save(path);
+  assert.equal(snapshotVersion(path), 2);
+  // What session-2 builds wrote: the graph holds Px (r values), the header says version 1.
+  const plain = new hnswlib.HierarchicalNSW('ip', PARAMETERS.reducedDimensions);
+  plain.initIndex({ maxElements: 800, m: PARAMETERS.m, efConstruction: PARAMETERS.efConstruction, randomSeed: 100 });
+  for (const [label, vector] of vectors) plain.addPoint(project(index.projection, vector), label);
+  await plain.writeIndex(join(path, 'graph.hnsw'));
+  snapshotVersion(path, 1);
+  index.close();
+
+  const old = await ReducedHnswVectorIndex.load(path, D, vectors.keys(), { ...PARAMETERS });
+  t.after(() => old.close());
+  assert.ok(recallAt10(old, vectors, queries) >= 0.95);
+  const extra = lowRankVectors(1, 10)[0] ?? new Float32Array(D);
+  old.add(801, extra); // added with the old point layout
+  vectors.set(801, extra);
+  assert.equal(old.search(extra, 1)[0]?.label, 801);
+  await old.save(join(dir, 'old-again'));
+  assert.equal(snapshotVersion(join(dir, 'old-again')), 1, 'an old graph keeps its format');
+
+  const upgraded = old.compacted();
+  t.after(() => upgraded.close());
+  await upgraded.save(join(dir, 'new'));
+  assert.equal(snapshotVersion(join(dir, 'new')), 2);
+  const reloaded = await ReducedHnswVectorIndex.load(join(dir, 'new'), D, vectors.keys(), { ...PARAMETERS });
+  t.after(() => reloaded.close());
+  assert.ok(recallAt10(reloaded, vectors, queries) >= 0.95);
+  snapshotVersion(join(dir, 'new'), 3);
+  await assert.rejects(ReducedHnswVectorIndex.load(join(dir, 'new'), D, [], { ...PARAMETERS }), { code: 'INDEX_CORRUPT' });
+});
+
 const POLICY: IndexPolicy = {
   exactMaxSize: 20,
   hnsw: { m: 8, efConstruction: 50, efSearch: 32 },
@@ -220,4 +273,38 @@ test('guild index: grows exact → hnsw → pca-hnsw at snapshots; journal repla
   assert.equal(third.size, 147);
   assert.deepEqual(third.getVector(150), vectors.get(150));
   assert.equal(readdirSync(dir).filter((name) => name.startsWith('index-')).length, 1);
+});
+
+test('guild index: a pca-hnsw compaction in the background shares the snapshot file and keeps every change', async (t) => {
+  const dir = join(temporaryDir(t), 'g1');
+  const all = lowRankVectors(700, 11);
+  const vectors = new Map<number, Float32Array>();
+  const { guild } = await GuildIndex.open(dir, { ...options(), backgroundRebuildMinSize: 50 });
+  const add = async (n: number): Promise<void> => {
+    const record = recordFor(guild, n);
+    vectors.set(record.id, all[n] ?? new Float32Array(D));
+    await guild.exclusive(() => guild.add(record, all[n] ?? new Float32Array(D))); // as the store does
+  };
+  for (let n = 0; n < 600; n++) await add(n);
+  await guild.exclusive(() => guild.snapshot()); // hnsw → pca-hnsw, in the background
+  await guild.rebuilt();
+  assert.equal(guild.indexKind, 'pca-hnsw');
+  await guild.exclusive(() => guild.snapshot()); // full vectors now in the snapshot file
+  const removed = [...vectors.keys()].filter((id) => id % 2 === 1);
+  await guild.remove(removed);
+  for (const id of removed) vectors.delete(id);
+  await guild.exclusive(() => guild.snapshot()); // half deleted: compaction reads the shared file
+  assert.equal(guild.rebuilding, true);
+  for (let n = 600; n < 700; n++) await add(n);
+  await guild.rebuilt();
+  assert.equal(guild.indexKind, 'pca-hnsw');
+  for (const [id, vector] of vectors) assert.deepEqual(guild.getVector(id), vector, `vector ${id}`);
+  const query = all[650] ?? new Float32Array(D);
+  assert.deepEqual(guild.search(query, 5).map((hit) => hit.id), bruteForce(vectors, query, 5));
+  await guild.exclusive(() => guild.close());
+  const { guild: reopened, replayed } = await GuildIndex.open(dir, options());
+  t.after(() => reopened.close());
+  assert.equal(replayed.length, 0);
+  assert.equal(reopened.size, vectors.size);
+  for (const [id, vector] of vectors) assert.deepEqual(reopened.getVector(id), vector, `vector ${id} after reopen`);
 });

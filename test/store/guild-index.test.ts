@@ -90,6 +90,75 @@ test('guild index: compaction at snapshot time drops deleted HNSW nodes and fall
   await guild.close();
 });
 
+/** Adds `count` random vectors through the guild; returns them by id. */
+async function addRandom(guild: GuildIndex, count: number, seed: number, vectors = new Map<number, Float32Array>()): Promise<Map<number, Float32Array>> {
+  const random = seededRandom(seed);
+  const items = Array.from({ length: count }, (_, n) => ({ record: recordFor(guild, seed * 10_000 + n), vector: randomUnitVector(random, D) }));
+  await guild.addMany(items);
+  for (const { record, vector } of items) vectors.set(record.id, vector);
+  return vectors;
+}
+
+function nearest(vectors: Map<number, Float32Array>, query: Float32Array, k: number): number[] {
+  const score = (v: Float32Array): number => v.reduce((sum, x, i) => sum + x * (query[i] ?? 0), 0);
+  return [...vectors].sort((a, b) => score(b[1]) - score(a[1])).slice(0, k).map(([id]) => id);
+}
+
+test('guild index: a large rebuild runs in the background; what changes meanwhile reaches the new index', async (t) => {
+  const dir = join(temporaryDir(t), 'g1');
+  const { guild } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100 }));
+  const vectors = await addRandom(guild, 3000, 1);
+  const removed = [...vectors.keys()].filter((id) => id % 3 === 0);
+  await guild.remove(removed);
+  for (const id of removed) vectors.delete(id);
+  const seqBefore = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).seq as number;
+  await guild.exclusive(() => guild.snapshot()); // 33% deleted: compaction, in the background
+  assert.equal(guild.rebuilding, true);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).seq, seqBefore, 'no snapshot until the rebuild ends');
+  // Meanwhile the guild keeps working on its current index.
+  await addRandom(guild, 50, 2, vectors);
+  await guild.remove([1, 2, 4]);
+  for (const id of [1, 2, 4]) vectors.delete(id);
+  const query = vectors.get(3001) ?? new Float32Array(D);
+  assert.equal(guild.search(query, 1)[0]?.id, 3001);
+  await guild.exclusive(() => guild.snapshot()); // deferred while rebuilding
+  assert.equal(guild.rebuilding, true, 'the rebuild was still running during the changes');
+  await guild.rebuilt();
+  assert.equal(guild.rebuilding, false);
+  assert.equal(guild.size, vectors.size);
+  for (const [id, vector] of vectors) assert.deepEqual(guild.getVector(id), vector, `vector ${id}`);
+  for (const id of [1, 2, 4, ...removed.slice(0, 20)]) assert.equal(guild.getVector(id), undefined);
+  assert.deepEqual(guild.search(query, 10).map((hit) => hit.id), nearest(vectors, query, 10));
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { seq: number; count: number };
+  assert.equal(manifest.count, vectors.size, 'a snapshot follows the swap');
+  await guild.exclusive(() => guild.close());
+  const { guild: reopened, replayed } = await GuildIndex.open(dir, options());
+  t.after(() => reopened.close());
+  assert.equal(replayed.length, 0);
+  for (const [id, vector] of vectors) assert.deepEqual(reopened.getVector(id), vector, `vector ${id} after reopen`);
+});
+
+test('guild index: closing during a background rebuild cancels it and loses nothing', async (t) => {
+  const dir = join(temporaryDir(t), 'g1');
+  const { guild } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100 }));
+  const vectors = await addRandom(guild, 3000, 3);
+  const removed = [...vectors.keys()].filter((id) => id % 2 === 0);
+  await guild.remove(removed);
+  for (const id of removed) vectors.delete(id);
+  await guild.exclusive(() => guild.snapshot());
+  assert.equal(guild.rebuilding, true);
+  await addRandom(guild, 10, 4, vectors);
+  await guild.exclusive(() => guild.close());
+  await guild.rebuilt();
+  const { guild: reopened } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100 }));
+  assert.equal(reopened.size, vectors.size);
+  for (const [id, vector] of vectors) assert.deepEqual(reopened.getVector(id), vector, `vector ${id}`);
+  await reopened.exclusive(() => reopened.snapshot()); // still half deleted: the rebuild starts again and completes
+  await reopened.rebuilt();
+  assert.deepEqual(reopened.search(vectors.get(2999) ?? new Float32Array(D), 5).map((hit) => hit.id), nearest(vectors, vectors.get(2999) ?? new Float32Array(D), 5));
+  await reopened.exclusive(() => reopened.close());
+});
+
 test('guild index: rejects guild ids that could escape the data directory', async (t) => {
   const dir = temporaryDir(t);
   await assert.rejects(GuildIndex.open(join(dir, 'x'), options({ guildId: '../evil' })), { code: 'INVALID_INPUT' });
