@@ -3,14 +3,12 @@
  * vectors in the graph as "marked deleted" until the index is rebuilt (`compacted()`); capacity grows
  * automatically. Parameter choice: see HNSW_DEFAULTS.
  */
-import hnswlib from 'hnswlib-node';
 import { StoreError } from '../errors.ts';
 import { checkDimensions } from './exact.ts';
+import { acquireGraph, releaseGraph, type NativeGraph } from './native-graphs.ts';
 import { runSteps } from './steps.ts';
 import type { LabelFilter, VectorHit, VectorIndex } from './types.ts';
 
-const { HierarchicalNSW } = hnswlib;
-type NativeIndex = InstanceType<typeof HierarchicalNSW>;
 
 export interface HnswParameters {
   /** Graph degree: memory ~ 8·M bytes per vector on top of the 4·d vector itself. */
@@ -44,13 +42,19 @@ export class HnswVectorIndex implements VectorIndex {
   private constructor(
     readonly dimensions: number,
     readonly parameters: HnswParameters,
-    private readonly native: NativeIndex,
+    private graph: NativeGraph | undefined,
   ) {
-    this.stored = native.getCurrentCount();
+    this.stored = graph?.getCurrentCount() ?? 0;
+  }
+
+  /** The graph; throws once the index is closed (its wrapper may already serve another index). */
+  private get native(): NativeGraph {
+    if (this.graph === undefined) throw new StoreError('STORE_FAILED', 'This vector index is closed', {});
+    return this.graph;
   }
 
   static create(dimensions: number, parameters: HnswParameters = HNSW_DEFAULTS, capacity = 1024): HnswVectorIndex {
-    const native = new HierarchicalNSW('ip', dimensions);
+    const native = acquireGraph(dimensions);
     native.initIndex({ maxElements: Math.max(16, capacity), m: parameters.m, efConstruction: parameters.efConstruction, randomSeed: RANDOM_SEED });
     native.setEf(parameters.efSearch);
     return new HnswVectorIndex(dimensions, parameters, native);
@@ -61,13 +65,15 @@ export class HnswVectorIndex implements VectorIndex {
    * the caller passes the live labels (the guild's records); any other stored label is treated as deleted.
    */
   static async load(path: string, dimensions: number, liveLabels: Iterable<number>, parameters: HnswParameters = HNSW_DEFAULTS): Promise<HnswVectorIndex> {
-    const native = new HierarchicalNSW('ip', dimensions);
+    const native = acquireGraph(dimensions);
     try {
       await native.readIndex(path);
     } catch (error) {
+      releaseGraph(native);
       throw new StoreError('INDEX_CORRUPT', `HNSW index file ${path} cannot be read: ${String(error)}`, { path }, { cause: error });
     }
     if (native.getNumDimensions() !== dimensions) {
+      releaseGraph(native);
       throw new StoreError('INDEX_CORRUPT', `HNSW index file ${path} has ${native.getNumDimensions()} dimensions, expected ${dimensions}`, { path });
     }
     native.setEf(parameters.efSearch);
@@ -162,6 +168,12 @@ export class HnswVectorIndex implements VectorIndex {
   }
 
   /** A fresh index holding only the live vectors: drops marked-deleted nodes and their memory. */
+  /** Frees the graph now (see native-graphs.ts); the index must not be used afterwards. */
+  close(): void {
+    if (this.graph !== undefined) releaseGraph(this.graph);
+    this.graph = undefined;
+  }
+
   compacted(): HnswVectorIndex {
     return runSteps(this.compactedSteps());
   }

@@ -22,17 +22,15 @@
 import { closeSync, fsyncSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import hnswlib from 'hnswlib-node';
 import { StoreError } from '../errors.ts';
 import { checkDimensions, dot } from './exact.ts';
 import type { HnswParameters } from './hnsw.ts';
+import { acquireGraph, releaseGraph, type NativeGraph } from './native-graphs.ts';
 import { project, type Projection } from './pca.ts';
 import { runSteps } from './steps.ts';
 import { TopK } from './top-k.ts';
 import type { LabelFilter, VectorHit, VectorIndex } from './types.ts';
 
-const { HierarchicalNSW } = hnswlib;
-type NativeIndex = InstanceType<typeof HierarchicalNSW>;
 
 const MAGIC = 0x52564a44; // "DJVR" little-endian
 /** 2: augmented graph points. 1 (still read): plain projections. */
@@ -80,17 +78,17 @@ export class ReducedHnswVectorIndex implements VectorIndex {
     readonly dimensions: number,
     readonly parameters: ReducedHnswParameters,
     readonly projection: Projection,
-    private readonly native: NativeIndex,
+    private graph: NativeGraph | undefined,
     /** Graph points carry the residual norm as one extra value (format 2). */
     private readonly augmented: boolean,
   ) {
-    this.stored = native.getCurrentCount();
+    this.stored = graph?.getCurrentCount() ?? 0;
     this.readBuffer = Buffer.alloc(dimensions * 4);
   }
 
   static create(dimensions: number, projection: Projection, parameters: ReducedHnswParameters, capacity = 1024): ReducedHnswVectorIndex {
     checkProjection(projection, dimensions);
-    const native = new HierarchicalNSW('ip', projection.outputDimensions + 1);
+    const native = acquireGraph(projection.outputDimensions + 1);
     native.initIndex({ maxElements: Math.max(16, capacity), m: parameters.m, efConstruction: parameters.efConstruction, randomSeed: RANDOM_SEED });
     native.setEf(parameters.efSearch);
     return new ReducedHnswVectorIndex(dimensions, parameters, projection, native, true);
@@ -132,13 +130,18 @@ export class ReducedHnswVectorIndex implements VectorIndex {
       const basis = new Float32Array(basisBytesRead.buffer.slice(basisBytesRead.byteOffset, basisBytesRead.byteOffset + basisBytes));
       const labels = new Float64Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + count * 8));
       const graphDimensions = augmented ? reduced + 1 : reduced;
-      const native = new HierarchicalNSW('ip', graphDimensions);
+      const native = acquireGraph(graphDimensions);
       try {
         await native.readIndex(join(path, GRAPH_FILE));
       } catch (error) {
+        releaseGraph(native);
         throw corrupt(`${GRAPH_FILE} cannot be read: ${String(error)}`, error);
       }
-      if (native.getNumDimensions() !== graphDimensions) throw corrupt(`graph has ${native.getNumDimensions()} dimensions, expected ${graphDimensions}`);
+      if (native.getNumDimensions() !== graphDimensions) {
+        const found = native.getNumDimensions();
+        releaseGraph(native);
+        throw corrupt(`graph has ${found} dimensions, expected ${graphDimensions}`);
+      }
       native.setEf(parameters.efSearch);
       const index = new ReducedHnswVectorIndex(dimensions, { ...parameters, reducedDimensions: reduced }, { inputDimensions: dimensions, outputDimensions: reduced, basis }, native, augmented);
       const slotOf = new Map<number, number>();
@@ -276,15 +279,27 @@ export class ReducedHnswVectorIndex implements VectorIndex {
       await file.close();
     }
     syncFile(path);
-    this.close();
+    this.releaseVectorFile();
     const slotOf = new Map<number, number>();
     labels.forEach((label, slot) => slotOf.set(label, slot));
     this.file = { fd: openSync(join(path, VECTORS_FILE), 'r'), slotOf, vectorsOffset, users: 1 };
     for (const label of labels) this.pending.delete(label); // not those added while writing: they are not in the file
   }
 
-  /** Releases the snapshot file descriptor (vectors not yet saved stay readable). */
+  /** Frees the graph now (see native-graphs.ts) and lets go of the snapshot file; the index must not be used afterwards. */
   close(): void {
+    this.releaseVectorFile();
+    if (this.graph !== undefined) releaseGraph(this.graph);
+    this.graph = undefined;
+  }
+
+  /** The graph; throws once the index is closed (its wrapper may already serve another index). */
+  private get native(): NativeGraph {
+    if (this.graph === undefined) throw new StoreError('STORE_FAILED', 'This vector index is closed', {});
+    return this.graph;
+  }
+
+  private releaseVectorFile(): void {
     if (this.file !== undefined) releaseFile(this.file);
     this.file = undefined;
     this.prefetching = false;

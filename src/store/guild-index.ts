@@ -58,6 +58,8 @@ export interface GuildIndexOptions {
   compactDeletedFraction?: number;
   /** Rebuilds of indexes above this many vectors run in the background (default BACKGROUND_REBUILD_MIN_SIZE). */
   backgroundRebuildMinSize?: number;
+  /** Longest stretch a background rebuild holds the event loop (default 15 ms; 0 = one vector at a time). */
+  rebuildSliceMs?: number;
 }
 
 /**
@@ -402,7 +404,7 @@ export class GuildIndex {
       log.info({ guildId: this.guildId, kind: target.kind, size: target.size, seconds: Math.round((performance.now() - started) / 1000) }, 'index rebuild done');
       await this.writeSnapshot();
     };
-    rebuild.done = runInSlices(rebuildSteps(source, this.options.policy), () => rebuild.cancelled)
+    rebuild.done = runInSlices(rebuildSteps(source, this.options.policy), () => rebuild.cancelled, this.options.rebuildSliceMs)
       .then((target) => (target === undefined ? undefined : this.exclusive(() => finish(target))))
       .catch((error: unknown) => log.error({ err: error, guildId: this.guildId }, 'index rebuild failed; keeping the current index'))
       .finally(() => {

@@ -125,6 +125,7 @@ test('pca-hnsw: save, load, save again (vectors read back from the snapshot file
   assert.deepEqual(index.getVector(5), vectors.get(5));
   assert.deepEqual(queries.map((query) => index.search(query, 10)), before);
   index.close();
+  assert.throws(() => index.search(queries[0] ?? new Float32Array(D), 10), { code: 'STORE_FAILED' }); // its graph went back to the pool
 
   const loaded = await ReducedHnswVectorIndex.load(join(dir, 'a'), D, vectors.keys(), { ...PARAMETERS });
   t.after(() => loaded.close());
@@ -279,7 +280,7 @@ test('guild index: a pca-hnsw compaction in the background shares the snapshot f
   const dir = join(temporaryDir(t), 'g1');
   const all = lowRankVectors(700, 11);
   const vectors = new Map<number, Float32Array>();
-  const { guild } = await GuildIndex.open(dir, { ...options(), backgroundRebuildMinSize: 50 });
+  const { guild } = await GuildIndex.open(dir, { ...options(), backgroundRebuildMinSize: 50, rebuildSliceMs: 0 });
   const add = async (n: number): Promise<void> => {
     const record = recordFor(guild, n);
     vectors.set(record.id, all[n] ?? new Float32Array(D));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ExactVectorIndex } from '../../src/index/exact.ts';
 import { HnswVectorIndex } from '../../src/index/hnsw.ts';
+import { idleGraphs } from '../../src/index/native-graphs.ts';
 import { rebuildIndex } from '../../src/index/select.ts';
 import type { VectorIndex } from '../../src/index/types.ts';
 import { nearby, randomUnitVector, seededRandom, temporaryDir } from '../store/helpers.ts';
@@ -115,6 +116,29 @@ test('hnsw: compaction drops marked-deleted vectors and keeps results', () => {
   assert.equal(compacted.size, 200);
   const query = vectors.get(500) ?? assert.fail();
   assert.equal(compacted.search(query, 1)[0]?.label, 500);
+});
+
+test('hnsw: close frees the graph at once; a closed index refuses use; the next index reuses the wrapper empty', () => {
+  const dimensions = D;
+  const parameters = { m: 8, efConstruction: 50, efSearch: 32 };
+  const first = HnswVectorIndex.create(dimensions, parameters, 16);
+  const vectors = fill(first, 200, 21);
+  const query = vectors.get(7) ?? assert.fail();
+  assert.equal(first.search(query, 1)[0]?.label, 7);
+  const idle = idleGraphs(dimensions);
+  first.close();
+  assert.equal(idleGraphs(dimensions), idle + 1);
+  // The wrapper may serve another guild next: the closed index must never read it again.
+  assert.throws(() => first.search(query, 1), { code: 'STORE_FAILED' });
+  assert.throws(() => first.add(999, query), { code: 'STORE_FAILED' });
+  first.close(); // twice is harmless
+  assert.equal(idleGraphs(dimensions), idle + 1);
+  const second = HnswVectorIndex.create(dimensions, parameters, 16);
+  assert.equal(idleGraphs(dimensions), idle, 'reused');
+  assert.deepEqual(second.search(query, 5), []);
+  second.add(1, query);
+  assert.deepEqual(second.search(query, 5).map((hit) => hit.label), [1]);
+  second.close();
 });
 
 test('rebuildIndex switches between exact and hnsw by size', () => {

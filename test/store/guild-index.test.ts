@@ -106,7 +106,7 @@ function nearest(vectors: Map<number, Float32Array>, query: Float32Array, k: num
 
 test('guild index: a large rebuild runs in the background; what changes meanwhile reaches the new index', async (t) => {
   const dir = join(temporaryDir(t), 'g1');
-  const { guild } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100 }));
+  const { guild } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100, rebuildSliceMs: 0 }));
   const vectors = await addRandom(guild, 3000, 1);
   const removed = [...vectors.keys()].filter((id) => id % 3 === 0);
   await guild.remove(removed);
@@ -140,7 +140,7 @@ test('guild index: a large rebuild runs in the background; what changes meanwhil
 
 test('guild index: closing during a background rebuild cancels it and loses nothing', async (t) => {
   const dir = join(temporaryDir(t), 'g1');
-  const { guild } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100 }));
+  const { guild } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100, rebuildSliceMs: 0 }));
   const vectors = await addRandom(guild, 3000, 3);
   const removed = [...vectors.keys()].filter((id) => id % 2 === 0);
   await guild.remove(removed);
@@ -150,7 +150,7 @@ test('guild index: closing during a background rebuild cancels it and loses noth
   await addRandom(guild, 10, 4, vectors);
   await guild.exclusive(() => guild.close());
   await guild.rebuilt();
-  const { guild: reopened } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100 }));
+  const { guild: reopened } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100, rebuildSliceMs: 0 }));
   assert.equal(reopened.size, vectors.size);
   for (const [id, vector] of vectors) assert.deepEqual(reopened.getVector(id), vector, `vector ${id}`);
   await reopened.exclusive(() => reopened.snapshot()); // still half deleted: the rebuild starts again and completes
