@@ -5,10 +5,9 @@
  */
 import { StoreError } from '../errors.ts';
 import { checkDimensions } from './exact.ts';
-import { acquireGraph, releaseGraph, type NativeGraph } from './native-graphs.ts';
-import { runSteps } from './steps.ts';
+import { acquireGraph, openGraph, readGraph, releaseGraph, unmarkIfDeleted, type NativeGraph } from './native-graphs.ts';
+import { closeIfAbandoned, runSteps } from './steps.ts';
 import type { LabelFilter, VectorHit, VectorIndex } from './types.ts';
-
 
 export interface HnswParameters {
   /** Graph degree: memory ~ 8·M bytes per vector on top of the 4·d vector itself. */
@@ -47,10 +46,8 @@ export class HnswVectorIndex implements VectorIndex {
     this.stored = graph?.getCurrentCount() ?? 0;
   }
 
-  /** The graph; throws once the index is closed (its wrapper may already serve another index). */
   private get native(): NativeGraph {
-    if (this.graph === undefined) throw new StoreError('STORE_FAILED', 'This vector index is closed', {});
-    return this.graph;
+    return openGraph(this.graph);
   }
 
   static create(dimensions: number, parameters: HnswParameters = HNSW_DEFAULTS, capacity = 1024): HnswVectorIndex {
@@ -65,17 +62,7 @@ export class HnswVectorIndex implements VectorIndex {
    * the caller passes the live labels (the guild's records); any other stored label is treated as deleted.
    */
   static async load(path: string, dimensions: number, liveLabels: Iterable<number>, parameters: HnswParameters = HNSW_DEFAULTS): Promise<HnswVectorIndex> {
-    const native = acquireGraph(dimensions);
-    try {
-      await native.readIndex(path);
-    } catch (error) {
-      releaseGraph(native);
-      throw new StoreError('INDEX_CORRUPT', `HNSW index file ${path} cannot be read: ${String(error)}`, { path }, { cause: error });
-    }
-    if (native.getNumDimensions() !== dimensions) {
-      releaseGraph(native);
-      throw new StoreError('INDEX_CORRUPT', `HNSW index file ${path} has ${native.getNumDimensions()} dimensions, expected ${dimensions}`, { path });
-    }
+    const native = await readGraph(path, dimensions);
     native.setEf(parameters.efSearch);
     const index = new HnswVectorIndex(dimensions, parameters, native);
     const stored = new Set(native.getIdsList());
@@ -111,7 +98,7 @@ export class HnswVectorIndex implements VectorIndex {
     if (this.stored >= this.native.getMaxElements()) {
       this.native.resizeIndex(Math.ceil(this.native.getMaxElements() * 1.5) + 16);
     }
-    const wasDeleted = this.stored > this.live.size && this.unmarkIfDeleted(label);
+    const wasDeleted = this.stored > this.live.size && unmarkIfDeleted(this.native, label);
     this.native.addPoint(Array.from(vector), label);
     if (!wasDeleted) this.stored++;
     this.live.add(label);
@@ -167,13 +154,13 @@ export class HnswVectorIndex implements VectorIndex {
     await this.native.writeIndex(path);
   }
 
-  /** A fresh index holding only the live vectors: drops marked-deleted nodes and their memory. */
   /** Frees the graph now (see native-graphs.ts); the index must not be used afterwards. */
   close(): void {
     if (this.graph !== undefined) releaseGraph(this.graph);
     this.graph = undefined;
   }
 
+  /** A fresh index holding only the live vectors: drops marked-deleted nodes and their memory. */
   compacted(): HnswVectorIndex {
     return runSteps(this.compactedSteps());
   }
@@ -182,8 +169,12 @@ export class HnswVectorIndex implements VectorIndex {
    * `compacted` one vector per step, for a rebuild that lets other work run in between: this index may
    * keep changing meanwhile (vectors removed since the start are skipped; the caller replays the changes).
    */
-  *compactedSteps(): Generator<void, HnswVectorIndex> {
+  compactedSteps(): Generator<void, HnswVectorIndex> {
     const fresh = HnswVectorIndex.create(this.dimensions, this.parameters, Math.ceil(this.live.size * 1.25) + 16);
+    return closeIfAbandoned(fresh, this.copyLiveInto(fresh));
+  }
+
+  private *copyLiveInto(fresh: HnswVectorIndex): Generator<void, void> {
     for (const label of [...this.live]) {
       if (!this.live.has(label)) continue;
       fresh.native.addPoint(this.native.getPoint(label), label);
@@ -191,16 +182,5 @@ export class HnswVectorIndex implements VectorIndex {
       yield;
     }
     fresh.stored = fresh.live.size;
-    return fresh;
-  }
-
-  /** True when `label` was stored but marked deleted (it is live again now); hnswlib throws otherwise. */
-  private unmarkIfDeleted(label: number): boolean {
-    try {
-      this.native.unmarkDelete(label);
-      return true;
-    } catch {
-      return false;
-    }
   }
 }

@@ -7,6 +7,7 @@
  * of the same dimensions reuses.
  */
 import hnswlib from 'hnswlib-node';
+import { StoreError } from '../errors.ts';
 
 const { HierarchicalNSW } = hnswlib;
 export type NativeGraph = InstanceType<typeof HierarchicalNSW>;
@@ -32,4 +33,40 @@ export function releaseGraph(graph: NativeGraph): void {
 /** Idle wrappers per dimension count (for tests). */
 export function idleGraphs(dimensions: number): number {
   return idle.get(dimensions)?.length ?? 0;
+}
+
+/**
+ * Reads the graph file at `path` into a pooled wrapper; INDEX_CORRUPT (the wrapper goes back to the pool)
+ * when it cannot be read or has other than `dimensions` dimensions.
+ */
+export async function readGraph(path: string, dimensions: number): Promise<NativeGraph> {
+  const graph = acquireGraph(dimensions);
+  try {
+    await graph.readIndex(path);
+  } catch (error) {
+    releaseGraph(graph);
+    throw new StoreError('INDEX_CORRUPT', `HNSW graph ${path} cannot be read: ${String(error)}`, { path }, { cause: error });
+  }
+  const found = graph.getNumDimensions();
+  if (found !== dimensions) {
+    releaseGraph(graph);
+    throw new StoreError('INDEX_CORRUPT', `HNSW graph ${path} has ${found} dimensions, expected ${dimensions}`, { path });
+  }
+  return graph;
+}
+
+/** `graph`, or STORE_FAILED once its index is closed: the wrapper may already serve another guild's index. */
+export function openGraph(graph: NativeGraph | undefined): NativeGraph {
+  if (graph === undefined) throw new StoreError('STORE_FAILED', 'This vector index is closed', {});
+  return graph;
+}
+
+/** True when `label` was stored but marked deleted (it is live again now); hnswlib throws otherwise. */
+export function unmarkIfDeleted(graph: NativeGraph, label: number): boolean {
+  try {
+    graph.unmarkDelete(label);
+    return true;
+  } catch {
+    return false;
+  }
 }

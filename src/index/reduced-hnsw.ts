@@ -25,9 +25,9 @@ import { join } from 'node:path';
 import { StoreError } from '../errors.ts';
 import { checkDimensions, dot } from './exact.ts';
 import type { HnswParameters } from './hnsw.ts';
-import { acquireGraph, releaseGraph, type NativeGraph } from './native-graphs.ts';
+import { acquireGraph, openGraph, readGraph, releaseGraph, unmarkIfDeleted, type NativeGraph } from './native-graphs.ts';
 import { project, type Projection } from './pca.ts';
-import { runSteps } from './steps.ts';
+import { closeIfAbandoned, runSteps } from './steps.ts';
 import { TopK } from './top-k.ts';
 import type { LabelFilter, VectorHit, VectorIndex } from './types.ts';
 
@@ -130,18 +130,7 @@ export class ReducedHnswVectorIndex implements VectorIndex {
       const basis = new Float32Array(basisBytesRead.buffer.slice(basisBytesRead.byteOffset, basisBytesRead.byteOffset + basisBytes));
       const labels = new Float64Array(labelBytes.buffer.slice(labelBytes.byteOffset, labelBytes.byteOffset + count * 8));
       const graphDimensions = augmented ? reduced + 1 : reduced;
-      const native = acquireGraph(graphDimensions);
-      try {
-        await native.readIndex(join(path, GRAPH_FILE));
-      } catch (error) {
-        releaseGraph(native);
-        throw corrupt(`${GRAPH_FILE} cannot be read: ${String(error)}`, error);
-      }
-      if (native.getNumDimensions() !== graphDimensions) {
-        const found = native.getNumDimensions();
-        releaseGraph(native);
-        throw corrupt(`graph has ${found} dimensions, expected ${graphDimensions}`);
-      }
+      const native = await readGraph(join(path, GRAPH_FILE), graphDimensions);
       native.setEf(parameters.efSearch);
       const index = new ReducedHnswVectorIndex(dimensions, { ...parameters, reducedDimensions: reduced }, { inputDimensions: dimensions, outputDimensions: reduced, basis }, native, augmented);
       const slotOf = new Map<number, number>();
@@ -176,7 +165,7 @@ export class ReducedHnswVectorIndex implements VectorIndex {
     const point = this.graphPoint(vector);
     if (!this.live.has(label)) {
       if (this.stored >= this.native.getMaxElements()) this.native.resizeIndex(Math.ceil(this.native.getMaxElements() * 1.5) + 16);
-      const wasDeleted = this.stored > this.live.size && this.unmarkIfDeleted(label);
+      const wasDeleted = this.stored > this.live.size && unmarkIfDeleted(this.native, label);
       if (!wasDeleted) this.stored++;
       this.live.add(label);
     }
@@ -293,10 +282,8 @@ export class ReducedHnswVectorIndex implements VectorIndex {
     this.graph = undefined;
   }
 
-  /** The graph; throws once the index is closed (its wrapper may already serve another index). */
   private get native(): NativeGraph {
-    if (this.graph === undefined) throw new StoreError('STORE_FAILED', 'This vector index is closed', {});
-    return this.graph;
+    return openGraph(this.graph);
   }
 
   private releaseVectorFile(): void {
@@ -340,29 +327,26 @@ export class ReducedHnswVectorIndex implements VectorIndex {
    * caller replays the changes onto the result) but must not be saved meanwhile: its unsaved vectors are
    * copied as the steps reach them, the rest is read from the shared file.
    */
-  *compactedSteps(): Generator<void, ReducedHnswVectorIndex> {
+  compactedSteps(): Generator<void, ReducedHnswVectorIndex> {
     const fresh = ReducedHnswVectorIndex.create(this.dimensions, this.projection, { ...this.parameters }, Math.ceil(this.live.size * 1.25) + 16);
     if (this.file !== undefined) {
       this.file.users++;
       fresh.file = this.file;
     }
-    let finished = false;
-    try {
-      for (const label of [...this.live]) {
-        const vector = this.live.has(label) ? this.fullVector(label) : undefined;
-        if (vector === undefined) continue;
-        fresh.native.addPoint(fresh.graphPoint(vector), label);
-        fresh.live.add(label);
-        const pending = this.pending.get(label);
-        if (pending !== undefined) fresh.pending.set(label, pending);
-        yield;
-      }
-      fresh.stored = fresh.live.size;
-      finished = true;
-      return fresh;
-    } finally {
-      if (!finished) fresh.close();
+    return closeIfAbandoned(fresh, this.copyLiveInto(fresh));
+  }
+
+  private *copyLiveInto(fresh: ReducedHnswVectorIndex): Generator<void, void> {
+    for (const label of [...this.live]) {
+      const vector = this.live.has(label) ? this.fullVector(label) : undefined;
+      if (vector === undefined) continue;
+      fresh.native.addPoint(fresh.graphPoint(vector), label);
+      fresh.live.add(label);
+      const pending = this.pending.get(label);
+      if (pending !== undefined) fresh.pending.set(label, pending);
+      yield;
     }
+    fresh.stored = fresh.live.size;
   }
 
   /** The full vector of a stored label: pending in memory, else read from the snapshot file (a shared buffer view: copy to keep). */
@@ -392,14 +376,6 @@ export class ReducedHnswVectorIndex implements VectorIndex {
     return projected;
   }
 
-  private unmarkIfDeleted(label: number): boolean {
-    try {
-      this.native.unmarkDelete(label);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
 
 function checkProjection(projection: Projection, dimensions: number): void {

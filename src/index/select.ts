@@ -3,7 +3,7 @@ import { ExactVectorIndex } from './exact.ts';
 import { HNSW_DEFAULTS, HnswVectorIndex, type HnswParameters } from './hnsw.ts';
 import { fitProjection } from './pca.ts';
 import { ReducedHnswVectorIndex, type ReducedHnswParameters } from './reduced-hnsw.ts';
-import { runSteps } from './steps.ts';
+import { closeIfAbandoned, runSteps } from './steps.ts';
 import type { VectorIndex, VectorIndexKind } from './types.ts';
 
 /**
@@ -78,17 +78,14 @@ export function* rebuildSteps(source: VectorIndex, policy: IndexPolicy): Generat
     const projection = fitProjection(sampleVectors(source, policy.reduced.fitSamples), policy.reduced.parameters.reducedDimensions);
     target = ReducedHnswVectorIndex.create(source.dimensions, projection, { ...policy.reduced.parameters }, capacity);
   }
-  let finished = false;
-  try {
-    for (const label of [...source.labels()]) {
-      const vector = source.getVector(label);
-      if (vector !== undefined) target.add(label, vector);
-      yield;
-    }
-    finished = true;
-    return target;
-  } finally {
-    if (!finished) target.close?.();
+  return yield* closeIfAbandoned(target, copyLive(source, target));
+}
+
+function* copyLive(source: VectorIndex, target: VectorIndex): Generator<void, void> {
+  for (const label of [...source.labels()]) {
+    const vector = source.getVector(label);
+    if (vector !== undefined) target.add(label, vector);
+    yield;
   }
 }
 

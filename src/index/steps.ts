@@ -28,3 +28,18 @@ export async function runInSlices<T>(steps: Generator<void, T>, cancelled: () =>
     sliceStart = performance.now();
   }
 }
+
+/**
+ * The steps of `fill` (which builds `target`), then `target`; if the caller abandons the steps (cancelled
+ * in `runInSlices`) or they throw, `target` is closed, so a half-built graph frees its memory at once.
+ */
+export function* closeIfAbandoned<T extends { close?(): void }>(target: T, fill: Generator<void, void>): Generator<void, T> {
+  let finished = false;
+  try {
+    yield* fill;
+    finished = true;
+    return target;
+  } finally {
+    if (!finished) target.close?.();
+  }
+}

@@ -37,6 +37,9 @@ export interface VectorIndex {
    * for `pca-hnsw` a directory whose files are fsync'd.
    */
   save(path: string): Promise<void>;
-  /** Releases open files (the `pca-hnsw` index reads full vectors from its snapshot). Optional: no-op elsewhere. */
+  /**
+   * Frees the graph's native memory and open files now (hnsw, pca-hnsw; the exact scan has none); the index
+   * must not be used afterwards.
+   */
   close?(): void;
 }

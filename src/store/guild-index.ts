@@ -25,9 +25,9 @@ import { childLogger } from '../logger.ts';
 import type { VectorIndex, VectorIndexKind } from '../index/types.ts';
 import { Journal, syncPath, type JournalEntry } from './journal.ts';
 import { checkGuildId, decodeVector, encodeVector, fromRow, metadataOf, toRow, toStoredRecord, type MetadataRow } from './records.ts';
+import type { ImageRecord, RecordMetadata } from './types.ts';
 
 export { checkGuildId };
-import type { ImageRecord, RecordMetadata } from './types.ts';
 
 const log = childLogger('guild-index');
 const MANIFEST = 'manifest.json';
@@ -76,7 +76,6 @@ interface Rebuild {
   cancelled: boolean;
   done: Promise<void>;
 }
-
 
 export async function readManifest(dir: string): Promise<GuildManifest | undefined> {
   let text: string;
