@@ -18,8 +18,10 @@
  *
  * `--store postgres` adds the PostgreSQL + pgvector store beside hnswlib for the same sizes (`--only postgres`
  * runs it alone): bulk load + CREATE INDEX time, store.add latency, recall@10 / p50 / p99 at ef_search
- * 40/100/200, filtered queries (10% of channels visible), exact scan, table and index size, halfvec and
- * vector (`--pg-types`). Database: --database-url, TEST_POSTGRES_URL or DATABASE_URL; a schema per run, dropped after.
+ * 40/100/200 (`--pg-ef 100,400`), filtered queries (10% of channels visible, at the largest ef), exact scan,
+ * table and index size, halfvec and vector (`--pg-types`); `--pg-m` / `--pg-ef-construction` override the
+ * store's HNSW build settings. Database: --database-url, TEST_POSTGRES_URL or DATABASE_URL; a schema per run,
+ * dropped after. The server's shared_buffers is printed: results depend on whether the HNSW index fits.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -55,6 +57,11 @@ const SHARED = resolve(process.env.DEJAVU_SHARED_DIR ?? join(ROOT, '..', 'shared
 const MODEL_DIR = join(SHARED, 'models', 'efficientnet-b0-imagenet-tfjs', 'notop-avgpool-graph-model');
 const CACHE = join(ROOT, 'data', 'bench-cache', 'shared-datasets-embeddings.f32');
 const QUERIES = 200;
+/**
+ * Queries of the scale and PostgreSQL sections. Recall is a mean over queries and a few hard ones swing it:
+ * at 1M, 2 of the first 100 queries held 17 of the 37 misses of the default setting.
+ */
+const SCALE_QUERIES = 1000;
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
   const i = args.indexOf(name);
@@ -112,17 +119,42 @@ function percentile(values: number[], p: number): number {
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
 
-function timeQueries(search: (query: Float32Array) => number[], queries: Float32Array, truth?: number[][]): { p50: number; p99: number; recall: number } {
+/** Latency percentiles of `search` over `queries`; with `truth`, recall@10 and the true labels found per query. */
+function timeQueries(search: (query: Float32Array) => number[], queries: Float32Array, truth?: number[][]): { p50: number; p99: number; recall: number; found: number[] } {
   const times: number[] = [];
-  let found = 0;
-  for (let q = 0; q < QUERIES; q++) {
+  const found: number[] = [];
+  const count = queries.length / D;
+  for (let q = 0; q < count; q++) {
     const query = row(queries, q);
     const start = performance.now();
     const labels = search(query);
     times.push(performance.now() - start);
-    if (truth !== undefined) found += labels.filter((label) => truth[q]?.includes(label)).length;
+    if (truth !== undefined) found.push(labels.filter((label) => truth[q]?.includes(label)).length);
   }
-  return { p50: percentile(times, 50), p99: percentile(times, 99), recall: truth === undefined ? Number.NaN : found / (QUERIES * 10) };
+  const recall = truth === undefined ? Number.NaN : found.reduce((sum, f) => sum + f, 0) / (count * 10);
+  return { p50: percentile(times, 50), p99: percentile(times, 99), recall, found };
+}
+
+/** Mean recall@10 over queries (`found`: true top-10 labels each query returned) with its 95% interval. */
+function recallWithInterval(found: number[]): { recall: number; interval: number } {
+  const recalls = found.map((f) => f / 10);
+  const mean = recalls.reduce((sum, r) => sum + r, 0) / recalls.length;
+  const variance = recalls.reduce((sum, r) => sum + (r - mean) ** 2, 0) / Math.max(1, recalls.length - 1);
+  return { recall: mean, interval: 1.96 * Math.sqrt(variance / recalls.length) };
+}
+
+/** Where the exact top 10 of `queries` over the scale data (`name`: which labels count) is cached. */
+function truthCachePath(name: string, generator: GeneratorKind, n: number, queries: number): string {
+  return join(CACHE, '..', `truth-${generator}-${n}-${queries}-${name}.json`);
+}
+
+function readTruthCache(path: string): number[][] | undefined {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as number[][]) : undefined;
+}
+
+function writeTruthCache(path: string, truth: number[][]): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, JSON.stringify(truth));
 }
 
 // ---------- sections ----------
@@ -192,10 +224,12 @@ const SCALE_SETTINGS: Record<ScaleIndexKind, SearchSetting[]> = {
   hnsw: [64, 128, 256].map((ef) => ({ ef, rerank: 0 })),
   'pca-hnsw': [
     { ef: 256, rerank: 64 },
-    { ef: 512, rerank: 64 },
+    { ef: 256, rerank: 128 },
     { ef: 512, rerank: 128 },
-    { ef: 1024, rerank: 128 },
+    { ef: 512, rerank: 256 },
+    { ef: 768, rerank: 256 },
     { ef: 1024, rerank: 256 },
+    { ef: 2048, rerank: 256 },
   ],
 };
 const settingName = (kind: ScaleIndexKind, setting: SearchSetting): string => (kind === 'hnsw' ? `ef ${setting.ef}` : `ef ${setting.ef} rerank ${setting.rerank}`);
@@ -213,12 +247,15 @@ function pathBytes(path: string): number {
   return info.isDirectory() ? readdirSync(path).reduce((sum, name) => sum + pathBytes(join(path, name)), 0) : info.size;
 }
 
-/** Child: builds one size chunk by chunk (exact top-10 kept per query as it goes), saves it, prints JSON. */
+/**
+ * Child: builds one size chunk by chunk, saves it, prints JSON. The exact top 10 per query is kept as the
+ * chunks go by (1000 queries at 1M: ~20 min) and cached for the load children, unless already cached.
+ */
 async function buildChild(n: number, path: string, kind: ScaleIndexKind, generator: GeneratorKind): Promise<void> {
   const reals = await realEmbeddings();
-  const queries = generate(reals, QUERIES, 12, generator);
-  const truthQueries = Math.min(QUERIES, n >= 1_000_000 ? 100 : QUERIES);
-  const truth = Array.from({ length: truthQueries }, () => new TopK(10));
+  const queries = generate(reals, SCALE_QUERIES, 12, generator);
+  const truthPath = truthCachePath('all', generator, n, SCALE_QUERIES);
+  const streamingTruth = existsSync(truthPath) ? [] : Array.from({ length: SCALE_QUERIES }, () => new TopK(10));
   const rssBefore = process.memoryUsage().rss;
   let index: VectorIndex | undefined;
   let fitSeconds = 0;
@@ -239,38 +276,33 @@ async function buildChild(n: number, path: string, kind: ScaleIndexKind, generat
     const addStart = performance.now();
     for (let i = 0; i < count; i++) index.add(start + i, row(data, i));
     buildSeconds += (performance.now() - addStart) / 1000;
-    for (let q = 0; q < truthQueries; q++) {
-      const top = truth[q];
-      for (let i = 0; i < count; i++) top?.offer(start + i, dot(row(queries, q), data, i * D, D));
-    }
+    streamingTruth.forEach((top, q) => {
+      for (let i = 0; i < count; i++) top.offer(start + i, dot(row(queries, q), data, i * D, D));
+    });
     if (n >= 100_000) process.stderr.write(`\r${kind} ${generator}: ${start + count}/${n} (${buildSeconds.toFixed(0)} s)`);
   }
   if (n >= 100_000) process.stderr.write('\n');
   if (index === undefined) throw new Error('empty build');
   const rssDelta = process.memoryUsage().rss - rssBefore;
-  const truthLabels = truth.map((top) => new Set(top.result().map((hit) => hit.label)));
-  const recallAt: Record<string, number> = {};
-  for (const setting of SCALE_SETTINGS[kind]) {
-    setBreadth(index, setting);
-    let found = 0;
-    for (let q = 0; q < truthQueries; q++) found += index.search(row(queries, q), 10).filter((hit) => truthLabels[q]?.has(hit.label)).length;
-    recallAt[`recall ${settingName(kind, setting)}`] = found / (truthQueries * 10);
-  }
+  if (streamingTruth.length > 0) writeTruthCache(truthPath, streamingTruth.map((top) => top.result().map((hit) => hit.label)));
   const saveStart = performance.now();
   await index.save(path);
   const saveSeconds = (performance.now() - saveStart) / 1000;
   index.close?.();
-  console.log(JSON.stringify({ fitSeconds, buildSeconds, indexRssDelta: rssDelta, ...recallAt, saveSeconds, snapshotBytes: pathBytes(path) }));
+  console.log(JSON.stringify({ fitSeconds, buildSeconds, indexRssDelta: rssDelta, saveSeconds, snapshotBytes: pathBytes(path) }));
 }
 
 /**
  * Child: loads a saved index and queries it; its RSS is the serving footprint. The parent evicts the
  * snapshot from the page cache first (fsync + posix_fadvise DONTNEED), so the load and the first query
- * pass read from disk ("cold"); the second pass is warm.
+ * pass read from disk ("cold"); then, per search setting, a warm-up pass and a timed pass, whose results
+ * give the recall (of the index as loaded, i.e. as served).
  */
 async function loadChild(n: number, path: string, kind: ScaleIndexKind, generator: GeneratorKind): Promise<void> {
   const reals = await realEmbeddings();
-  const queries = generate(reals, QUERIES, 12, generator);
+  const queries = generate(reals, SCALE_QUERIES, 12, generator);
+  const truth = readTruthCache(truthCachePath('all', generator, n, SCALE_QUERIES));
+  if (truth === undefined) throw new Error(`no exact top 10 cached for ${n} ${generator} vectors: the build child writes it`);
   const labels = Array.from({ length: n }, (_, i) => i);
   const start = performance.now();
   const index: VectorIndex =
@@ -287,12 +319,16 @@ async function loadChild(n: number, path: string, kind: ScaleIndexKind, generato
   timings.p99Cold = cold.p99;
   for (const setting of SCALE_SETTINGS[kind]) {
     setBreadth(index, setting);
-    const result = timeQueries((q) => index.search(q, 10).map((h) => h.label), queries);
-    timings[`p50 ${settingName(kind, setting)}`] = result.p50;
-    timings[`p99 ${settingName(kind, setting)}`] = result.p99;
+    // Warm: a first pass brings the vectors this setting re-ranks into the page cache, the second is timed.
+    timeQueries((q) => index.search(q, 10).map((h) => h.label), queries);
+    const result = timeQueries((q) => index.search(q, 10).map((h) => h.label), queries, truth);
+    const { recall, interval } = recallWithInterval(result.found);
+    const name = settingName(kind, setting);
+    Object.assign(timings, { [`p50 ${name}`]: result.p50, [`p99 ${name}`]: result.p99, [`recall ${name}`]: recall, [`recall interval ${name}`]: interval });
   }
+  const rssEnd = process.memoryUsage().rss;
   index.close?.();
-  console.log(JSON.stringify({ loadSeconds, rss: rssAfterLoad, rssEnd: process.memoryUsage().rss, ...timings }));
+  console.log(JSON.stringify({ loadSeconds, rss: rssAfterLoad, rssEnd, ...timings }));
 }
 
 /** `--loads N`: load children per snapshot (default 1). */
@@ -330,7 +366,11 @@ function scale(sizes: number[]): void {
       `pca-hnsw: M=${reduced.m} efC=${reduced.efConstruction} on ${reduced.reducedDimensions}-d PCA + exact re-rank, setting = ef = candidates re-ranked. ` +
       `Load and the first query pass after evicting the snapshot from the page cache (cold); later passes warm.`,
   );
-  const dir = mkdtempSync(join(tmpdir(), 'dejavu-bench-'));
+  // `--reuse DIR`: snapshots are kept in DIR, and one already there is loaded instead of built again.
+  const reuse = flag('--reuse');
+  const keep = reuse !== undefined || args.includes('--keep');
+  const dir = reuse ?? mkdtempSync(join(tmpdir(), 'dejavu-bench-'));
+  mkdirSync(dir, { recursive: true });
   const rows: Array<Record<string, string>> = [];
   const settingRows: Array<Record<string, string>> = [];
   try {
@@ -338,7 +378,8 @@ function scale(sizes: number[]): void {
       for (const generator of generators) {
         for (const kind of kinds) {
           const path = join(dir, `index-${n}-${generator}.${kind}`);
-          const built = child('--build-child', n, path, kind, generator);
+          const reused = reuse !== undefined && existsSync(path);
+          const built = reused ? {} : child('--build-child', n, path, kind, generator);
           // Each load in a fresh child after evicting the snapshot again, alternating plain glibc malloc and
           // huge pages (src/index/huge-pages.ts); the table shows medians (noisy VM).
           const loads: Array<Record<string, number>> = [];
@@ -352,18 +393,19 @@ function scale(sizes: number[]): void {
           }
           const loaded = medianOf(loads);
           const hugeLoaded = medianOf(hugeLoads);
+          const snapshotBytes = pathBytes(path);
           const seconds = (runs: Array<Record<string, number>>): string => runs.map((l) => (l.loadSeconds ?? 0).toFixed(1)).join(' ');
-          if (args.includes('--keep')) console.error(`kept ${path} (load it again: node --import tsx bench/index.ts --load-child ${n} ${path} ${kind} ${generator})`);
+          if (keep) console.error(`kept ${path} (load it again: npm run bench:index -- --only scale --sizes ${n} --index ${kind} --generator ${generator} --reuse ${dir})`);
           else rmSync(path, { recursive: true, force: true });
           const pair = (a: number | undefined, b: number | undefined): string => `${ms(a ?? 0)} / ${ms(b ?? 0)}`;
           const summary = {
             images: String(n),
             vectors: generator,
             index: kind,
-            'fit+build s': `${(built.fitSeconds ?? 0).toFixed(0)}+${(built.buildSeconds ?? 0).toFixed(0)}`,
-            'build RSS Δ': mb(built.indexRssDelta ?? 0),
-            snapshot: mb(built.snapshotBytes ?? 0),
-            'save s': (built.saveSeconds ?? 0).toFixed(1),
+            'fit+build s': reused ? 'reused' : `${(built.fitSeconds ?? 0).toFixed(0)}+${(built.buildSeconds ?? 0).toFixed(0)}`,
+            'build RSS Δ': reused ? '-' : mb(built.indexRssDelta ?? 0),
+            snapshot: mb(snapshotBytes),
+            'save s': reused ? '-' : (built.saveSeconds ?? 0).toFixed(1),
             [`load s (${evicted ? 'cold' : 'warm'}${LOAD_RUNS > 1 ? `, median of ${LOAD_RUNS}: ${seconds(loads)}` : ''})`]: (loaded.loadSeconds ?? 0).toFixed(2),
             [`load s, huge pages${LOAD_RUNS > 1 ? ` (${seconds(hugeLoads)})` : ''}`]: (hugeLoaded.loadSeconds ?? 0).toFixed(2),
             'RSS after load': mb(loaded.rss ?? 0),
@@ -375,7 +417,8 @@ function scale(sizes: number[]): void {
           rows.push(summary);
           for (const setting of SCALE_SETTINGS[kind]) {
             const name = settingName(kind, setting);
-            const line = { images: String(n), vectors: generator, index: kind, setting: name, 'recall@10': (built[`recall ${name}`] ?? 0).toFixed(3), 'p50/p99 (warm)': pair(loaded[`p50 ${name}`], loaded[`p99 ${name}`]) };
+            const recall = `${(loaded[`recall ${name}`] ?? 0).toFixed(3)} ± ${(loaded[`recall interval ${name}`] ?? 0).toFixed(3)}`;
+            const line = { images: String(n), vectors: generator, index: kind, setting: name, [`recall@10 (${SCALE_QUERIES} queries, 95%)`]: recall, 'p50/p99 (warm)': pair(loaded[`p50 ${name}`], loaded[`p99 ${name}`]) };
             console.error(JSON.stringify(line));
             settingRows.push(line);
           }
@@ -383,7 +426,7 @@ function scale(sizes: number[]): void {
       }
     }
   } finally {
-    if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
   console.table(rows);
   console.table(settingRows);
@@ -528,16 +571,17 @@ async function pgQueries(
   const times: number[] = [];
   let found = 0;
   let fewest = Number.POSITIVE_INFINITY;
+  const count = queries.length / D;
   // Warm-up: the pool's connections, pgvector's library and the index pages.
   for (let q = 0; q < 10; q++) await store.findSimilar('bench', row(queries, q), filter === undefined ? { k: 10 } : { k: 10, filter });
-  for (let q = 0; q < QUERIES; q++) {
+  for (let q = 0; q < count; q++) {
     const start = performance.now();
     const hits = await store.findSimilar('bench', row(queries, q), filter === undefined ? { k: 10 } : { k: 10, filter });
     times.push(performance.now() - start);
     fewest = Math.min(fewest, hits.length);
     found += hits.filter((hit) => truth[q]?.includes(Number(hit.record.sourceKey))).length;
   }
-  return { recall: found / (QUERIES * 10), p50: percentile(times, 50), p99: percentile(times, 99), fewest };
+  return { recall: found / (count * 10), p50: percentile(times, 50), p99: percentile(times, 99), fewest };
 }
 
 /** Loads n rows into one guild of a fresh schema (HNSW index dropped during the load, then built). */
@@ -566,7 +610,7 @@ async function pgLoad(client: pg.Client, schema: string, vectorType: string, dat
   // The build is fastest when the whole graph fits (about 4 GB for 1M halfvec): `--pg-maintenance-work-mem 6GB`.
   await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
   await client.query(
-    `CREATE INDEX images_embedding_hnsw ON ${schema}.images USING hnsw (embedding ${vectorType}_cosine_ops) WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`,
+    `CREATE INDEX images_embedding_hnsw ON ${schema}.images USING hnsw (embedding ${vectorType}_cosine_ops) WITH (m = ${PG_M}, ef_construction = ${PG_EF_CONSTRUCTION})`,
   );
   await client.query(`ANALYZE ${schema}.images`);
   return { loadSeconds, indexSeconds: (performance.now() - start) / 1000 };
@@ -581,6 +625,24 @@ async function pgSizes(client: pg.Client, schema: string): Promise<{ total: numb
   return { total: Number(rows[0]?.total ?? 0), hnsw: Number(rows[0]?.hnsw ?? 0) };
 }
 
+/** HNSW build and search settings of the PostgreSQL section (defaults: the store's own). */
+const PG_M = Number(flag('--pg-m') ?? HNSW_M);
+const PG_EF_CONSTRUCTION = Number(flag('--pg-ef-construction') ?? HNSW_EF_CONSTRUCTION);
+const PG_EF_SEARCH = (flag('--pg-ef') ?? `40,100,${HNSW_EF_SEARCH}`).split(',').map(Number);
+
+/**
+ * Exact top 10 of every benchmark query over the scale section's first n vectors (optionally only labels
+ * `keep` allows), cached in data/bench-cache: at 1M it costs ~10 minutes of one core.
+ */
+function cachedTruth(name: string, data: Float32Array, n: number, queries: Float32Array, keep?: (i: number) => boolean): number[][] {
+  const path = truthCachePath(name, GENERATOR, n, queries.length / D);
+  const cached = readTruthCache(path);
+  if (cached !== undefined) return cached;
+  const truth = Array.from({ length: queries.length / D }, (_, q) => filteredTopK(data, n, row(queries, q), 10, keep ?? (() => true)));
+  writeTruthCache(path, truth);
+  return truth;
+}
+
 /**
  * The PostgreSQL store beside hnswlib: the same generated vectors and queries (seed 12) as the scale
  * section (its default generator), one guild per size, through PostgresImageStore.findSimilar (the bot's path), for halfvec
@@ -590,18 +652,20 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
   const databaseUrl = flag('--database-url') ?? process.env.TEST_POSTGRES_URL ?? process.env.DATABASE_URL;
   if (databaseUrl === undefined) throw new Error('--store postgres needs --database-url, TEST_POSTGRES_URL or DATABASE_URL');
   const types = (flag('--pg-types') ?? 'halfvec,vector').split(',') as VectorType[];
-  console.log(`\n## PostgreSQL + pgvector, one guild, HNSW m=${HNSW_M} ef_construction=${HNSW_EF_CONSTRUCTION}, ${QUERIES} queries k=10, sizes ${sizes.join(', ')}, types ${types.join(', ')}`);
+  console.log(`\n## PostgreSQL + pgvector, one guild, HNSW m=${PG_M} ef_construction=${PG_EF_CONSTRUCTION}, ${SCALE_QUERIES} queries k=10, sizes ${sizes.join(', ')}, types ${types.join(', ')}`);
   const builds: Array<Record<string, string | number>> = [];
   const searches: PgSearchRow[] = [];
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
-  const queries = generate(reals, QUERIES, 12);
+  const { rows: settings } = await client.query<{ shared_buffers: string }>('SHOW shared_buffers');
+  console.log(`server shared_buffers: ${settings[0]?.shared_buffers ?? '?'}`);
+  const queries = generate(reals, SCALE_QUERIES, 12);
   try {
     for (const n of sizes) {
       const data = scaleData(reals, n);
       const truthStart = performance.now();
-      const truth = Array.from({ length: QUERIES }, (_, q) => exactTopK(data, n, row(queries, q), 10));
-      const visible = Array.from({ length: QUERIES }, (_, q) => filteredTopK(data, n, row(queries, q), 10, (i) => i % CHANNELS === 3));
+      const truth = cachedTruth('all', data, n, queries);
+      const visible = cachedTruth('channel3', data, n, queries, (i) => i % CHANNELS === 3);
       console.error(`exact truth for ${n}: ${((performance.now() - truthStart) / 1000).toFixed(0)} s`);
       for (const vectorType of types) {
         const schema = `dejavu_bench_${process.pid}_${vectorType}_${n}`;
@@ -638,11 +702,11 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
             'table+indexes': mb(size.total),
             'HNSW index': mb(size.hnsw),
           });
-          for (const ef of [...new Set([40, 100, 200, HNSW_EF_SEARCH])].sort((a, b) => a - b)) {
+          for (const ef of [...new Set(PG_EF_SEARCH)].sort((a, b) => a - b)) {
             const store = await open(ef);
             const result = await pgQueries(store, queries, truth);
             searches.push({ 'vector type': vectorType, images: n, query: 'all channels', ef, 'recall@10': result.recall.toFixed(4), 'results (min)': result.fewest, p50: ms(result.p50), p99: ms(result.p99) });
-            if (ef === HNSW_EF_SEARCH) {
+            if (ef === Math.max(...PG_EF_SEARCH)) {
               const filtered = await pgQueries(store, queries, visible, (record) => record.channelId === 'c3');
               searches.push({ 'vector type': vectorType, images: n, query: '10% of channels', ef, 'recall@10': filtered.recall.toFixed(4), 'results (min)': filtered.fewest, p50: ms(filtered.p50), p99: ms(filtered.p99) });
             }

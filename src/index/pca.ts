@@ -8,6 +8,7 @@
 import { StoreError } from '../errors.ts';
 import { dot } from './exact.ts';
 import { seededRandom } from './random.ts';
+import { runSteps } from './steps.ts';
 
 export interface Projection {
   /** Input dimensions (d). */
@@ -23,6 +24,14 @@ export interface Projection {
  * (d×d, built once: n·d²/2 multiply-adds), `iterations` rounds of Q ← orth(C·Q).
  */
 export function fitProjection(samples: readonly Float32Array[], outputDimensions: number, iterations = 5, seed = 1): Projection {
+  return runSteps(fitProjectionSteps(samples, outputDimensions, iterations, seed));
+}
+
+/**
+ * `fitProjection` in steps of about a millisecond each (one sample, or one basis row of one round; see
+ * steps.ts): at 2048 samples of 1280-d the fit takes seconds, which a background rebuild must not block.
+ */
+export function* fitProjectionSteps(samples: readonly Float32Array[], outputDimensions: number, iterations = 5, seed = 1): Generator<void, Projection> {
   const first = samples[0];
   if (first === undefined) throw new StoreError('INVALID_INPUT', 'Cannot fit a projection to zero samples', {});
   const d = first.length;
@@ -35,6 +44,7 @@ export function fitProjection(samples: readonly Float32Array[], outputDimensions
       const rowStart = i * d;
       for (let j = i; j < d; j++) moment[rowStart + j] = (moment[rowStart + j] ?? 0) + xi * (x[j] ?? 0);
     }
+    yield;
   }
   for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) moment[i * d + j] = moment[j * d + i] ?? 0;
   const random = seededRandom(seed);
@@ -51,8 +61,10 @@ export function fitProjection(samples: readonly Float32Array[], outputDimensions
         for (let j = 0; j < d; j++) sum += (moment[rowStart + j] ?? 0) * (basis[basisStart + j] ?? 0);
         next[basisStart + i] = sum;
       }
+      yield;
     }
     orthonormalise(next, r, d);
+    yield;
     basis = next;
   }
   return { inputDimensions: d, outputDimensions: r, basis: Float32Array.from(basis) };

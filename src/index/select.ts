@@ -1,7 +1,7 @@
 /** Picks the index implementation for a guild's size. */
 import { ExactVectorIndex } from './exact.ts';
 import { HNSW_DEFAULTS, HnswVectorIndex, type HnswParameters } from './hnsw.ts';
-import { fitProjection } from './pca.ts';
+import { fitProjectionSteps } from './pca.ts';
 import { ReducedHnswVectorIndex, type ReducedHnswParameters } from './reduced-hnsw.ts';
 import { closeIfAbandoned, runSteps } from './steps.ts';
 import type { VectorIndex, VectorIndexKind } from './types.ts';
@@ -24,21 +24,23 @@ export interface ReducedIndexPolicy {
 }
 
 /**
- * Large guilds: HNSW (M=24, efC=300, ef=512) over 256 PCA dimensions plus the residual norm (see
- * reduced-hnsw.ts), its 128 best candidates re-ranked with the full vectors, which stay in the snapshot file
+ * Large guilds: HNSW (M=24, efC=300, ef=768) over 256 PCA dimensions plus the residual norm (see
+ * reduced-hnsw.ts), its 256 best candidates re-ranked with the full vectors, which stay in the snapshot file
  * (page cache), not the heap. `npm run bench:index -- --only scale` (README "Storage and crash safety"),
- * photo-like vectors:
+ * photo-like vectors, recall@10 over 1000 queries:
  *   50k: full graph ef 256 recall@10 1.000, load 2.31 s, RSS 382 MB; pca-hnsw (session 2 settings) 0.993,
  *        load 0.89 s, RSS 190 MB.
- *   1M: recall 0.963, p50 / p99 2.12 / 3.54 ms, RSS 1.48 GB, load 12.2 s (7.5–8.0 s with huge pages);
- *       ef 1024 / 256 re-ranked reaches 0.976 at p99 26 ms. The full graph needed 34.9 s and 5.3 GB.
+ *   1M: ef 768 / 256 re-ranked 0.986 ± 0.006 at p50 / p99 3.44 / 4.44 ms (ef 1024: same recall, 3.92 /
+ *       5.13 ms); ef 512 / 128 (the previous default) 0.977 ± 0.007 at 2.15 / 2.86 ms. RSS 1.49 GB, load
+ *       12.7 s (7.7 s with huge pages). Recall is lost in the graph more than in the projection: exact
+ *       search on the projections with 256 re-ranked finds 0.997.
  * Up to 100k images the full graph meets every target (recall 0.995, p99 3 ms, load 3.2 s, 654 MB), so
  * guilds switch only above that; the projection is then fitted on 2048 of the guild's own vectors.
  */
 export const REDUCED_INDEX_DEFAULTS: ReducedIndexPolicy = {
   minSize: 100_000,
   fitSamples: 2048,
-  parameters: { m: 24, efConstruction: 300, efSearch: 512, reducedDimensions: 256, rerank: 128 },
+  parameters: { m: 24, efConstruction: 300, efSearch: 768, reducedDimensions: 256, rerank: 256 },
 };
 
 export interface IndexPolicy {
@@ -75,7 +77,7 @@ export function* rebuildSteps(source: VectorIndex, policy: IndexPolicy): Generat
   if (kind === 'exact') target = new ExactVectorIndex(source.dimensions, source.size + 64);
   else if (kind === 'hnsw' || policy.reduced === undefined) target = HnswVectorIndex.create(source.dimensions, policy.hnsw, capacity);
   else {
-    const projection = fitProjection(sampleVectors(source, policy.reduced.fitSamples), policy.reduced.parameters.reducedDimensions);
+    const projection = yield* fitProjectionSteps(sampleVectors(source, policy.reduced.fitSamples), policy.reduced.parameters.reducedDimensions);
     target = ReducedHnswVectorIndex.create(source.dimensions, projection, { ...policy.reduced.parameters }, capacity);
   }
   return yield* closeIfAbandoned(target, copyLive(source, target));

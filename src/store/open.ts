@@ -25,7 +25,7 @@ export interface StoreOverrides {
 export async function openConfiguredStore(config: Config, variant: string | undefined, overrides: StoreOverrides = {}): Promise<ConfiguredStore> {
   if (config.VECTOR_STORE === 'postgres') {
     // parseConfig guarantees DATABASE_URL with VECTOR_STORE=postgres.
-    return openPostgresImageStore({ databaseUrl: config.DATABASE_URL ?? '', variant, vectorType: config.PG_VECTOR_TYPE, schema: config.PG_SCHEMA });
+    return openPostgresImageStore({ databaseUrl: config.DATABASE_URL ?? '', variant, vectorType: config.PG_VECTOR_TYPE, schema: config.PG_SCHEMA, efSearch: config.PG_EF_SEARCH });
   }
   return openImageStore({
     dataDir: overrides.dataDir ?? config.dataDir,

@@ -3,7 +3,7 @@ import { openSync, closeSync, readdirSync, readSync, statSync, truncateSync, wri
 import { join } from 'node:path';
 import { test } from 'node:test';
 import hnswlib from 'hnswlib-node';
-import { fitProjection, project } from '../../src/index/pca.ts';
+import { fitProjection, fitProjectionSteps, project } from '../../src/index/pca.ts';
 import { ReducedHnswVectorIndex, type ReducedHnswParameters } from '../../src/index/reduced-hnsw.ts';
 import { rebuildIndex, type IndexPolicy } from '../../src/index/select.ts';
 import { GuildIndex, readManifest, type GuildIndexOptions } from '../../src/store/guild-index.ts';
@@ -82,6 +82,17 @@ test('pca: the fitted basis is orthonormal and keeps inner products of low-rank 
   const projected = project(projection, x).reduce((sum, value, i) => sum + value * (project(projection, y)[i] ?? 0), 0);
   // 16 of 64 directions, but the vectors' energy sits in 12 of them: the projection loses only the noise.
   assert.ok(Math.abs(projected - dot(x, y)) < 0.05, `projected ${projected} vs ${dot(x, y)}`);
+});
+
+test('pca: the stepwise fit hands control back per sample and per basis row, and fits the same basis', () => {
+  const samples = lowRankVectors(120, 3);
+  const steps = fitProjectionSteps(samples, 16, 3);
+  let yields = 0;
+  let step = steps.next();
+  for (; !step.done; step = steps.next()) yields++;
+  // one per sample, one per basis row of each round, one per orthonormalisation
+  assert.equal(yields, samples.length + 3 * (16 + 1));
+  assert.deepEqual(step.value.basis, fitProjection(samples, 16, 3).basis);
 });
 
 test('pca-hnsw: recall against brute force, scores are exact cosines of the full vectors, filters hold', () => {

@@ -165,6 +165,11 @@ test('configuration: VECTOR_STORE=postgres needs DATABASE_URL; openConfiguredSto
   assert.throws(() => parseConfig({ VECTOR_STORE: 'postgres' }), (error: Error) => /VECTOR_STORE=postgres needs DATABASE_URL/.test(error.message));
   assert.throws(() => parseConfig({ VECTOR_STORE: 'postgres', DATABASE_URL: 'mysql://h/db' }), { code: 'CONFIG_INVALID' });
   assert.throws(() => parseConfig({ PG_VECTOR_TYPE: 'float16' }), { code: 'CONFIG_INVALID' });
+  // hnsw.ef_search: pgvector accepts 1–1000
+  assert.throws(() => parseConfig({ PG_EF_SEARCH: '0' }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => parseConfig({ PG_EF_SEARCH: '1001' }), { code: 'CONFIG_INVALID' });
+  assert.equal(parseConfig({ PG_EF_SEARCH: '400' }).PG_EF_SEARCH, 400);
+  assert.equal(parseConfig({}).PG_EF_SEARCH, 200);
   assert.equal(parseConfig({}).VECTOR_STORE, 'hnsw');
   if (skipWithoutServer(t)) return;
   const schema = newSchema();
