@@ -106,9 +106,7 @@ function generate(reals: Float32Array, n: number, seed: number, kind: GeneratorK
 const row = (matrix: Float32Array, i: number): Float32Array => matrix.subarray(i * D, (i + 1) * D);
 
 function exactTopK(data: Float32Array, n: number, query: Float32Array, k: number): number[] {
-  const scores: Array<[number, number]> = [];
-  for (let i = 0; i < n; i++) scores.push([i, dot(query, data, i * D, D)]);
-  return scores.sort((a, b) => b[1] - a[1]).slice(0, k).map(([i]) => i);
+  return filteredTopK(data, n, query, k, () => true);
 }
 
 function percentile(values: number[], p: number): number {

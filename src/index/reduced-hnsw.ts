@@ -31,7 +31,6 @@ import { closeIfAbandoned, runSteps } from './steps.ts';
 import { TopK } from './top-k.ts';
 import type { LabelFilter, VectorHit, VectorIndex } from './types.ts';
 
-
 const MAGIC = 0x52564a44; // "DJVR" little-endian
 /** 2: augmented graph points. 1 (still read): plain projections. */
 const FORMAT_VERSION = 2;
@@ -375,7 +374,6 @@ export class ReducedHnswVectorIndex implements VectorIndex {
     projected.push(Math.sqrt(Math.max(0, residual)));
     return projected;
   }
-
 }
 
 function checkProjection(projection: Projection, dimensions: number): void {

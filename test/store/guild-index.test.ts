@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { GuildIndex, type GuildIndexOptions } from '../../src/store/guild-index.ts';
+import { test, type TestContext } from 'node:test';
+import { GuildIndex, readManifest, type GuildIndexOptions } from '../../src/store/guild-index.ts';
 import type { ImageRecord } from '../../src/store/types.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf, temporaryDir } from './helpers.ts';
 
@@ -104,17 +104,23 @@ function nearest(vectors: Map<number, Float32Array>, query: Float32Array, k: num
   return [...vectors].sort((a, b) => score(b[1]) - score(a[1])).slice(0, k).map(([id]) => id);
 }
 
-test('guild index: a large rebuild runs in the background; what changes meanwhile reaches the new index', async (t) => {
+/** Background rebuilds from 100 vectors, one vector per slice; 3000 random vectors, then those `removed` picks deleted. */
+async function guildWithDeletions(t: TestContext, seed: number, removed: (id: number) => boolean) {
   const dir = join(temporaryDir(t), 'g1');
   const { guild } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100, rebuildSliceMs: 0 }));
-  const vectors = await addRandom(guild, 3000, 1);
-  const removed = [...vectors.keys()].filter((id) => id % 3 === 0);
-  await guild.remove(removed);
-  for (const id of removed) vectors.delete(id);
-  const seqBefore = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).seq as number;
+  const vectors = await addRandom(guild, 3000, seed);
+  const ids = [...vectors.keys()].filter(removed);
+  await guild.remove(ids);
+  for (const id of ids) vectors.delete(id);
+  return { dir, guild, vectors, removed: ids };
+}
+
+test('guild index: a large rebuild runs in the background; what changes meanwhile reaches the new index', async (t) => {
+  const { dir, guild, vectors, removed } = await guildWithDeletions(t, 1, (id) => id % 3 === 0);
+  const seqBefore = (await readManifest(dir))?.seq;
   await guild.exclusive(() => guild.snapshot()); // 33% deleted: compaction, in the background
   assert.equal(guild.rebuilding, true);
-  assert.equal(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).seq, seqBefore, 'no snapshot until the rebuild ends');
+  assert.equal((await readManifest(dir))?.seq, seqBefore, 'no snapshot until the rebuild ends');
   // Meanwhile the guild keeps working on its current index.
   await addRandom(guild, 50, 2, vectors);
   await guild.remove([1, 2, 4]);
@@ -129,8 +135,7 @@ test('guild index: a large rebuild runs in the background; what changes meanwhil
   for (const [id, vector] of vectors) assert.deepEqual(guild.getVector(id), vector, `vector ${id}`);
   for (const id of [1, 2, 4, ...removed.slice(0, 20)]) assert.equal(guild.getVector(id), undefined);
   assert.deepEqual(guild.search(query, 10).map((hit) => hit.id), nearest(vectors, query, 10));
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { seq: number; count: number };
-  assert.equal(manifest.count, vectors.size, 'a snapshot follows the swap');
+  assert.equal((await readManifest(dir))?.count, vectors.size, 'a snapshot follows the swap');
   await guild.exclusive(() => guild.close());
   const { guild: reopened, replayed } = await GuildIndex.open(dir, options());
   t.after(() => reopened.close());
@@ -139,12 +144,7 @@ test('guild index: a large rebuild runs in the background; what changes meanwhil
 });
 
 test('guild index: closing during a background rebuild cancels it and loses nothing', async (t) => {
-  const dir = join(temporaryDir(t), 'g1');
-  const { guild } = await GuildIndex.open(dir, options({ backgroundRebuildMinSize: 100, rebuildSliceMs: 0 }));
-  const vectors = await addRandom(guild, 3000, 3);
-  const removed = [...vectors.keys()].filter((id) => id % 2 === 0);
-  await guild.remove(removed);
-  for (const id of removed) vectors.delete(id);
+  const { dir, guild, vectors } = await guildWithDeletions(t, 3, (id) => id % 2 === 0);
   await guild.exclusive(() => guild.snapshot());
   assert.equal(guild.rebuilding, true);
   await addRandom(guild, 10, 4, vectors);
