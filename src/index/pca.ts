@@ -98,3 +98,16 @@ export function project(projection: Projection, x: Float32Array): number[] {
   for (let k = 0; k < r; k++) out[k] = dot(x, basis, k * d, d);
   return out;
 }
+
+/**
+ * [Px, ‖x − PᵀPx‖]: the projection plus the norm of what it drops. Every point keeps the norm of x, so a
+ * graph over these points under inner product ranks like one under distance (reduced-hnsw.ts), while the
+ * query [Pq, 0] still scores Pq·Px.
+ */
+export function projectWithResidual(projection: Projection, x: Float32Array): number[] {
+  const projected = project(projection, x);
+  let residual = dot(x, x, 0, projection.inputDimensions);
+  for (const value of projected) residual -= value * value;
+  projected.push(Math.sqrt(Math.max(0, residual)));
+  return projected;
+}

@@ -26,7 +26,7 @@ import { StoreError } from '../errors.ts';
 import { checkDimensions, dot } from './exact.ts';
 import type { HnswParameters } from './hnsw.ts';
 import { acquireGraph, openGraph, readGraph, releaseGraph, unmarkIfDeleted, type NativeGraph } from './native-graphs.ts';
-import { project, type Projection } from './pca.ts';
+import { project, projectWithResidual, type Projection } from './pca.ts';
 import { closeIfAbandoned, runSteps } from './steps.ts';
 import { TopK } from './top-k.ts';
 import type { LabelFilter, VectorHit, VectorIndex } from './types.ts';
@@ -367,12 +367,7 @@ export class ReducedHnswVectorIndex implements VectorIndex {
 
   /** What the graph stores for `vector`: Px, then (augmented) the norm of the part the projection drops. */
   private graphPoint(vector: Float32Array): number[] {
-    const projected = project(this.projection, vector);
-    if (!this.augmented) return projected;
-    let residual = dot(vector, vector, 0, this.dimensions);
-    for (const value of projected) residual -= value * value;
-    projected.push(Math.sqrt(Math.max(0, residual)));
-    return projected;
+    return this.augmented ? projectWithResidual(this.projection, vector) : project(this.projection, vector);
   }
 }
 

@@ -121,10 +121,10 @@ test('postgres store: migrations run once when several stores open the same sche
   await client.connect();
   t.after(() => client.end());
   const versions = await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
-  assert.deepEqual(versions.rows.map((r) => r.version), [1]);
+  assert.deepEqual(versions.rows.map((r) => r.version), [1, 2]);
   const reopened = await openPostgresImageStore(options(schema));
   await reopened.close();
-  assert.equal((await client.query(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).rows[0]?.n, 1);
+  assert.equal((await client.query(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).rows[0]?.n, 2);
   const partitions = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = '${schema}.images'::regclass`);
   assert.equal(partitions.rows[0]?.n, 16);
   // Every store works on the one schema: adds from all four land as distinct records.
@@ -185,4 +185,121 @@ test('configuration: VECTOR_STORE=postgres needs DATABASE_URL; openConfiguredSto
   t.after(() => client.end());
   const type = await client.query<{ type: string }>(`SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = '${schema}.images'::regclass AND attname = 'embedding'`);
   assert.equal(type.rows[0]?.type, 'vector(1280)');
+});
+
+// ---------- reduced search (src/store/postgres/reduction.ts) ----------
+
+/** Embeddings of REDUCED_D dimensions that live near a 24-d subspace, as photo embeddings mostly do. */
+const REDUCED_D = 384;
+function lowRankVectors(random: () => number, count: number): Float32Array[] {
+  const directions = Array.from({ length: 24 }, () => randomUnitVector(random, REDUCED_D));
+  return Array.from({ length: count }, () => {
+    const vector = randomUnitVector(random, REDUCED_D).map((x) => x * 0.15);
+    for (const direction of directions) {
+      const weight = random() - 0.5;
+      direction.forEach((x, i) => (vector[i] = (vector[i] ?? 0) + weight * x));
+    }
+    const norm = Math.hypot(...vector);
+    return vector.map((x) => x / norm);
+  });
+}
+
+const cosine = (a: Float32Array, b: Float32Array): number => a.reduce((sum, x, i) => sum + x * (b[i] ?? 0), 0);
+
+/** A fresh schema with `vectors` in guild 'big' (source keys a0, a1, …), through a store that reduces past 300 images. */
+async function reducedGuild(t: TestContext, vectors: Float32Array[], overrides: Partial<PostgresStoreOptions> = {}) {
+  const schema = newSchema();
+  const open = (more: Partial<PostgresStoreOptions> = {}) =>
+    openPostgresImageStore(options(schema, { dimensions: REDUCED_D, exactSearchMaxImages: 50, reducedSearchMinImages: 300, rerank: 40, ...overrides, ...more }));
+  const store = await open();
+  t.after(() => store.close());
+  for (const [n, vector] of vectors.entries()) await store.add(spreadSource('big', n, 10), sha256(`big${n}`), embeddingOf(vector, n));
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  t.after(() => client.end());
+  const count = async (sql: string): Promise<number> => (await client.query<{ n: number }>(`SELECT (${sql})::int AS n`)).rows[0]?.n ?? -1;
+  return { schema, store, open, client, count };
+}
+
+test('postgres store: a guild past the threshold moves to reduced search in the background, and its answers match exact search', async (t) => {
+  if (skipWithoutServer(t)) return;
+  const random = seededRandom(31);
+  const vectors = lowRankVectors(random, 600);
+  const { schema, store, open, count } = await reducedGuild(t, vectors);
+  // The 300th add started the job; reduceGuild joins it (or finds the guild ready).
+  assert.equal(await store.reduceGuild('big'), 'ready');
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.image_reductions WHERE guild_id = 'big'`), 600);
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.guild_projections`), 1);
+  assert.equal(await count(`SELECT reduced_ready::int FROM ${schema}.guilds WHERE guild_id = 'big'`), 1);
+  const exact = await open({ exactSearchMaxImages: Number.MAX_SAFE_INTEGER });
+  t.after(() => exact.close());
+  let found = 0;
+  for (let q = 0; q < 20; q++) {
+    const query = lowRankVectors(random, 1)[0] ?? assert.fail();
+    const hits = await store.findSimilar('big', query, { k: 10 });
+    const truth = (await exact.findSimilar('big', query, { k: 10 })).map((h) => h.record.sourceKey);
+    assert.equal(hits.length, 10);
+    assert.ok(hits.every((h, i) => i === 0 || (hits[i - 1]?.score ?? 0) >= h.score), 'best first');
+    // Scores are exact cosines of the full embeddings, not of the reduced points.
+    for (const hit of hits) assert.ok(Math.abs(hit.score - cosine(query, vectors[Number(hit.record.sourceKey.slice(1))] ?? assert.fail())) < 2e-3);
+    found += hits.filter((h) => truth.includes(h.record.sourceKey)).length;
+  }
+  assert.ok(found >= 190, `recall ${found}/200`);
+  // Filters still return k: 10% of the channels visible.
+  const filtered = await store.findSimilar('big', vectors[3] ?? assert.fail(), { k: 10, filter: (r) => r.channelId === 'ch3' });
+  assert.equal(filtered.length, 10);
+  assert.equal(filtered[0]?.record.sourceKey, 'a3');
+  assert.ok(filtered.every((h) => h.record.channelId === 'ch3'));
+});
+
+test('postgres store: reduced search only proposes images that have a point; adds write theirs, removals take them away', async (t) => {
+  if (skipWithoutServer(t)) return;
+  const random = seededRandom(32);
+  const vectors = lowRankVectors(random, 400);
+  const { schema, store, client, count } = await reducedGuild(t, vectors);
+  assert.equal(await store.reduceGuild('big'), 'ready');
+  // White box: an image whose point is gone can no longer be proposed, so its own vector does not find it.
+  await client.query(`DELETE FROM ${schema}.image_reductions WHERE guild_id = 'big' AND id = (SELECT id FROM ${schema}.images WHERE guild_id = 'big' AND source_key = 'a7')`);
+  const withoutPoint = await store.findSimilar('big', vectors[7] ?? assert.fail(), { k: 5 });
+  assert.ok(!withoutPoint.some((h) => h.record.sourceKey === 'a7'), 'searched the reduced graph');
+  assert.equal((await store.findSimilar('big', vectors[8] ?? assert.fail(), { k: 5 }))[0]?.record.sourceKey, 'a8');
+  // An add after the guild is reduced writes its point in the same transaction: it is found at once.
+  const late = lowRankVectors(random, 1)[0] ?? assert.fail();
+  await store.add(spreadSource('big', 9000, 10), sha256('late'), embeddingOf(late));
+  assert.equal((await store.findSimilar('big', late, { k: 1 }))[0]?.record.sourceKey, 'a9000');
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.image_reductions WHERE guild_id = 'big'`), 400);
+  // Removing images removes their points (foreign key cascade); removing the guild removes its projection.
+  assert.equal(await store.removeMessage('big', 'm9000'), 1);
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.image_reductions WHERE guild_id = 'big'`), 399);
+  await store.removeGuild('big');
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.image_reductions`), 0);
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.guild_projections`), 0);
+});
+
+test('postgres store: an interrupted reduction resumes where it stopped, and two processes never fill one guild at once', async (t) => {
+  if (skipWithoutServer(t)) return;
+  const random = seededRandom(33);
+  const vectors = lowRankVectors(random, 350);
+  // No background job: the threshold is out of reach until the test asks.
+  const { schema, store, open, client, count } = await reducedGuild(t, vectors, { reducedSearchMinImages: 1_000_000 });
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.guild_projections`), 0);
+  // Closing a store mid-job cancels it without losing what it wrote.
+  const first = await open();
+  const cancelled = first.reduceGuild('big');
+  await first.close();
+  assert.ok(['cancelled', 'ready'].includes(await cancelled));
+  assert.equal(await store.reduceGuild('big'), 'ready');
+  const projection = await client.query<{ id: number; created_at: Date }>(`SELECT id, created_at FROM ${schema}.guild_projections`);
+  // What a crash mid-fill leaves: the projection, some points, the guild not ready.
+  await client.query(`DELETE FROM ${schema}.image_reductions WHERE guild_id = 'big' AND id % 3 = 0`);
+  await client.query(`UPDATE ${schema}.guilds SET reduced_ready = false WHERE guild_id = 'big'`);
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.image_reductions`), 350 - 116);
+  // Two processes pick the job up at once: one fills, the other finds it busy; the projection is kept.
+  const [a, b] = [await open(), await open()];
+  t.after(() => Promise.all([a.close(), b.close()]));
+  const outcomes = await Promise.all([a.reduceGuild('big'), b.reduceGuild('big')]);
+  assert.ok(outcomes.includes('ready'), outcomes.join());
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.image_reductions`), 350);
+  assert.deepEqual((await client.query(`SELECT id, created_at FROM ${schema}.guild_projections`)).rows, projection.rows);
+  assert.equal((await a.findSimilar('big', vectors[9] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, 'a9');
 });

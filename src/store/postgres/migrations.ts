@@ -11,6 +11,9 @@
  * - `guilds`: one row per guild: the embedding variant its vectors come from, the next record id, and the
  *   record count (kept in the same transaction as the records; it picks exact vs HNSW search and feeds stats).
  * - `images`: metadata, duplicate signature and embedding in one row, hash-partitioned on guild_id.
+ * - `guild_projections` and `image_reductions` (version 2): for guilds past REDUCED_SEARCH_MIN_IMAGES, a PCA
+ *   projection fitted to the guild and one 257-d [Px, residual] point per image with its own HNSW index,
+ *   searched first and re-ranked with the full embeddings (reduction.ts).
  */
 import type { PoolClient } from 'pg';
 
@@ -38,6 +41,13 @@ export const IMAGE_PARTITIONS = 16;
  */
 export const HNSW_M = 16;
 export const HNSW_EF_CONSTRUCTION = 128;
+
+/**
+ * Width of a reduced point: REDUCED_DIMENSIONS projected values and the residual norm. Fixed in the column
+ * type; projections of fewer dimensions (tiny test embeddings) are padded with zeros.
+ */
+export const REDUCED_DIMENSIONS = 256;
+export const REDUCED_POINT_WIDTH = REDUCED_DIMENSIONS + 1;
 
 const MIGRATIONS: Migration[] = [
   {
@@ -79,6 +89,42 @@ const MIGRATIONS: Migration[] = [
       'CREATE INDEX images_message ON images (guild_id, message_id)',
       'CREATE INDEX images_channel ON images (guild_id, channel_id)',
       `CREATE INDEX images_embedding_hnsw ON images USING hnsw (embedding ${vectorType}_cosine_ops) WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'reduced search: per-guild projections, 257-d points with their own HNSW index, embeddings stored inline',
+    statements: () => [
+      // MAIN keeps a 1280-d embedding (2.5 KB halfvec, 5 KB vector) in the row instead of TOAST, so
+      // re-ranking a candidate is one heap fetch instead of three (bench: 256 candidates in 1.6 ms, not 5).
+      // Existing rows stay where they are; only new rows are stored inline.
+      'ALTER TABLE images ALTER COLUMN embedding SET STORAGE MAIN',
+      'ALTER TABLE guilds ADD COLUMN projection_id integer',
+      'ALTER TABLE guilds ADD COLUMN reduced_ready boolean NOT NULL DEFAULT false',
+      `CREATE TABLE guild_projections (
+        guild_id text NOT NULL REFERENCES guilds (guild_id) ON DELETE CASCADE,
+        id integer NOT NULL,
+        input_dimensions integer NOT NULL,
+        output_dimensions integer NOT NULL,
+        basis bytea NOT NULL,
+        samples integer NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (guild_id, id)
+      )`,
+      `CREATE TABLE image_reductions (
+        guild_id text NOT NULL,
+        id integer NOT NULL,
+        point halfvec(${REDUCED_POINT_WIDTH}) NOT NULL,
+        PRIMARY KEY (guild_id, id),
+        FOREIGN KEY (guild_id, id) REFERENCES images (guild_id, id) ON DELETE CASCADE
+      ) PARTITION BY HASH (guild_id)`,
+      ...Array.from(
+        { length: IMAGE_PARTITIONS },
+        (_, remainder) =>
+          `CREATE TABLE image_reductions_p${remainder} PARTITION OF image_reductions FOR VALUES WITH (MODULUS ${IMAGE_PARTITIONS}, REMAINDER ${remainder})`,
+      ),
+      // Inner product: points carry the norm of the embedding (1), so the graph ranks like a distance graph.
+      `CREATE INDEX image_reductions_hnsw ON image_reductions USING hnsw (point halfvec_ip_ops) WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`,
     ],
   },
 ];

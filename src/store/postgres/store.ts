@@ -13,7 +13,9 @@
  * index); larger ones use the HNSW index with pgvector 0.8 iterative scans (relaxed order, re-sorted
  * here), so a LIMIT beyond ef_search still returns rows of this guild. If the iterative scan gives up
  * (hnsw.max_scan_tuples) before enough rows pass, the exact scan finishes the job: filtered searches
- * return k results whenever k records pass.
+ * return k results whenever k records pass. Guilds past REDUCED_SEARCH_MIN_IMAGES are made ready for
+ * reduced search in the background (./reduction.ts) and from then on search the small graph of 257-d points
+ * and re-rank its candidates with the full embeddings.
  */
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
@@ -24,6 +26,16 @@ import { checkGuildId } from '../guild-index.ts';
 import { checkNewImage, checkQuery, newImageRecord, unitVector } from '../records.ts';
 import type { GuildStats, ImageRecord, ImageSource, ImageStore, RecordMetadata, ScoredRecord, SearchOptions } from '../types.ts';
 import { migrate, readSchemaShape, type VectorType } from './migrations.ts';
+import {
+  loadProjection,
+  REDUCED_RERANK,
+  REDUCED_SEARCH_MIN_IMAGES,
+  reducedPointLiteral,
+  reducedQueryLiteral,
+  reduceGuild,
+  type ReductionOutcome,
+  type StoredProjection,
+} from './reduction.ts';
 import { METADATA_COLUMNS, metadataFromRow, parseVector, recordFromRow, recordParameters, vectorLiteral, type MetadataRow, type RecordRow } from './rows.ts';
 
 export interface PostgresStoreOptions {
@@ -40,6 +52,10 @@ export interface PostgresStoreOptions {
   exactSearchMaxImages?: number;
   /** hnsw.ef_search of the first round of a search (default HNSW_EF_SEARCH). */
   efSearch?: number;
+  /** Guilds with at least this many images move to reduced search (default REDUCED_SEARCH_MIN_IMAGES). */
+  reducedSearchMinImages?: number;
+  /** Reduced-search candidates re-ranked with the full embeddings (default REDUCED_RERANK). */
+  rerank?: number;
   /** Pool size (default 10). */
   maxConnections?: number;
 }
@@ -48,6 +64,12 @@ export interface PostgresImageStore extends ImageStore {
   readonly backend: 'postgres';
   readonly schema: string;
   readonly vectorType: VectorType;
+  /**
+   * Makes a guild ready for reduced search now (fits its projection, writes missing points) instead of
+   * waiting for the background job that its growth starts; joins that job if it runs. 'busy': another
+   * process holds the guild's job.
+   */
+  reduceGuild(guildId: string): Promise<ReductionOutcome>;
 }
 
 /**
@@ -70,10 +92,23 @@ interface GuildRow {
   variant: string;
   dimensions: number;
   images: number;
+  projection_id: number | null;
+  reduced_ready: boolean;
 }
+
+const GUILD_COLUMNS = 'variant, dimensions, images, projection_id, reduced_ready';
+/** After a reduction job found its guild busy in another process or failed, wait this long before retrying. */
+const REDUCTION_RETRY_MS = 60_000;
+type SearchMode = 'exact' | 'hnsw' | 'reduced';
 
 interface ScoredRow extends MetadataRow {
   distance: number;
+}
+
+/** A query as pgvector text: the full vector and, in reduced search, its point [Pq, 0]. */
+interface QueryLiterals {
+  vector: string;
+  point: string;
 }
 
 export async function openPostgresImageStore(options: PostgresStoreOptions): Promise<PostgresImageStore> {
@@ -123,6 +158,12 @@ class PgImageStore implements PostgresImageStore {
   readonly backend = 'postgres' as const;
   private readonly exactMax: number;
   private readonly efSearch: number;
+  private readonly reducedMin: number;
+  private readonly rerank: number;
+  /** Projections of reduced guilds, by guild (each names its id: a refitted guild reloads). */
+  private readonly projections = new Map<string, StoredProjection>();
+  private readonly reductions = new Map<string, Promise<ReductionOutcome>>();
+  private readonly reductionRetryAt = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -134,6 +175,8 @@ class PgImageStore implements PostgresImageStore {
   ) {
     this.exactMax = options.exactSearchMaxImages ?? EXACT_SEARCH_MAX_IMAGES;
     this.efSearch = Math.min(1000, Math.max(1, options.efSearch ?? HNSW_EF_SEARCH));
+    this.reducedMin = options.reducedSearchMinImages ?? REDUCED_SEARCH_MIN_IMAGES;
+    this.rerank = Math.max(1, options.rerank ?? REDUCED_RERANK);
   }
 
   async add(source: ImageSource, contentHash: string, embedding: ImageEmbedding): Promise<ImageRecord> {
@@ -142,19 +185,20 @@ class PgImageStore implements PostgresImageStore {
     if (variant === undefined) {
       throw new StoreError('INVALID_INPUT', 'This image store was opened without an embedding variant and cannot add images', { guildId: source.guildId });
     }
-    const vector = vectorLiteral(unitVector(embedding.vector));
-    return this.transaction(async (client) => {
+    const unit = unitVector(embedding.vector);
+    const vector = vectorLiteral(unit);
+    const { record, guild } = await this.transaction(async (client) => {
       // Creates or locks the guild's row: adds of one guild serialise here until commit.
       const { rows } = await client.query<GuildRow & { next_id: number }>(
         `INSERT INTO guilds (guild_id, variant, dimensions) VALUES ($1, $2, $3)
          ON CONFLICT (guild_id) DO UPDATE SET guild_id = EXCLUDED.guild_id
-         RETURNING variant, dimensions, images, next_id`,
+         RETURNING ${GUILD_COLUMNS}, next_id`,
         [source.guildId, variant, this.dimensions],
       );
       const guild = rows[0] ?? fail('guild upsert returned no row');
       this.checkVariant(source.guildId, guild);
       const existing = await this.selectBySource(client, source.guildId, source.sourceKey);
-      if (existing !== undefined) return existing;
+      if (existing !== undefined) return { record: existing, guild };
       const record = newImageRecord(source, guild.next_id, contentHash, embedding);
       const inserted = await client.query(
         `INSERT INTO images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding)
@@ -164,11 +208,22 @@ class PgImageStore implements PostgresImageStore {
       );
       if (inserted.rowCount === 0) {
         // Unreachable while the guild row lock is held, kept so an add can never return a record that is not stored.
-        return (await this.selectBySource(client, source.guildId, source.sourceKey)) ?? fail('conflicting record vanished');
+        return { record: (await this.selectBySource(client, source.guildId, source.sourceKey)) ?? fail('conflicting record vanished'), guild };
+      }
+      if (guild.projection_id !== null) {
+        // A guild with a projection: the point is written with the image (the fill only covers older images).
+        const { projection } = await this.projectionOf(client, source.guildId, guild.projection_id);
+        await client.query('INSERT INTO image_reductions (guild_id, id, point) VALUES ($1, $2, $3::halfvec)', [
+          source.guildId,
+          record.id,
+          reducedPointLiteral(projection, unit),
+        ]);
       }
       await client.query('UPDATE guilds SET next_id = next_id + 1, images = images + 1 WHERE guild_id = $1', [source.guildId]);
-      return record;
+      return { record, guild: { ...guild, images: guild.images + 1 } };
     });
+    this.reduceWhenDue(source.guildId, guild);
+    return record;
   }
 
   async getBySource(guildId: string, sourceKey: string): Promise<ImageRecord | undefined> {
@@ -190,12 +245,46 @@ class PgImageStore implements PostgresImageStore {
     const k = Math.floor(options.k);
     checkGuildId(guildId);
     if (!(k > 0)) return [];
-    const query = vectorLiteral(unitVector(vector));
+    const unit = unitVector(vector);
     return this.withGuild(guildId, [], async (client, guild) => {
-      const mode = guild.images <= this.exactMax ? 'exact' : 'hnsw';
+      this.reduceWhenDue(guildId, guild);
+      const query: QueryLiterals = { vector: vectorLiteral(unit), point: '' };
+      let mode: SearchMode = guild.images <= this.exactMax ? 'exact' : 'hnsw';
+      if (mode === 'hnsw' && guild.reduced_ready && guild.projection_id !== null) {
+        mode = 'reduced';
+        query.point = reducedQueryLiteral((await this.projectionOf(client, guildId, guild.projection_id)).projection, unit);
+      }
       const hits = await this.searchRounds(client, guildId, query, k, options.filter, guild.images, mode);
       return this.withSignatures(client, guildId, hits.slice(0, k));
     });
+  }
+
+  reduceGuild(guildId: string): Promise<ReductionOutcome> {
+    checkGuildId(guildId);
+    const running = this.reductions.get(guildId);
+    if (running !== undefined) return running;
+    const started = performance.now();
+    let reported = 0;
+    const job = this.run((client) =>
+      reduceGuild(client, guildId, {
+        dimensions: this.dimensions,
+        lockNamespace: this.schema,
+        cancelled: () => this.closed,
+        onProgress: ({ filled }) => {
+          if (filled - reported < 50_000) return;
+          reported = filled;
+          log.info({ guildId, filled }, 'writing reduced points');
+        },
+      }),
+    )
+      .then((outcome) => {
+        if (outcome !== 'ready') this.reductionRetryAt.set(guildId, Date.now() + REDUCTION_RETRY_MS);
+        log.info({ guildId, outcome, seconds: Math.round((performance.now() - started) / 1000) }, 'reduced search job ended');
+        return outcome;
+      })
+      .finally(() => this.reductions.delete(guildId));
+    this.reductions.set(guildId, job);
+    return job;
   }
 
   async getVector(guildId: string, id: number): Promise<Float32Array | undefined> {
@@ -233,6 +322,7 @@ class PgImageStore implements PostgresImageStore {
   }
 
   async removeGuild(guildId: string): Promise<number> {
+    this.projections.delete(guildId);
     return this.withGuild(guildId, 0, async (client) => {
       const removed = await client.query('DELETE FROM images WHERE guild_id = $1', [guildId]);
       await client.query('DELETE FROM guilds WHERE guild_id = $1', [guildId]);
@@ -251,7 +341,31 @@ class PgImageStore implements PostgresImageStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Jobs see `closed` between batches and stop; what they wrote stays and the next run resumes from it.
+    await Promise.allSettled(this.reductions.values());
     await this.pool.end();
+  }
+
+  /**
+   * Starts the guild's reduction job in the background when it has grown past the threshold (or has a
+   * projection whose points an earlier process did not finish) and no job runs or failed recently here.
+   */
+  private reduceWhenDue(guildId: string, guild: GuildRow): void {
+    if (this.closed || guild.reduced_ready || this.reductions.has(guildId)) return;
+    if (guild.projection_id === null && guild.images < this.reducedMin) return;
+    if ((this.reductionRetryAt.get(guildId) ?? 0) > Date.now()) return;
+    this.reduceGuild(guildId).catch((error: unknown) => {
+      this.reductionRetryAt.set(guildId, Date.now() + REDUCTION_RETRY_MS);
+      log.error({ err: error, guildId }, 'reduced search job failed; the guild keeps the full-vector index and is retried later');
+    });
+  }
+
+  private async projectionOf(client: PoolClient, guildId: string, id: number): Promise<StoredProjection> {
+    const cached = this.projections.get(guildId);
+    if (cached?.id === id) return cached;
+    const loaded = await loadProjection(client, guildId, id, this.dimensions);
+    this.projections.set(guildId, loaded);
+    return loaded;
   }
 
   /**
@@ -262,11 +376,11 @@ class PgImageStore implements PostgresImageStore {
   private async searchRounds(
     client: PoolClient,
     guildId: string,
-    query: string,
+    query: QueryLiterals,
     k: number,
     filter: ((record: RecordMetadata) => boolean) | undefined,
     guildSize: number,
-    mode: 'exact' | 'hnsw',
+    mode: SearchMode,
     firstLimit = Math.min(guildSize, filter === undefined ? k : Math.max(k * FILTERED_OVERFETCH, 40)),
   ): Promise<ScoredRow[]> {
     let limit = firstLimit;
@@ -274,7 +388,7 @@ class PgImageStore implements PostgresImageStore {
       const rows = await this.nearest(client, guildId, query, limit, mode);
       const passing = filter === undefined ? rows : rows.filter((row) => filter(metadataFromRow(row)));
       if (passing.length >= k) return sortByDistance(passing);
-      if (mode === 'hnsw' && rows.length < limit) {
+      if (mode !== 'exact' && rows.length < limit) {
         log.debug({ guildId, limit, returned: rows.length }, 'iterative HNSW scan stopped early; finishing with an exact scan');
         return this.searchRounds(client, guildId, query, k, filter, guildSize, 'exact', limit);
       }
@@ -283,19 +397,31 @@ class PgImageStore implements PostgresImageStore {
     }
   }
 
-  private async nearest(client: PoolClient, guildId: string, query: string, limit: number, mode: 'exact' | 'hnsw'): Promise<ScoredRow[]> {
+  private async nearest(client: PoolClient, guildId: string, query: QueryLiterals, limit: number, mode: SearchMode): Promise<ScoredRow[]> {
     const cast = this.vectorType;
-    if (mode === 'hnsw') {
+    if (mode !== 'exact') {
       // Transaction-local settings in one round trip (SET LOCAL, which Citus forwards to the workers with
       // citus.propagate_set_commands = local). Relaxed order: rows come slightly out of order (the caller
       // re-sorts) but the scan continues past ef_search until LIMIT rows of this guild are found or
       // max_scan_tuples tuples were visited (other guilds of the partition included).
-      const maxScanTuples = Math.max(20_000, limit * 8);
+      const candidates = mode === 'reduced' ? Math.max(limit, this.rerank) : limit;
+      const maxScanTuples = Math.max(20_000, candidates * 8);
       await client.query(`SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = ${this.efSearch}; SET LOCAL hnsw.max_scan_tuples = ${maxScanTuples}`);
+      if (mode === 'reduced') {
+        // The candidates' ids from the small graph, then their exact distances from the full embeddings.
+        const { rows } = await client.query<ScoredRow>(
+          `WITH candidates AS MATERIALIZED (
+             SELECT id FROM image_reductions WHERE guild_id = $1 ORDER BY point <#> $3::halfvec LIMIT $4
+           ) SELECT ${METADATA_COLUMNS}, embedding <=> $2::${cast} AS distance FROM images
+              WHERE guild_id = $1 AND id IN (SELECT id FROM candidates) ORDER BY distance LIMIT $5`,
+          [guildId, query.vector, query.point, candidates, limit],
+        );
+        return rows;
+      }
       const { rows } = await client.query<ScoredRow>(
         `SELECT ${METADATA_COLUMNS}, embedding <=> $2::${cast} AS distance FROM images
           WHERE guild_id = $1 ORDER BY embedding <=> $2::${cast} LIMIT $3`,
-        [guildId, query, limit],
+        [guildId, query.vector, limit],
       );
       return rows;
     }
@@ -304,7 +430,7 @@ class PgImageStore implements PostgresImageStore {
       `WITH scored AS MATERIALIZED (
          SELECT ${METADATA_COLUMNS}, embedding <=> $2::${cast} AS distance FROM images WHERE guild_id = $1
        ) SELECT * FROM scored ORDER BY distance LIMIT $3`,
-      [guildId, query, limit],
+      [guildId, query.vector, limit],
     );
     return rows;
   }
@@ -343,7 +469,7 @@ class PgImageStore implements PostgresImageStore {
   private async withGuild<T>(guildId: string, absent: T, task: (client: PoolClient, guild: GuildRow) => Promise<T>, lock = false): Promise<T> {
     checkGuildId(guildId);
     return this.transaction(async (client) => {
-      const { rows } = await client.query<GuildRow>(`SELECT variant, dimensions, images FROM guilds WHERE guild_id = $1${lock ? ' FOR UPDATE' : ''}`, [guildId]);
+      const { rows } = await client.query<GuildRow>(`SELECT ${GUILD_COLUMNS} FROM guilds WHERE guild_id = $1${lock ? ' FOR UPDATE' : ''}`, [guildId]);
       const guild = rows[0];
       if (guild === undefined) return absent;
       this.checkVariant(guildId, guild);
