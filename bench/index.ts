@@ -20,8 +20,12 @@
  * runs it alone): bulk load + CREATE INDEX time, store.add latency, recall@10 / p50 / p99 at ef_search
  * 40/100/200 (`--pg-ef 100,400`), filtered queries (10% of channels visible, at the largest ef), exact scan,
  * table and index size, halfvec and vector (`--pg-types`); `--pg-m` / `--pg-ef-construction` override the
- * store's HNSW build settings. Database: --database-url, TEST_POSTGRES_URL or DATABASE_URL; a schema per run,
- * dropped after. The server's shared_buffers is printed: results depend on whether the HNSW index fits.
+ * store's HNSW build settings. Then the guild is made ready for reduced search (the store's own job:
+ * projection fit + points, timed; the points' HNSW index built after them) and searched at ef_search ×
+ * re-ranked candidates (`--pg-rerank 128,256`). `--pg-searches full,reduced` picks what is built and
+ * measured (at 1M the full-vector CREATE INDEX alone takes ~26 min). Database: --database-url,
+ * TEST_POSTGRES_URL or DATABASE_URL; a schema per run, dropped after. The server's shared_buffers is
+ * printed: results depend on whether the HNSW index fits.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -46,7 +50,9 @@ import {
   HNSW_EF_SEARCH,
   HNSW_M,
   openPostgresImageStore,
+  REDUCED_RERANK,
   type PostgresImageStore,
+  type PostgresStoreOptions,
   type VectorType,
 } from '../src/store/postgres/index.ts';
 import { generate as generateVectors, realismReport, type GeneratorKind } from './index-vectors.ts';
@@ -551,6 +557,7 @@ const CHANNELS = 10;
 interface PgSearchRow {
   'vector type': string;
   images: number;
+  search: string;
   query: string;
   ef: number | string;
   'recall@10': string;
@@ -565,9 +572,9 @@ async function pgQueries(
   queries: Float32Array,
   truth: number[][],
   filter?: (record: RecordMetadata) => boolean,
-): Promise<{ recall: number; p50: number; p99: number; fewest: number }> {
+): Promise<{ recall: string; p50: number; p99: number; fewest: number }> {
   const times: number[] = [];
-  let found = 0;
+  const found: number[] = [];
   let fewest = Number.POSITIVE_INFINITY;
   const count = queries.length / D;
   // Warm-up: the pool's connections, pgvector's library and the index pages.
@@ -577,13 +584,32 @@ async function pgQueries(
     const hits = await store.findSimilar('bench', row(queries, q), filter === undefined ? { k: 10 } : { k: 10, filter });
     times.push(performance.now() - start);
     fewest = Math.min(fewest, hits.length);
-    found += hits.filter((hit) => truth[q]?.includes(Number(hit.record.sourceKey))).length;
+    found.push(hits.filter((hit) => truth[q]?.includes(Number(hit.record.sourceKey))).length);
   }
-  return { recall: found / (count * 10), p50: percentile(times, 50), p99: percentile(times, 99), fewest };
+  const { recall, interval } = recallWithInterval(found);
+  return { recall: `${recall.toFixed(3)} ± ${interval.toFixed(3)}`, p50: percentile(times, 50), p99: percentile(times, 99), fewest };
 }
 
-/** Loads n rows into one guild of a fresh schema (HNSW index dropped during the load, then built). */
-async function pgLoad(client: pg.Client, schema: string, vectorType: string, data: Float32Array, n: number): Promise<{ loadSeconds: number; indexSeconds: number }> {
+/** pgvector's binary `vector` input (int16 dimensions, int16 0, big-endian float4s): no text to print or parse. */
+function binaryVector(vector: Float32Array): Buffer {
+  const bytes = Buffer.alloc(4 + vector.length * 4);
+  bytes.writeInt16BE(vector.length, 0);
+  vector.forEach((value, i) => bytes.writeFloatBE(value, 4 + i * 4));
+  return bytes;
+}
+
+/**
+ * Loads n rows into one guild of a fresh schema (HNSW index dropped during the load, then built unless
+ * `buildIndex` is false). Vectors travel in pgvector's binary form, cast to the column type by the server.
+ */
+async function pgLoad(
+  client: pg.Client,
+  schema: string,
+  vectorType: string,
+  data: Float32Array,
+  n: number,
+  buildIndex: boolean,
+): Promise<{ loadSeconds: number; indexSeconds: number }> {
   const signature = Buffer.alloc(1024);
   await client.query(`DROP INDEX ${schema}.images_embedding_hnsw`);
   let start = performance.now();
@@ -593,9 +619,9 @@ async function pgLoad(client: pg.Client, schema: string, vectorType: string, dat
     const values: string[] = [];
     const parameters: unknown[] = [signature];
     for (let i = first; i < first + count; i++) {
-      parameters.push(String(i), `c${i % CHANNELS}`, `[${Array.prototype.join.call(row(data, i), ',')}]`);
+      parameters.push(String(i), `c${i % CHANNELS}`, binaryVector(row(data, i)));
       const p = parameters.length;
-      values.push(`('bench', ${i + 1}, $${p - 1}, 'm' || $${p - 2}, $${p - 2}, 'u', 0, false, 'attachment', 'x.jpg', '${'0'.repeat(64)}', 1, 1, $1, $${p}::${vectorType})`);
+      values.push(`('bench', ${i + 1}, $${p - 1}, 'm' || $${p - 2}, $${p - 2}, 'u', 0, false, 'attachment', 'x.jpg', '${'0'.repeat(64)}', 1, 1, $1, $${p}::vector::${vectorType})`);
     }
     await client.query(
       `INSERT INTO ${schema}.images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding) VALUES ${values.join(',')}`,
@@ -604,6 +630,7 @@ async function pgLoad(client: pg.Client, schema: string, vectorType: string, dat
   }
   await client.query(`UPDATE ${schema}.guilds SET images = $1, next_id = $1 + 1 WHERE guild_id = 'bench'`, [n]);
   const loadSeconds = (performance.now() - start) / 1000;
+  if (!buildIndex) return { loadSeconds, indexSeconds: Number.NaN };
   start = performance.now();
   // The build is fastest when the whole graph fits (about 4 GB for 1M halfvec): `--pg-maintenance-work-mem 6GB`.
   await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
@@ -627,6 +654,8 @@ async function pgSizes(client: pg.Client, schema: string): Promise<{ total: numb
 const PG_M = Number(flag('--pg-m') ?? HNSW_M);
 const PG_EF_CONSTRUCTION = Number(flag('--pg-ef-construction') ?? HNSW_EF_CONSTRUCTION);
 const PG_EF_SEARCH = (flag('--pg-ef') ?? `40,100,${HNSW_EF_SEARCH}`).split(',').map(Number);
+const PG_RERANK = (flag('--pg-rerank') ?? `128,${REDUCED_RERANK}`).split(',').map(Number);
+const PG_SEARCHES = (flag('--pg-searches') ?? 'full,reduced').split(',');
 
 /**
  * Exact top 10 of every benchmark query over the scale section's first n vectors (optionally only labels
@@ -668,53 +697,88 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
       for (const vectorType of types) {
         const schema = `dejavu_bench_${process.pid}_${vectorType}_${n}`;
         try {
-          // exactSearchMaxImages 0: always the HNSW index; MAX_SAFE_INTEGER: always the exact scan.
-          const open = (efSearch: number, exactSearchMaxImages = 0): Promise<PostgresImageStore> =>
-            openPostgresImageStore({ databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, efSearch, exactSearchMaxImages, maxConnections: 2 });
+          // exactSearchMaxImages 0: always an index; MAX_SAFE_INTEGER: always the exact scan. The reduction
+          // threshold is out of reach until the bench asks for it, so adds never start the job by themselves.
+          const open = (efSearch: number, more: Partial<PostgresStoreOptions> = {}): Promise<PostgresImageStore> =>
+            openPostgresImageStore({
+              databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, efSearch, exactSearchMaxImages: 0,
+              reducedSearchMinImages: Number.MAX_SAFE_INTEGER, maxConnections: 2, ...more,
+            });
           const setup = await open(HNSW_EF_SEARCH);
           // One add through the store creates the guild row (variant, allocator); its image makes way for the bulk load.
           await setup.add({ guildId: 'bench', channelId: 'c', messageId: 'm', sourceKey: 'seed', authorId: 'u', createdAt: 0, nsfw: false, kind: 'attachment', label: 'x' }, '0'.repeat(64), {
             vector: row(data, 0), signature: new Uint8Array(1024), width: 1, height: 1,
           });
           await client.query(`DELETE FROM ${schema}.images`);
-          const { loadSeconds, indexSeconds } = await pgLoad(client, schema, vectorType, data, n);
-          // Incremental adds through the store, with the HNSW index in place (the bot's steady state).
+          const { loadSeconds, indexSeconds } = await pgLoad(client, schema, vectorType, data, n, PG_SEARCHES.includes('full'));
+          // Incremental adds through the store with the indexes in place (the bot's steady state).
           const extra = generate(reals, 200, 13);
-          const addStart = performance.now();
-          for (let i = 0; i < 200; i++) {
-            await setup.add({ guildId: 'bench', channelId: 'c', messageId: 'x', sourceKey: `extra${i}`, authorId: 'u', createdAt: 0, nsfw: false, kind: 'attachment', label: 'x' }, '0'.repeat(64), {
-              vector: row(extra, i), signature: new Uint8Array(1024), width: 1, height: 1,
-            });
-          }
-          const addMs = (performance.now() - addStart) / 200;
-          await setup.removeMessage('bench', 'x');
+          const timeAdds = async (store: PostgresImageStore, batch: string): Promise<number> => {
+            const addStart = performance.now();
+            for (let i = 0; i < 200; i++) {
+              await store.add({ guildId: 'bench', channelId: 'c', messageId: batch, sourceKey: `${batch}${i}`, authorId: 'u', createdAt: 0, nsfw: false, kind: 'attachment', label: 'x' }, '0'.repeat(64), {
+                vector: row(extra, i), signature: new Uint8Array(1024), width: 1, height: 1,
+              });
+            }
+            const addMs = (performance.now() - addStart) / 200;
+            await store.removeMessage('bench', batch);
+            return addMs;
+          };
+          const fullAddMs = PG_SEARCHES.includes('full') ? await timeAdds(setup, 'x') : Number.NaN;
           await client.query(`VACUUM ANALYZE ${schema}.images`);
-          await setup.close();
-          const size = await pgSizes(client, schema);
-          builds.push({
+          const build: Record<string, string | number> = {
             'vector type': vectorType,
             images: n,
             'bulk insert s': loadSeconds.toFixed(0),
             'CREATE INDEX s': indexSeconds.toFixed(0),
-            'store.add ms (index live)': addMs.toFixed(1),
-            'table+indexes': mb(size.total),
-            'HNSW index': mb(size.hnsw),
-          });
-          for (const ef of [...new Set(PG_EF_SEARCH)].sort((a, b) => a - b)) {
-            const store = await open(ef);
-            const result = await pgQueries(store, queries, truth);
-            searches.push({ 'vector type': vectorType, images: n, query: 'all channels', ef, 'recall@10': result.recall.toFixed(4), 'results (min)': result.fewest, p50: ms(result.p50), p99: ms(result.p99) });
-            if (ef === Math.max(...PG_EF_SEARCH)) {
-              const filtered = await pgQueries(store, queries, visible, (record) => record.channelId === 'c3');
-              searches.push({ 'vector type': vectorType, images: n, query: '10% of channels', ef, 'recall@10': filtered.recall.toFixed(4), 'results (min)': filtered.fewest, p50: ms(filtered.p50), p99: ms(filtered.p99) });
+            'store.add ms': fullAddMs.toFixed(1),
+          };
+          const measure = async (search: string, settings: Array<{ ef: number; rerank?: number }>, filteredAt: { ef: number; rerank?: number }): Promise<void> => {
+            for (const setting of settings) {
+              const store = await open(setting.ef, setting.rerank === undefined ? {} : { rerank: setting.rerank });
+              const label = setting.rerank === undefined ? setting.ef : `${setting.ef} / ${setting.rerank} re-ranked`;
+              const result = await pgQueries(store, queries, truth);
+              searches.push({ 'vector type': vectorType, images: n, search, query: 'all channels', ef: label, 'recall@10': result.recall, 'results (min)': result.fewest, p50: ms(result.p50), p99: ms(result.p99) });
+              if (setting === filteredAt) {
+                const filtered = await pgQueries(store, queries, visible, (record) => record.channelId === 'c3');
+                searches.push({ 'vector type': vectorType, images: n, search, query: '10% of channels', ef: label, 'recall@10': filtered.recall, 'results (min)': filtered.fewest, p50: ms(filtered.p50), p99: ms(filtered.p99) });
+              }
+              await store.close();
             }
-            await store.close();
+          };
+          if (PG_SEARCHES.includes('full')) {
+            const settings = [...new Set(PG_EF_SEARCH)].sort((a, b) => a - b).map((ef) => ({ ef }));
+            await measure('full vectors', settings, settings.at(-1) ?? { ef: HNSW_EF_SEARCH });
           }
+          if (PG_SEARCHES.includes('reduced')) {
+            // The store's own job (fit + points), with the points' HNSW index built after them as a bulk
+            // load would; a guild that grows into reduced search fills into the live index instead.
+            await client.query(`DROP INDEX ${schema}.image_reductions_hnsw`);
+            let stepStart = performance.now();
+            const outcome = await setup.reduceGuild('bench');
+            if (outcome !== 'ready') throw new Error(`reduceGuild ended ${outcome}`);
+            build['reduce: fit + points s'] = ((performance.now() - stepStart) / 1000).toFixed(0);
+            stepStart = performance.now();
+            await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
+            await client.query(
+              `CREATE INDEX image_reductions_hnsw ON ${schema}.image_reductions USING hnsw (point halfvec_ip_ops) WITH (m = ${PG_M}, ef_construction = ${PG_EF_CONSTRUCTION})`,
+            );
+            await client.query(`VACUUM ANALYZE ${schema}.image_reductions`);
+            build['reduce: CREATE INDEX s'] = ((performance.now() - stepStart) / 1000).toFixed(0);
+            build['store.add ms (reduced)'] = (await timeAdds(setup, 'y')).toFixed(1);
+            const settings = PG_EF_SEARCH.flatMap((ef) => PG_RERANK.map((rerank) => ({ ef, rerank })));
+            await measure('reduced + re-rank', settings, settings.find((s) => s.ef === HNSW_EF_SEARCH && s.rerank === REDUCED_RERANK) ?? settings.at(-1) ?? { ef: HNSW_EF_SEARCH });
+          }
+          await setup.close();
+          const size = await pgSizes(client, schema);
+          build['table+indexes'] = mb(size.total);
+          build['HNSW indexes'] = mb(size.hnsw);
+          builds.push(build);
           if (n > 20_000 && !args.includes('--pg-exact')) continue; // ~1 s per query at 100k: opt in
-          const exact = await open(HNSW_EF_SEARCH, Number.MAX_SAFE_INTEGER);
+          const exact = await open(HNSW_EF_SEARCH, { exactSearchMaxImages: Number.MAX_SAFE_INTEGER });
           // The store's default picks exact up to EXACT_SEARCH_MAX_IMAGES (measured by these two rows).
           const exactResult = await pgQueries(exact, queries, truth);
-          searches.push({ 'vector type': vectorType, images: n, query: 'exact scan', ef: '-', 'recall@10': exactResult.recall.toFixed(4), 'results (min)': exactResult.fewest, p50: ms(exactResult.p50), p99: ms(exactResult.p99) });
+          searches.push({ 'vector type': vectorType, images: n, search: 'exact scan', query: 'all channels', ef: '-', 'recall@10': exactResult.recall, 'results (min)': exactResult.fewest, p50: ms(exactResult.p50), p99: ms(exactResult.p99) });
           await exact.close();
         } finally {
           await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
