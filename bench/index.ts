@@ -599,8 +599,31 @@ function binaryVector(vector: Float32Array): Buffer {
 }
 
 /**
+ * Inserts rows 0…n−1 of `data` into one guild as images 1…n (source key = row number, channel c<row % 10>),
+ * in batches of 200, with vectors in pgvector's binary form cast to the column type by the server.
+ */
+async function pgInsertRows(client: pg.Client, schema: string, vectorType: string, guildId: string, data: Float32Array, n: number): Promise<void> {
+  const signature = Buffer.alloc(1024);
+  const batch = 200;
+  for (let first = 0; first < n; first += batch) {
+    const count = Math.min(batch, n - first);
+    const values: string[] = [];
+    const parameters: unknown[] = [signature, guildId];
+    for (let i = first; i < first + count; i++) {
+      parameters.push(String(i), `c${i % CHANNELS}`, binaryVector(row(data, i)));
+      const p = parameters.length;
+      values.push(`($2, ${i + 1}, $${p - 1}, 'm' || $${p - 2}, $${p - 2}, 'u', 0, false, 'attachment', 'x.jpg', '${'0'.repeat(64)}', 1, 1, $1, $${p}::vector::${vectorType})`);
+    }
+    await client.query(
+      `INSERT INTO ${schema}.images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding) VALUES ${values.join(',')}`,
+      parameters,
+    );
+  }
+}
+
+/**
  * Loads n rows into one guild of a fresh schema (HNSW index dropped during the load, then built unless
- * `buildIndex` is false). Vectors travel in pgvector's binary form, cast to the column type by the server.
+ * `buildIndex` is false).
  */
 async function pgLoad(
   client: pg.Client,
@@ -610,24 +633,9 @@ async function pgLoad(
   n: number,
   buildIndex: boolean,
 ): Promise<{ loadSeconds: number; indexSeconds: number }> {
-  const signature = Buffer.alloc(1024);
   await client.query(`DROP INDEX ${schema}.images_embedding_hnsw`);
   let start = performance.now();
-  const batch = 200;
-  for (let first = 0; first < n; first += batch) {
-    const count = Math.min(batch, n - first);
-    const values: string[] = [];
-    const parameters: unknown[] = [signature];
-    for (let i = first; i < first + count; i++) {
-      parameters.push(String(i), `c${i % CHANNELS}`, binaryVector(row(data, i)));
-      const p = parameters.length;
-      values.push(`('bench', ${i + 1}, $${p - 1}, 'm' || $${p - 2}, $${p - 2}, 'u', 0, false, 'attachment', 'x.jpg', '${'0'.repeat(64)}', 1, 1, $1, $${p}::vector::${vectorType})`);
-    }
-    await client.query(
-      `INSERT INTO ${schema}.images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding) VALUES ${values.join(',')}`,
-      parameters,
-    );
-  }
+  await pgInsertRows(client, schema, vectorType, 'bench', data, n);
   await client.query(`UPDATE ${schema}.guilds SET images = $1, next_id = $1 + 1 WHERE guild_id = 'bench'`, [n]);
   const loadSeconds = (performance.now() - start) / 1000;
   if (!buildIndex) return { loadSeconds, indexSeconds: Number.NaN };
@@ -792,6 +800,75 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
   console.table(searches);
 }
 
+/**
+ * Many small guilds in one PostgreSQL schema (`--store postgres --only guilds`): `guilds` guilds of `perGuild`
+ * images each (the hnswlib section's vectors, seeds 1000 + g), bulk-loaded, then one query per guild
+ * (seed 5, as that section) through the store, all channels and 10% of them, recall against exact search
+ * within the guild. Guilds up to EXACT_SEARCH_MAX_IMAGES are scanned exactly, so the HNSW index plays no
+ * part in these searches; it is built only with `--pg-guild-index` (its cost follows the row count: see the
+ * one-guild run of the same total).
+ */
+async function pgManyGuilds(reals: Float32Array, guilds: number, perGuild: number): Promise<void> {
+  const databaseUrl = flag('--database-url') ?? process.env.TEST_POSTGRES_URL ?? process.env.DATABASE_URL;
+  if (databaseUrl === undefined) throw new Error('--store postgres needs --database-url, TEST_POSTGRES_URL or DATABASE_URL');
+  const vectorType = ((flag('--pg-types') ?? 'halfvec').split(',')[0] ?? 'halfvec') as VectorType;
+  console.log(`\n## PostgreSQL + pgvector, ${guilds} guilds × ${perGuild} images, ${vectorType}, one query per guild k=10`);
+  const schema = `dejavu_bench_${process.pid}_guilds`;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const setup = await openPostgresImageStore({ databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, maxConnections: 2 });
+    await setup.close();
+    await client.query(`DROP INDEX ${schema}.images_embedding_hnsw`);
+    const queries = generate(reals, guilds, 5);
+    const truth: number[][] = [];
+    const visible: number[][] = [];
+    let start = performance.now();
+    for (let g = 0; g < guilds; g++) {
+      const data = generate(reals, perGuild, 1000 + g);
+      await client.query(`INSERT INTO ${schema}.guilds (guild_id, variant, dimensions, next_id, images) VALUES ($1, 'bench', $2, $3, $4)`, [`g${g}`, D, perGuild + 1, perGuild]);
+      await pgInsertRows(client, schema, vectorType, `g${g}`, data, perGuild);
+      truth.push(exactTopK(data, perGuild, row(queries, g), 10));
+      visible.push(filteredTopK(data, perGuild, row(queries, g), 10, (i) => i % CHANNELS === 3));
+    }
+    const loadSeconds = (performance.now() - start) / 1000;
+    let indexSeconds = Number.NaN;
+    if (args.includes('--pg-guild-index')) {
+      start = performance.now();
+      await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
+      await client.query(`CREATE INDEX images_embedding_hnsw ON ${schema}.images USING hnsw (embedding ${vectorType}_cosine_ops) WITH (m = ${PG_M}, ef_construction = ${PG_EF_CONSTRUCTION})`);
+      indexSeconds = (performance.now() - start) / 1000;
+    }
+    await client.query(`VACUUM ANALYZE ${schema}.images`);
+    const store = await openPostgresImageStore({ databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, maxConnections: 2 });
+    const rows: Array<Record<string, string | number>> = [];
+    for (const [query, expected, filter] of [
+      ['all channels', truth, undefined],
+      ['10% of channels', visible, (record: RecordMetadata) => record.channelId === 'c3'],
+    ] as const) {
+      const times: number[] = [];
+      const found: number[] = [];
+      let fewest = Number.POSITIVE_INFINITY;
+      for (let g = 0; g < guilds; g++) {
+        start = performance.now();
+        const hits = await store.findSimilar(`g${g}`, row(queries, g), filter === undefined ? { k: 10 } : { k: 10, filter });
+        times.push(performance.now() - start);
+        fewest = Math.min(fewest, hits.length);
+        found.push(hits.filter((hit) => expected[g]?.includes(Number(hit.record.sourceKey))).length);
+      }
+      const { recall, interval } = recallWithInterval(found);
+      rows.push({ query, 'recall@10': `${recall.toFixed(3)} ± ${interval.toFixed(3)}`, 'results (min)': fewest, p50: ms(percentile(times, 50)), p99: ms(percentile(times, 99)) });
+    }
+    await store.close();
+    const size = await pgSizes(client, schema);
+    console.table([{ guilds, 'images/guild': perGuild, 'bulk insert s': loadSeconds.toFixed(0), 'CREATE INDEX s': indexSeconds.toFixed(0), 'table+indexes': mb(size.total), 'HNSW indexes': mb(size.hnsw) }]);
+    console.table(rows);
+  } finally {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+  }
+}
+
 /** The scale section's vectors (chunks of SCALE_CHUNK, seeds 11000 + chunk), so both stores index the same data. */
 function scaleData(reals: Float32Array, n: number): Float32Array {
   const data = new Float32Array(n * D);
@@ -832,5 +909,8 @@ if (mode === '--build-child' || mode === '--load-child') {
   if (only === undefined || only === 'scale') scale(sizes);
   if (only === 'projection') projectionRecall(reals, sizes[0] ?? 200_000);
   if (store === 'postgres' && (only === undefined || only === 'scale' || only === 'postgres')) await postgresScale(reals, sizes);
-  if (only === undefined || only === 'guilds') await manyGuilds(reals, full ? 1000 : Number(flag('--guilds') ?? 1000), full ? 1000 : Number(flag('--per-guild') ?? 100));
+  const guilds = full ? 1000 : Number(flag('--guilds') ?? 1000);
+  const perGuild = full ? 1000 : Number(flag('--per-guild') ?? 100);
+  if (only === undefined || only === 'guilds') await manyGuilds(reals, guilds, perGuild);
+  if (store === 'postgres' && (only === undefined || only === 'guilds' || only === 'postgres-guilds')) await pgManyGuilds(reals, guilds, perGuild);
 }

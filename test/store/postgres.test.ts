@@ -9,6 +9,7 @@ import pg from 'pg';
 import { parseConfig } from '../../src/config.ts';
 import { openConfiguredStore } from '../../src/store/open.ts';
 import { openPostgresImageStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';
+import { migrate } from '../../src/store/postgres/migrations.ts';
 import type { ImageSource } from '../../src/store/types.ts';
 import { CONTRACT_DIMENSIONS, CONTRACT_VARIANT, describeImageStoreContract } from './contract.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf } from './helpers.ts';
@@ -302,4 +303,36 @@ test('postgres store: an interrupted reduction resumes where it stopped, and two
   assert.equal(await count(`SELECT count(*) FROM ${schema}.image_reductions`), 350);
   assert.deepEqual((await client.query(`SELECT id, created_at FROM ${schema}.guild_projections`)).rows, projection.rows);
   assert.equal((await a.findSimilar('big', vectors[9] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, 'a9');
+});
+
+test('postgres store: a schema of version 1 with images upgrades on open, and its guilds move to reduced search', async (t) => {
+  if (skipWithoutServer(t)) return;
+  const schema = newSchema();
+  const random = seededRandom(34);
+  const vectors = lowRankVectors(random, 320);
+  const pool = new pg.Pool({ connectionString: databaseUrl, options: `-c search_path=${schema},public` });
+  t.after(() => pool.end());
+  const client = await pool.connect();
+  try {
+    assert.deepEqual(await migrate(client, schema, { dimensions: REDUCED_D, vectorType: 'halfvec' }, 1), [1]);
+    // What a version-1 bot left: a guild and its images (embeddings stored the old way, out of line).
+    await client.query(`INSERT INTO guilds (guild_id, variant, dimensions, next_id, images) VALUES ('big', $1, $2, $3, $4)`, [CONTRACT_VARIANT, REDUCED_D, vectors.length + 1, vectors.length]);
+    for (const [n, vector] of vectors.entries()) {
+      await client.query(
+        `INSERT INTO images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding)
+         VALUES ('big', $1, 'c', $2, $3, 'u', 0, false, 'attachment', 'x.png', $4, 1, 1, $5, $6::halfvec)`,
+        [n + 1, `m${n}`, `a${n}`, sha256(`old${n}`), Buffer.alloc(8), `[${vector.join(',')}]`],
+      );
+    }
+  } finally {
+    client.release();
+  }
+  const store = await openPostgresImageStore(options(schema, { dimensions: REDUCED_D, exactSearchMaxImages: 50, reducedSearchMinImages: 300 }));
+  t.after(() => store.close());
+  const versions = await pool.query<{ version: number }>(`SELECT version FROM schema_migrations ORDER BY version`);
+  assert.deepEqual(versions.rows.map((r) => r.version), [1, 2]);
+  assert.equal((await store.findSimilar('big', vectors[5] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, 'a5');
+  assert.equal(await store.reduceGuild('big'), 'ready');
+  assert.equal((await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM image_reductions`)).rows[0]?.n, 320);
+  assert.equal((await store.findSimilar('big', vectors[6] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, 'a6');
 });

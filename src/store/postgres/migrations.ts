@@ -135,8 +135,9 @@ const MIGRATION_LOCK = 'dejavu:image-store:migrations';
 /**
  * Creates the schema if needed and applies the migrations it lacks, once, in one transaction.
  * `shape` only matters for a fresh schema; an existing one keeps its column type (see readSchemaShape).
+ * `upToVersion` stops early (tests of upgrades from an older schema).
  */
-export async function migrate(client: PoolClient, schema: string, shape: SchemaShape): Promise<number[]> {
+export async function migrate(client: PoolClient, schema: string, shape: SchemaShape, upToVersion = Number.POSITIVE_INFINITY): Promise<number[]> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [MIGRATION_LOCK]);
@@ -151,7 +152,7 @@ export async function migrate(client: PoolClient, schema: string, shape: SchemaS
     const done = new Set(rows.map((row) => row.version));
     const applied: number[] = [];
     for (const migration of MIGRATIONS) {
-      if (done.has(migration.version)) continue;
+      if (done.has(migration.version) || migration.version > upToVersion) continue;
       for (const statement of migration.statements(shape)) await client.query(statement);
       await client.query(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
       applied.push(migration.version);
