@@ -13,6 +13,7 @@
  * process that dies mid-fill releases the lock with its connection: the next one resumes where the points
  * stop (images without a point), and marks the guild ready only when none is missing.
  */
+import { randomInt } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { StoreError } from '../../errors.ts';
 import { fitProjectionSteps, project, projectWithResidual, type Projection } from '../../index/pca.ts';
@@ -100,12 +101,13 @@ async function ensureProjection(client: PoolClient, guildId: string, options: Re
       await client.query('COMMIT');
       return loadProjection(client, guildId, guild[0].projection_id, options.dimensions);
     }
-    const { rows: inserted } = await client.query<{ id: number }>(
-      `INSERT INTO guild_projections (guild_id, id, input_dimensions, output_dimensions, basis, samples)
-       SELECT $1, coalesce(max(id), 0) + 1, $2, $3, $4, $5 FROM guild_projections WHERE guild_id = $1 RETURNING id`,
-      [guildId, fitted.inputDimensions, fitted.outputDimensions, encodeBasis(fitted), samples.length],
+    // A random id, not a counter: a guild removed and grown again must not reuse the id that other
+    // processes still have cached with the old basis.
+    const id = randomInt(1, 2 ** 31 - 1);
+    await client.query(
+      `INSERT INTO guild_projections (guild_id, id, input_dimensions, output_dimensions, basis, samples) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [guildId, id, fitted.inputDimensions, fitted.outputDimensions, encodeBasis(fitted), samples.length],
     );
-    const id = inserted[0]?.id ?? 0;
     await client.query('UPDATE guilds SET projection_id = $2, reduced_ready = false WHERE guild_id = $1', [guildId, id]);
     await client.query('COMMIT');
     return { id, projection: fitted };
