@@ -65,11 +65,11 @@ export async function reduceGuild(client: PoolClient, guildId: string, options: 
     if (projection === undefined) return 'cancelled';
     let filled = 0;
     for (;;) {
-      const written = await fillMissingPoints(client, guildId, projection, options, (count) => {
+      const finished = await fillMissingPoints(client, guildId, projection, options, (count) => {
         filled += count;
         options.onProgress?.({ guildId, filled });
       });
-      if (written === undefined) return 'cancelled';
+      if (!finished) return 'cancelled';
       if (await markReadyIfComplete(client, guildId)) return 'ready';
     }
   } finally {
@@ -118,7 +118,7 @@ async function ensureProjection(client: PoolClient, guildId: string, options: Re
 }
 
 /**
- * Writes the point of every image that has none, in id order; undefined when cancelled. An image deleted
+ * Writes the point of every image that has none, in id order; false when cancelled. An image deleted
  * between reading it and writing its point fails the batch's foreign key, and the batch is simply redone.
  */
 async function fillMissingPoints(
@@ -127,11 +127,10 @@ async function fillMissingPoints(
   stored: StoredProjection,
   options: ReduceGuildOptions,
   onBatch: (count: number) => void,
-): Promise<number | undefined> {
+): Promise<boolean> {
   let after = 0;
-  let written = 0;
   for (;;) {
-    if (options.cancelled()) return undefined;
+    if (options.cancelled()) return false;
     const { rows } = await client.query<{ id: number; embedding: string }>(
       `SELECT i.id, i.embedding::text AS embedding FROM images i
         WHERE i.guild_id = $1 AND i.id > $2
@@ -139,9 +138,9 @@ async function fillMissingPoints(
         ORDER BY i.id LIMIT ${FILL_BATCH}`,
       [guildId, after],
     );
-    if (rows.length === 0) return written;
+    if (rows.length === 0) return true;
     const points = await runInSlices(pointSteps(stored.projection, rows, options.dimensions), options.cancelled);
-    if (points === undefined) return undefined;
+    if (points === undefined) return false;
     const ids = rows.map((row) => row.id);
     try {
       const inserted = await client.query(
@@ -151,7 +150,6 @@ async function fillMissingPoints(
          ON CONFLICT (guild_id, id) DO NOTHING`,
         [guildId, ids, points, stored.id],
       );
-      written += inserted.rowCount ?? 0;
       onBatch(inserted.rowCount ?? 0);
     } catch (error) {
       if ((error as { code?: unknown }).code !== FOREIGN_KEY_VIOLATION) throw error;
