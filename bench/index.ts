@@ -23,7 +23,8 @@
  * store's HNSW build settings. Then the guild is made ready for reduced search (the store's own job:
  * projection fit + points, timed; the points' HNSW index built after them) and searched at ef_search ×
  * re-ranked candidates (`--pg-rerank 128,256`). `--pg-searches full,reduced` picks what is built and
- * measured (at 1M the full-vector CREATE INDEX alone takes ~26 min). Database: --database-url,
+ * measured (at 1M the full-vector CREATE INDEX alone takes ~26 min); `--pg-keep` keeps the schema and
+ * `--pg-reuse SCHEMA` searches it again without building anything. Database: --database-url,
  * TEST_POSTGRES_URL or DATABASE_URL; a schema per run, dropped after. The server's shared_buffers is
  * printed: results depend on whether the HNSW index fits.
  */
@@ -703,7 +704,9 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
       const visible = cachedTruth('channel3', data, n, queries, (i) => i % CHANNELS === 3);
       console.error(`exact truth for ${n}: ${((performance.now() - truthStart) / 1000).toFixed(0)} s`);
       for (const vectorType of types) {
-        const schema = `dejavu_bench_${process.pid}_${vectorType}_${n}`;
+        // --pg-reuse SCHEMA: search a schema that --pg-keep left, without loading or building anything.
+        const reused = flag('--pg-reuse');
+        const schema = reused ?? `dejavu_bench_${process.pid}_${vectorType}_${n}`;
         try {
           // exactSearchMaxImages 0: always an index; MAX_SAFE_INTEGER: always the exact scan. The reduction
           // threshold is out of reach until the bench asks for it, so adds never start the job by themselves.
@@ -712,6 +715,26 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
               databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, efSearch, exactSearchMaxImages: 0,
               reducedSearchMinImages: Number.MAX_SAFE_INTEGER, maxConnections: 2, ...more,
             });
+          const measure = async (search: string, settings: Array<{ ef: number; rerank?: number }>, filteredAt: { ef: number; rerank?: number }): Promise<void> => {
+            for (const setting of settings) {
+              const store = await open(setting.ef, setting.rerank === undefined ? {} : { rerank: setting.rerank });
+              const label = setting.rerank === undefined ? setting.ef : `${setting.ef} / ${setting.rerank} re-ranked`;
+              const result = await pgQueries(store, queries, truth);
+              searches.push({ 'vector type': vectorType, images: n, search, query: 'all channels', ef: label, 'recall@10': result.recall, 'results (min)': result.fewest, p50: ms(result.p50), p99: ms(result.p99) });
+              if (setting === filteredAt) {
+                const filtered = await pgQueries(store, queries, visible, (record) => record.channelId === 'c3');
+                searches.push({ 'vector type': vectorType, images: n, search, query: '10% of channels', ef: label, 'recall@10': filtered.recall, 'results (min)': filtered.fewest, p50: ms(filtered.p50), p99: ms(filtered.p99) });
+              }
+              await store.close();
+            }
+          };
+          const reducedSettings = PG_EF_SEARCH.flatMap((ef) => PG_RERANK.map((rerank) => ({ ef, rerank })));
+          const measureReduced = (): Promise<void> =>
+            measure('reduced + re-rank', reducedSettings, reducedSettings.find((s) => s.ef === HNSW_EF_SEARCH && s.rerank === REDUCED_RERANK) ?? reducedSettings.at(-1) ?? { ef: HNSW_EF_SEARCH });
+          if (reused !== undefined) {
+            if (PG_SEARCHES.includes('reduced')) await measureReduced();
+            continue;
+          }
           const setup = await open(HNSW_EF_SEARCH);
           // One add through the store creates the guild row (variant, allocator); its image makes way for the bulk load.
           await setup.add({ guildId: 'bench', channelId: 'c', messageId: 'm', sourceKey: 'seed', authorId: 'u', createdAt: 0, nsfw: false, kind: 'attachment', label: 'x' }, '0'.repeat(64), {
@@ -741,19 +764,6 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
             'CREATE INDEX s': indexSeconds.toFixed(0),
             'store.add ms': fullAddMs.toFixed(1),
           };
-          const measure = async (search: string, settings: Array<{ ef: number; rerank?: number }>, filteredAt: { ef: number; rerank?: number }): Promise<void> => {
-            for (const setting of settings) {
-              const store = await open(setting.ef, setting.rerank === undefined ? {} : { rerank: setting.rerank });
-              const label = setting.rerank === undefined ? setting.ef : `${setting.ef} / ${setting.rerank} re-ranked`;
-              const result = await pgQueries(store, queries, truth);
-              searches.push({ 'vector type': vectorType, images: n, search, query: 'all channels', ef: label, 'recall@10': result.recall, 'results (min)': result.fewest, p50: ms(result.p50), p99: ms(result.p99) });
-              if (setting === filteredAt) {
-                const filtered = await pgQueries(store, queries, visible, (record) => record.channelId === 'c3');
-                searches.push({ 'vector type': vectorType, images: n, search, query: '10% of channels', ef: label, 'recall@10': filtered.recall, 'results (min)': filtered.fewest, p50: ms(filtered.p50), p99: ms(filtered.p99) });
-              }
-              await store.close();
-            }
-          };
           if (PG_SEARCHES.includes('full')) {
             const settings = [...new Set(PG_EF_SEARCH)].sort((a, b) => a - b).map((ef) => ({ ef }));
             await measure('full vectors', settings, settings.at(-1) ?? { ef: HNSW_EF_SEARCH });
@@ -774,8 +784,7 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
             await client.query(`VACUUM ANALYZE ${schema}.image_reductions`);
             build['reduce: CREATE INDEX s'] = ((performance.now() - stepStart) / 1000).toFixed(0);
             build['store.add ms (reduced)'] = (await timeAdds(setup, 'y')).toFixed(1);
-            const settings = PG_EF_SEARCH.flatMap((ef) => PG_RERANK.map((rerank) => ({ ef, rerank })));
-            await measure('reduced + re-rank', settings, settings.find((s) => s.ef === HNSW_EF_SEARCH && s.rerank === REDUCED_RERANK) ?? settings.at(-1) ?? { ef: HNSW_EF_SEARCH });
+            await measureReduced();
           }
           await setup.close();
           const size = await pgSizes(client, schema);
@@ -789,7 +798,8 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
           searches.push({ 'vector type': vectorType, images: n, search: 'exact scan', query: 'all channels', ef: '-', 'recall@10': exactResult.recall, 'results (min)': exactResult.fewest, p50: ms(exactResult.p50), p99: ms(exactResult.p99) });
           await exact.close();
         } finally {
-          await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+          if (reused === undefined && !args.includes('--pg-keep')) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+          else console.error(`schema ${schema} kept: search it again with --pg-reuse ${schema}`);
         }
       }
     }
