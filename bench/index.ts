@@ -635,19 +635,32 @@ async function pgLoad(
   buildIndex: boolean,
 ): Promise<{ loadSeconds: number; indexSeconds: number }> {
   await client.query(`DROP INDEX ${schema}.images_embedding_hnsw`);
-  let start = performance.now();
+  const start = performance.now();
   await pgInsertRows(client, schema, vectorType, 'bench', data, n);
   await client.query(`UPDATE ${schema}.guilds SET images = $1, next_id = $1 + 1 WHERE guild_id = 'bench'`, [n]);
   const loadSeconds = (performance.now() - start) / 1000;
   if (!buildIndex) return { loadSeconds, indexSeconds: Number.NaN };
-  start = performance.now();
-  // The build is fastest when the whole graph fits (about 4 GB for 1M halfvec): `--pg-maintenance-work-mem 6GB`.
-  await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
-  await client.query(
-    `CREATE INDEX images_embedding_hnsw ON ${schema}.images USING hnsw (embedding ${vectorType}_cosine_ops) WITH (m = ${PG_M}, ef_construction = ${PG_EF_CONSTRUCTION})`,
-  );
+  const indexSeconds = await pgCreateIndex(client, schema, 'images_embedding_hnsw', 'images', `embedding ${vectorType}_cosine_ops`);
   await client.query(`ANALYZE ${schema}.images`);
-  return { loadSeconds, indexSeconds: (performance.now() - start) / 1000 };
+  return { loadSeconds, indexSeconds };
+}
+
+/**
+ * Builds one of the store's HNSW indexes as its migration would, with the bench's build settings; seconds.
+ * The build is fastest when the whole graph fits (about 4 GB for 1M 1280-d halfvec): `--pg-maintenance-work-mem 6GB`.
+ */
+async function pgCreateIndex(client: pg.Client, schema: string, name: string, table: string, column: string): Promise<number> {
+  const start = performance.now();
+  await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
+  await client.query(`CREATE INDEX ${name} ON ${schema}.${table} USING hnsw (${column}) WITH (m = ${PG_M}, ef_construction = ${PG_EF_CONSTRUCTION})`);
+  return (performance.now() - start) / 1000;
+}
+
+/** --database-url, TEST_POSTGRES_URL or DATABASE_URL. */
+function pgDatabaseUrl(): string {
+  const databaseUrl = flag('--database-url') ?? process.env.TEST_POSTGRES_URL ?? process.env.DATABASE_URL;
+  if (databaseUrl === undefined) throw new Error('--store postgres needs --database-url, TEST_POSTGRES_URL or DATABASE_URL');
+  return databaseUrl;
 }
 
 async function pgSizes(client: pg.Client, schema: string): Promise<{ total: number; hnsw: number }> {
@@ -685,8 +698,7 @@ function cachedTruth(name: string, data: Float32Array, n: number, queries: Float
  * and vector. Each run uses its own schema, dropped afterwards.
  */
 async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void> {
-  const databaseUrl = flag('--database-url') ?? process.env.TEST_POSTGRES_URL ?? process.env.DATABASE_URL;
-  if (databaseUrl === undefined) throw new Error('--store postgres needs --database-url, TEST_POSTGRES_URL or DATABASE_URL');
+  const databaseUrl = pgDatabaseUrl();
   const types = (flag('--pg-types') ?? 'halfvec,vector').split(',') as VectorType[];
   console.log(`\n## PostgreSQL + pgvector, one guild, HNSW m=${PG_M} ef_construction=${PG_EF_CONSTRUCTION}, ${SCALE_QUERIES} queries k=10, sizes ${sizes.join(', ')}, types ${types.join(', ')}`);
   const builds: Array<Record<string, string | number>> = [];
@@ -772,17 +784,12 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
             // The store's own job (fit + points), with the points' HNSW index built after them as a bulk
             // load would; a guild that grows into reduced search fills into the live index instead.
             await client.query(`DROP INDEX ${schema}.image_reductions_hnsw`);
-            let stepStart = performance.now();
+            const reduceStart = performance.now();
             const outcome = await setup.reduceGuild('bench');
             if (outcome !== 'ready') throw new Error(`reduceGuild ended ${outcome}`);
-            build['reduce: fit + points s'] = ((performance.now() - stepStart) / 1000).toFixed(0);
-            stepStart = performance.now();
-            await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
-            await client.query(
-              `CREATE INDEX image_reductions_hnsw ON ${schema}.image_reductions USING hnsw (point halfvec_ip_ops) WITH (m = ${PG_M}, ef_construction = ${PG_EF_CONSTRUCTION})`,
-            );
+            build['reduce: fit + points s'] = ((performance.now() - reduceStart) / 1000).toFixed(0);
+            build['reduce: CREATE INDEX s'] = (await pgCreateIndex(client, schema, 'image_reductions_hnsw', 'image_reductions', 'point halfvec_ip_ops')).toFixed(0);
             await client.query(`VACUUM ANALYZE ${schema}.image_reductions`);
-            build['reduce: CREATE INDEX s'] = ((performance.now() - stepStart) / 1000).toFixed(0);
             build['store.add ms (reduced)'] = (await timeAdds(setup, 'y')).toFixed(1);
             await measureReduced();
           }
@@ -819,8 +826,7 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
  * one-guild run of the same total).
  */
 async function pgManyGuilds(reals: Float32Array, guilds: number, perGuild: number): Promise<void> {
-  const databaseUrl = flag('--database-url') ?? process.env.TEST_POSTGRES_URL ?? process.env.DATABASE_URL;
-  if (databaseUrl === undefined) throw new Error('--store postgres needs --database-url, TEST_POSTGRES_URL or DATABASE_URL');
+  const databaseUrl = pgDatabaseUrl();
   const vectorType = ((flag('--pg-types') ?? 'halfvec').split(',')[0] ?? 'halfvec') as VectorType;
   console.log(`\n## PostgreSQL + pgvector, ${guilds} guilds × ${perGuild} images, ${vectorType}, one query per guild k=10`);
   const schema = `dejavu_bench_${process.pid}_guilds`;
@@ -842,13 +848,9 @@ async function pgManyGuilds(reals: Float32Array, guilds: number, perGuild: numbe
       visible.push(filteredTopK(data, perGuild, row(queries, g), 10, (i) => i % CHANNELS === 3));
     }
     const loadSeconds = (performance.now() - start) / 1000;
-    let indexSeconds = Number.NaN;
-    if (args.includes('--pg-guild-index')) {
-      start = performance.now();
-      await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
-      await client.query(`CREATE INDEX images_embedding_hnsw ON ${schema}.images USING hnsw (embedding ${vectorType}_cosine_ops) WITH (m = ${PG_M}, ef_construction = ${PG_EF_CONSTRUCTION})`);
-      indexSeconds = (performance.now() - start) / 1000;
-    }
+    const indexSeconds = args.includes('--pg-guild-index')
+      ? await pgCreateIndex(client, schema, 'images_embedding_hnsw', 'images', `embedding ${vectorType}_cosine_ops`)
+      : Number.NaN;
     await client.query(`VACUUM ANALYZE ${schema}.images`);
     const store = await openPostgresImageStore({ databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, maxConnections: 2 });
     const rows: Array<Record<string, string | number>> = [];

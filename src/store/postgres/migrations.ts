@@ -16,6 +16,7 @@
  *   searched first and re-ranked with the full embeddings (reduction.ts).
  */
 import type { PoolClient } from 'pg';
+import { inTransaction } from './transaction.ts';
 
 export type VectorType = 'vector' | 'halfvec';
 
@@ -138,8 +139,7 @@ const MIGRATION_LOCK = 'dejavu:image-store:migrations';
  * `upToVersion` stops early (tests of upgrades from an older schema).
  */
 export async function migrate(client: PoolClient, schema: string, shape: SchemaShape, upToVersion = Number.POSITIVE_INFINITY): Promise<number[]> {
-  await client.query('BEGIN');
-  try {
+  return inTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [MIGRATION_LOCK]);
     await client.query('CREATE EXTENSION IF NOT EXISTS vector');
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
@@ -157,12 +157,8 @@ export async function migrate(client: PoolClient, schema: string, shape: SchemaS
       await client.query(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
       applied.push(migration.version);
     }
-    await client.query('COMMIT');
     return applied;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /** The embedding column as created: `vector(1280)` → { vectorType: 'vector', dimensions: 1280 }. */

@@ -20,6 +20,7 @@ import { fitProjectionSteps, project, projectWithResidual, type Projection } fro
 import { runInSlices } from '../../index/steps.ts';
 import { REDUCED_DIMENSIONS, REDUCED_POINT_WIDTH } from './migrations.ts';
 import { parseVector } from './rows.ts';
+import { inTransaction } from './transaction.ts';
 
 /**
  * Guilds reach reduced search from this many images. bench/index.ts --store postgres: at 100k the reduced
@@ -91,16 +92,12 @@ async function ensureProjection(client: PoolClient, guildId: string, options: Re
   const samples = rows.map((row) => parseVector(row.embedding, options.dimensions));
   const fitted = await runInSlices(fitProjectionSteps(samples, Math.min(REDUCED_DIMENSIONS, options.dimensions)), options.cancelled);
   if (fitted === undefined) return undefined;
-  await client.query('BEGIN');
-  try {
+  const stored = await inTransaction(client, async (): Promise<StoredProjection | number> => {
     // The guild row lock orders this against adds: each add either commits before (the fill covers it) or
     // sees the projection and writes its own point.
     const { rows: guild } = await client.query<{ projection_id: number | null }>('SELECT projection_id FROM guilds WHERE guild_id = $1 FOR UPDATE', [guildId]);
     if (guild[0] === undefined) throw new StoreError('INVALID_INPUT', `Guild ${guildId} was removed while its projection was fitted`, { guildId });
-    if (guild[0].projection_id !== null) {
-      await client.query('COMMIT');
-      return loadProjection(client, guildId, guild[0].projection_id, options.dimensions);
-    }
+    if (guild[0].projection_id !== null) return guild[0].projection_id; // another process stored one first
     // A random id, not a counter: a guild removed and grown again must not reuse the id that other
     // processes still have cached with the old basis.
     const id = randomInt(1, 2 ** 31 - 1);
@@ -109,12 +106,9 @@ async function ensureProjection(client: PoolClient, guildId: string, options: Re
       [guildId, id, fitted.inputDimensions, fitted.outputDimensions, encodeBasis(fitted), samples.length],
     );
     await client.query('UPDATE guilds SET projection_id = $2, reduced_ready = false WHERE guild_id = $1', [guildId, id]);
-    await client.query('COMMIT');
     return { id, projection: fitted };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
+  return typeof stored === 'number' ? loadProjection(client, guildId, stored, options.dimensions) : stored;
 }
 
 /**
@@ -170,8 +164,7 @@ function* pointSteps(projection: Projection, rows: Array<{ embedding: string }>,
 
 /** Marks the guild ready when every image has its point (checked under the guild lock, so no add races it). */
 async function markReadyIfComplete(client: PoolClient, guildId: string): Promise<boolean> {
-  await client.query('BEGIN');
-  try {
+  return inTransaction(client, async () => {
     await client.query('SELECT 1 FROM guilds WHERE guild_id = $1 FOR UPDATE', [guildId]);
     const { rows } = await client.query<{ missing: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM images i WHERE i.guild_id = $1
@@ -180,12 +173,8 @@ async function markReadyIfComplete(client: PoolClient, guildId: string): Promise
     );
     const complete = rows[0]?.missing === false;
     if (complete) await client.query('UPDATE guilds SET reduced_ready = true WHERE guild_id = $1', [guildId]);
-    await client.query('COMMIT');
     return complete;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 export interface StoredProjection {

@@ -36,6 +36,7 @@ import {
   type ReductionOutcome,
   type StoredProjection,
 } from './reduction.ts';
+import { inTransaction } from './transaction.ts';
 import { METADATA_COLUMNS, metadataFromRow, parseVector, recordFromRow, recordParameters, vectorLiteral, type MetadataRow, type RecordRow } from './rows.ts';
 
 export interface PostgresStoreOptions {
@@ -491,17 +492,7 @@ class PgImageStore implements PostgresImageStore {
   }
 
   private async transaction<T>(task: (client: PoolClient) => Promise<T>): Promise<T> {
-    return this.run(async (client) => {
-      await client.query('BEGIN');
-      try {
-        const result = await task(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    });
+    return this.run((client) => inTransaction(client, task));
   }
 
   /** Runs `task` on a pooled connection; database errors become StoreError STORE_FAILED. */
