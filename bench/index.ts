@@ -20,11 +20,12 @@
  * runs it alone): bulk load + CREATE INDEX time, store.add latency, recall@10 / p50 / p99 at ef_search
  * 40/100/200 (`--pg-ef 100,400`), filtered queries (10% of channels visible, at the largest ef), exact scan,
  * table and index size, halfvec and vector (`--pg-types`); `--pg-m` / `--pg-ef-construction` override the
- * store's HNSW build settings. Then the guild is made ready for reduced search (the store's own job:
+ * store's HNSW build settings (`--pg-reduced-m` / `--pg-reduced-ef-construction` those of the points' graph). Then the guild is made ready for reduced search (the store's own job:
  * projection fit + points, timed; the points' HNSW index built after them) and searched at ef_search ×
  * re-ranked candidates (`--pg-rerank 128,256`). `--pg-searches full,reduced` picks what is built and
  * measured (at 1M the full-vector CREATE INDEX alone takes ~26 min); `--pg-keep` keeps the schema and
- * `--pg-reuse SCHEMA` searches it again without building anything. Database: --database-url,
+ * `--pg-reuse SCHEMA` searches it again without building anything. Each timed pass follows untimed
+ * searches with 200 other queries (`--pg-warmup N`), so no setting pays for a cold page cache. Database: --database-url,
  * TEST_POSTGRES_URL or DATABASE_URL; a schema per run, dropped after. The server's shared_buffers is
  * printed: results depend on whether the HNSW index fits.
  */
@@ -51,6 +52,8 @@ import {
   HNSW_EF_SEARCH,
   HNSW_M,
   openPostgresImageStore,
+  REDUCED_HNSW_EF_CONSTRUCTION,
+  REDUCED_HNSW_M,
   REDUCED_RERANK,
   type PostgresImageStore,
   type PostgresStoreOptions,
@@ -572,14 +575,16 @@ async function pgQueries(
   store: PostgresImageStore,
   queries: Float32Array,
   truth: number[][],
+  warmup: Float32Array,
   filter?: (record: RecordMetadata) => boolean,
 ): Promise<{ recall: string; p50: number; p99: number; fewest: number }> {
   const times: number[] = [];
   const found: number[] = [];
   let fewest = Number.POSITIVE_INFINITY;
   const count = queries.length / D;
-  // Warm-up: the pool's connections, pgvector's library and the index pages.
-  for (let q = 0; q < 10; q++) await store.findSimilar('bench', row(queries, q), filter === undefined ? { k: 10 } : { k: 10, filter });
+  // Warm-up with other queries: the pool's connections, pgvector's library, and the pages a search of this
+  // kind touches, read into the page cache (a kept schema searched again starts cold).
+  for (let q = 0; q < warmup.length / D; q++) await store.findSimilar('bench', row(warmup, q), filter === undefined ? { k: 10 } : { k: 10, filter });
   for (let q = 0; q < count; q++) {
     const start = performance.now();
     const hits = await store.findSimilar('bench', row(queries, q), filter === undefined ? { k: 10 } : { k: 10, filter });
@@ -640,7 +645,7 @@ async function pgLoad(
   await client.query(`UPDATE ${schema}.guilds SET images = $1, next_id = $1 + 1 WHERE guild_id = 'bench'`, [n]);
   const loadSeconds = (performance.now() - start) / 1000;
   if (!buildIndex) return { loadSeconds, indexSeconds: Number.NaN };
-  const indexSeconds = await pgCreateIndex(client, schema, 'images_embedding_hnsw', 'images', `embedding ${vectorType}_cosine_ops`);
+  const indexSeconds = await pgCreateIndex(client, schema, 'images_embedding_hnsw', 'images', `embedding ${vectorType}_cosine_ops`, PG_GRAPH);
   await client.query(`ANALYZE ${schema}.images`);
   return { loadSeconds, indexSeconds };
 }
@@ -649,10 +654,10 @@ async function pgLoad(
  * Builds one of the store's HNSW indexes as its migration would, with the bench's build settings; seconds.
  * The build is fastest when the whole graph fits (about 4 GB for 1M 1280-d halfvec): `--pg-maintenance-work-mem 6GB`.
  */
-async function pgCreateIndex(client: pg.Client, schema: string, name: string, table: string, column: string): Promise<number> {
+async function pgCreateIndex(client: pg.Client, schema: string, name: string, table: string, column: string, graph: { m: number; efConstruction: number }): Promise<number> {
   const start = performance.now();
   await client.query(`SET maintenance_work_mem = '${flag('--pg-maintenance-work-mem') ?? '1GB'}'`);
-  await client.query(`CREATE INDEX ${name} ON ${schema}.${table} USING hnsw (${column}) WITH (m = ${PG_M}, ef_construction = ${PG_EF_CONSTRUCTION})`);
+  await client.query(`CREATE INDEX ${name} ON ${schema}.${table} USING hnsw (${column}) WITH (m = ${graph.m}, ef_construction = ${graph.efConstruction})`);
   return (performance.now() - start) / 1000;
 }
 
@@ -673,11 +678,16 @@ async function pgSizes(client: pg.Client, schema: string): Promise<{ total: numb
 }
 
 /** HNSW build and search settings of the PostgreSQL section (defaults: the store's own). */
-const PG_M = Number(flag('--pg-m') ?? HNSW_M);
-const PG_EF_CONSTRUCTION = Number(flag('--pg-ef-construction') ?? HNSW_EF_CONSTRUCTION);
+const PG_GRAPH = { m: Number(flag('--pg-m') ?? HNSW_M), efConstruction: Number(flag('--pg-ef-construction') ?? HNSW_EF_CONSTRUCTION) };
+const PG_REDUCED_GRAPH = {
+  m: Number(flag('--pg-reduced-m') ?? REDUCED_HNSW_M),
+  efConstruction: Number(flag('--pg-reduced-ef-construction') ?? REDUCED_HNSW_EF_CONSTRUCTION),
+};
 const PG_EF_SEARCH = (flag('--pg-ef') ?? `40,100,${HNSW_EF_SEARCH}`).split(',').map(Number);
 const PG_RERANK = (flag('--pg-rerank') ?? `128,${REDUCED_RERANK}`).split(',').map(Number);
 const PG_SEARCHES = (flag('--pg-searches') ?? 'full,reduced').split(',');
+/** Untimed searches before each timed pass (other queries than the measured ones). */
+const PG_WARMUP_QUERIES = Number(flag('--pg-warmup') ?? 200);
 
 /**
  * Exact top 10 of every benchmark query over the scale section's first n vectors (optionally only labels
@@ -700,7 +710,7 @@ function cachedTruth(name: string, data: Float32Array, n: number, queries: Float
 async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void> {
   const databaseUrl = pgDatabaseUrl();
   const types = (flag('--pg-types') ?? 'halfvec,vector').split(',') as VectorType[];
-  console.log(`\n## PostgreSQL + pgvector, one guild, HNSW m=${PG_M} ef_construction=${PG_EF_CONSTRUCTION}, ${SCALE_QUERIES} queries k=10, sizes ${sizes.join(', ')}, types ${types.join(', ')}`);
+  console.log(`\n## PostgreSQL + pgvector, one guild, HNSW m=${PG_GRAPH.m} ef_construction=${PG_GRAPH.efConstruction} (reduced points: ${PG_REDUCED_GRAPH.m} / ${PG_REDUCED_GRAPH.efConstruction}), ${SCALE_QUERIES} queries k=10, sizes ${sizes.join(', ')}, types ${types.join(', ')}`);
   const builds: Array<Record<string, string | number>> = [];
   const searches: PgSearchRow[] = [];
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -708,6 +718,7 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
   const { rows: settings } = await client.query<{ shared_buffers: string }>('SHOW shared_buffers');
   console.log(`server shared_buffers: ${settings[0]?.shared_buffers ?? '?'}`);
   const queries = generate(reals, SCALE_QUERIES, 12);
+  const warmup = generate(reals, PG_WARMUP_QUERIES, 14);
   try {
     for (const n of sizes) {
       const data = scaleData(reals, n);
@@ -731,10 +742,10 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
             for (const setting of settings) {
               const store = await open(setting.ef, setting.rerank === undefined ? {} : { rerank: setting.rerank });
               const label = setting.rerank === undefined ? setting.ef : `${setting.ef} / ${setting.rerank} re-ranked`;
-              const result = await pgQueries(store, queries, truth);
+              const result = await pgQueries(store, queries, truth, warmup);
               searches.push({ 'vector type': vectorType, images: n, search, query: 'all channels', ef: label, 'recall@10': result.recall, 'results (min)': result.fewest, p50: ms(result.p50), p99: ms(result.p99) });
               if (setting === filteredAt) {
-                const filtered = await pgQueries(store, queries, visible, (record) => record.channelId === 'c3');
+                const filtered = await pgQueries(store, queries, visible, warmup, (record) => record.channelId === 'c3');
                 searches.push({ 'vector type': vectorType, images: n, search, query: '10% of channels', ef: label, 'recall@10': filtered.recall, 'results (min)': filtered.fewest, p50: ms(filtered.p50), p99: ms(filtered.p99) });
               }
               await store.close();
@@ -743,17 +754,6 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
           const reducedSettings = PG_EF_SEARCH.flatMap((ef) => PG_RERANK.map((rerank) => ({ ef, rerank })));
           const measureReduced = (): Promise<void> =>
             measure('reduced + re-rank', reducedSettings, reducedSettings.find((s) => s.ef === HNSW_EF_SEARCH && s.rerank === REDUCED_RERANK) ?? reducedSettings.at(-1) ?? { ef: HNSW_EF_SEARCH });
-          if (reused !== undefined) {
-            if (PG_SEARCHES.includes('reduced')) await measureReduced();
-            continue;
-          }
-          const setup = await open(HNSW_EF_SEARCH);
-          // One add through the store creates the guild row (variant, allocator); its image makes way for the bulk load.
-          await setup.add({ guildId: 'bench', channelId: 'c', messageId: 'm', sourceKey: 'seed', authorId: 'u', createdAt: 0, nsfw: false, kind: 'attachment', label: 'x' }, '0'.repeat(64), {
-            vector: row(data, 0), signature: new Uint8Array(1024), width: 1, height: 1,
-          });
-          await client.query(`DELETE FROM ${schema}.images`);
-          const { loadSeconds, indexSeconds } = await pgLoad(client, schema, vectorType, data, n, PG_SEARCHES.includes('full'));
           // Incremental adds through the store with the indexes in place (the bot's steady state).
           const extra = generate(reals, 200, 13);
           const timeAdds = async (store: PostgresImageStore, batch: string): Promise<number> => {
@@ -767,6 +767,21 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
             await store.removeMessage('bench', batch);
             return addMs;
           };
+          if (reused !== undefined) {
+            // A kept schema: adds into its live indexes (removed again), then the searches.
+            const store = await open(HNSW_EF_SEARCH);
+            builds.push({ 'vector type': vectorType, images: n, schema: reused, 'store.add ms': (await timeAdds(store, 'y')).toFixed(1) });
+            await store.close();
+            if (PG_SEARCHES.includes('reduced')) await measureReduced();
+            continue;
+          }
+          const setup = await open(HNSW_EF_SEARCH);
+          // One add through the store creates the guild row (variant, allocator); its image makes way for the bulk load.
+          await setup.add({ guildId: 'bench', channelId: 'c', messageId: 'm', sourceKey: 'seed', authorId: 'u', createdAt: 0, nsfw: false, kind: 'attachment', label: 'x' }, '0'.repeat(64), {
+            vector: row(data, 0), signature: new Uint8Array(1024), width: 1, height: 1,
+          });
+          await client.query(`DELETE FROM ${schema}.images`);
+          const { loadSeconds, indexSeconds } = await pgLoad(client, schema, vectorType, data, n, PG_SEARCHES.includes('full'));
           const fullAddMs = PG_SEARCHES.includes('full') ? await timeAdds(setup, 'x') : Number.NaN;
           await client.query(`VACUUM ANALYZE ${schema}.images`);
           const build: Record<string, string | number> = {
@@ -788,7 +803,7 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
             const outcome = await setup.reduceGuild('bench');
             if (outcome !== 'ready') throw new Error(`reduceGuild ended ${outcome}`);
             build['reduce: fit + points s'] = ((performance.now() - reduceStart) / 1000).toFixed(0);
-            build['reduce: CREATE INDEX s'] = (await pgCreateIndex(client, schema, 'image_reductions_hnsw', 'image_reductions', 'point halfvec_ip_ops')).toFixed(0);
+            build['reduce: CREATE INDEX s'] = (await pgCreateIndex(client, schema, 'image_reductions_hnsw', 'image_reductions', 'point halfvec_ip_ops', PG_REDUCED_GRAPH)).toFixed(0);
             await client.query(`VACUUM ANALYZE ${schema}.image_reductions`);
             build['store.add ms (reduced)'] = (await timeAdds(setup, 'y')).toFixed(1);
             await measureReduced();
@@ -801,7 +816,7 @@ async function postgresScale(reals: Float32Array, sizes: number[]): Promise<void
           if (n > 20_000 && !args.includes('--pg-exact')) continue; // ~1 s per query at 100k: opt in
           const exact = await open(HNSW_EF_SEARCH, { exactSearchMaxImages: Number.MAX_SAFE_INTEGER });
           // The store's default picks exact up to EXACT_SEARCH_MAX_IMAGES (measured by these two rows).
-          const exactResult = await pgQueries(exact, queries, truth);
+          const exactResult = await pgQueries(exact, queries, truth, warmup.subarray(0, 10 * D));
           searches.push({ 'vector type': vectorType, images: n, search: 'exact scan', query: 'all channels', ef: '-', 'recall@10': exactResult.recall, 'results (min)': exactResult.fewest, p50: ms(exactResult.p50), p99: ms(exactResult.p99) });
           await exact.close();
         } finally {
@@ -849,7 +864,7 @@ async function pgManyGuilds(reals: Float32Array, guilds: number, perGuild: numbe
     }
     const loadSeconds = (performance.now() - start) / 1000;
     const indexSeconds = args.includes('--pg-guild-index')
-      ? await pgCreateIndex(client, schema, 'images_embedding_hnsw', 'images', `embedding ${vectorType}_cosine_ops`)
+      ? await pgCreateIndex(client, schema, 'images_embedding_hnsw', 'images', `embedding ${vectorType}_cosine_ops`, PG_GRAPH)
       : Number.NaN;
     await client.query(`VACUUM ANALYZE ${schema}.images`);
     const store = await openPostgresImageStore({ databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, maxConnections: 2 });

@@ -9,7 +9,8 @@ import pg from 'pg';
 import { parseConfig } from '../../src/config.ts';
 import { openConfiguredStore } from '../../src/store/open.ts';
 import { openPostgresImageStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';
-import { migrate } from '../../src/store/postgres/migrations.ts';
+import { HNSW_EF_CONSTRUCTION, HNSW_M, migrate, REDUCED_HNSW_EF_CONSTRUCTION, REDUCED_HNSW_M } from '../../src/store/postgres/migrations.ts';
+import { reduceGuild } from '../../src/store/postgres/reduction.ts';
 import type { ImageSource } from '../../src/store/types.ts';
 import { CONTRACT_DIMENSIONS, CONTRACT_VARIANT, describeImageStoreContract } from './contract.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf } from './helpers.ts';
@@ -122,10 +123,10 @@ test('postgres store: migrations run once when several stores open the same sche
   await client.connect();
   t.after(() => client.end());
   const versions = await client.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
-  assert.deepEqual(versions.rows.map((r) => r.version), [1, 2]);
+  assert.deepEqual(versions.rows.map((r) => r.version), [1, 2, 3]);
   const reopened = await openPostgresImageStore(options(schema));
   await reopened.close();
-  assert.equal((await client.query(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).rows[0]?.n, 2);
+  assert.equal((await client.query(`SELECT count(*)::int AS n FROM ${schema}.schema_migrations`)).rows[0]?.n, 3);
   const partitions = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = '${schema}.images'::regclass`);
   assert.equal(partitions.rows[0]?.n, 16);
   // Every store works on the one schema: adds from all four land as distinct records.
@@ -305,6 +306,18 @@ test('postgres store: an interrupted reduction resumes where it stopped, and two
   assert.equal((await a.findSimilar('big', vectors[9] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, 'a9');
 });
 
+/** Guild 'big' with `vectors` as images a0, a1, … written as SQL rows, the way an older version of the store left them. */
+async function insertGuildRows(client: pg.PoolClient, vectors: Float32Array[]): Promise<void> {
+  await client.query(`INSERT INTO guilds (guild_id, variant, dimensions, next_id, images) VALUES ('big', $1, $2, $3, $4)`, [CONTRACT_VARIANT, REDUCED_D, vectors.length + 1, vectors.length]);
+  for (const [n, vector] of vectors.entries()) {
+    await client.query(
+      `INSERT INTO images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding)
+       VALUES ('big', $1, 'c', $2, $3, 'u', 0, false, 'attachment', 'x.png', $4, 1, 1, $5, $6::halfvec)`,
+      [n + 1, `m${n}`, `a${n}`, sha256(`old${n}`), Buffer.alloc(8), `[${vector.join(',')}]`],
+    );
+  }
+}
+
 test('postgres store: a schema of version 1 with images upgrades on open, and its guilds move to reduced search', async (t) => {
   if (skipWithoutServer(t)) return;
   const schema = newSchema();
@@ -316,23 +329,43 @@ test('postgres store: a schema of version 1 with images upgrades on open, and it
   try {
     assert.deepEqual(await migrate(client, schema, { dimensions: REDUCED_D, vectorType: 'halfvec' }, 1), [1]);
     // What a version-1 bot left: a guild and its images (embeddings stored the old way, out of line).
-    await client.query(`INSERT INTO guilds (guild_id, variant, dimensions, next_id, images) VALUES ('big', $1, $2, $3, $4)`, [CONTRACT_VARIANT, REDUCED_D, vectors.length + 1, vectors.length]);
-    for (const [n, vector] of vectors.entries()) {
-      await client.query(
-        `INSERT INTO images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding)
-         VALUES ('big', $1, 'c', $2, $3, 'u', 0, false, 'attachment', 'x.png', $4, 1, 1, $5, $6::halfvec)`,
-        [n + 1, `m${n}`, `a${n}`, sha256(`old${n}`), Buffer.alloc(8), `[${vector.join(',')}]`],
-      );
-    }
+    await insertGuildRows(client, vectors);
   } finally {
     client.release();
   }
   const store = await openPostgresImageStore(options(schema, { dimensions: REDUCED_D, exactSearchMaxImages: 50, reducedSearchMinImages: 300 }));
   t.after(() => store.close());
   const versions = await pool.query<{ version: number }>(`SELECT version FROM schema_migrations ORDER BY version`);
-  assert.deepEqual(versions.rows.map((r) => r.version), [1, 2]);
+  assert.deepEqual(versions.rows.map((r) => r.version), [1, 2, 3]);
   assert.equal((await store.findSimilar('big', vectors[5] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, 'a5');
   assert.equal(await store.reduceGuild('big'), 'ready');
   assert.equal((await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM image_reductions`)).rows[0]?.n, 320);
   assert.equal((await store.findSimilar('big', vectors[6] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, 'a6');
+});
+
+test('postgres store: a version-2 schema whose guild is already reduced gets the denser points graph on open and stays reduced', async (t) => {
+  if (skipWithoutServer(t)) return;
+  const schema = newSchema();
+  const vectors = lowRankVectors(seededRandom(35), 320);
+  const pool = new pg.Pool({ connectionString: databaseUrl, options: `-c search_path=${schema},public` });
+  t.after(() => pool.end());
+  const client = await pool.connect();
+  try {
+    assert.deepEqual(await migrate(client, schema, { dimensions: REDUCED_D, vectorType: 'halfvec' }, 2), [1, 2]);
+    // What a version-2 bot left: a reduced guild, its projection and its points in the version-2 graph.
+    await insertGuildRows(client, vectors);
+    assert.equal(await reduceGuild(client, 'big', { dimensions: REDUCED_D, lockNamespace: schema, cancelled: () => false }), 'ready');
+  } finally {
+    client.release();
+  }
+  const graph = async (): Promise<string[] | undefined> =>
+    (await pool.query<{ options: string[] }>(`SELECT reloptions AS options FROM pg_class WHERE oid = 'image_reductions_hnsw'::regclass`)).rows[0]?.options;
+  assert.deepEqual(await graph(), [`m=${HNSW_M}`, `ef_construction=${HNSW_EF_CONSTRUCTION}`]);
+  const store = await openPostgresImageStore(options(schema, { dimensions: REDUCED_D, exactSearchMaxImages: 50, reducedSearchMinImages: 300 }));
+  t.after(() => store.close());
+  assert.deepEqual(await graph(), [`m=${REDUCED_HNSW_M}`, `ef_construction=${REDUCED_HNSW_EF_CONSTRUCTION}`]);
+  // The rebuilt index holds every point: the guild needs no new job, and each image is found by its own vector.
+  const ready = await pool.query<{ ready: boolean; points: number }>(`SELECT reduced_ready AS ready, (SELECT count(*)::int FROM image_reductions) AS points FROM guilds`);
+  assert.deepEqual(ready.rows[0], { ready: true, points: 320 });
+  for (const n of [0, 6, 119, 319]) assert.equal((await store.findSimilar('big', vectors[n] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, `a${n}`);
 });

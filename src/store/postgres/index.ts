@@ -10,5 +10,5 @@ export {
   type PostgresImageStore,
   type PostgresStoreOptions,
 } from './store.ts';
-export { HNSW_EF_CONSTRUCTION, HNSW_M, IMAGE_PARTITIONS, REDUCED_DIMENSIONS, type VectorType } from './migrations.ts';
+export { HNSW_EF_CONSTRUCTION, HNSW_M, IMAGE_PARTITIONS, REDUCED_DIMENSIONS, REDUCED_HNSW_EF_CONSTRUCTION, REDUCED_HNSW_M, type VectorType } from './migrations.ts';
 export { PROJECTION_SAMPLES, REDUCED_RERANK, REDUCED_SEARCH_MIN_IMAGES, type ReductionOutcome } from './reduction.ts';
