@@ -20,14 +20,15 @@
  * runs it alone): bulk load + CREATE INDEX time, store.add latency, recall@10 / p50 / p99 at ef_search
  * 40/100/200 (`--pg-ef 100,400`), filtered queries (10% of channels visible, at the largest ef), exact scan,
  * table and index size, halfvec and vector (`--pg-types`); `--pg-m` / `--pg-ef-construction` override the
- * store's HNSW build settings (`--pg-reduced-m` / `--pg-reduced-ef-construction` those of the points' graph). Then the guild is made ready for reduced search (the store's own job:
- * projection fit + points, timed; the points' HNSW index built after them) and searched at ef_search ×
+ * store's HNSW build settings (`--pg-reduced-m` / `--pg-reduced-ef-construction` those of the points'
+ * graph). Then the guild is made ready for reduced search (the store's own job: projection fit + points,
+ * timed; the points' HNSW index built after them) and searched at ef_search ×
  * re-ranked candidates (`--pg-rerank 128,256`). `--pg-searches full,reduced` picks what is built and
  * measured (at 1M the full-vector CREATE INDEX alone takes ~26 min); `--pg-keep` keeps the schema and
- * `--pg-reuse SCHEMA` searches it again without building anything. Each timed pass follows untimed
- * searches with 200 other queries (`--pg-warmup N`), so no setting pays for a cold page cache. Database: --database-url,
- * TEST_POSTGRES_URL or DATABASE_URL; a schema per run, dropped after. The server's shared_buffers is
- * printed: results depend on whether the HNSW index fits.
+ * `--pg-reuse SCHEMA` searches it again (and times 200 adds into it) without building anything. Each timed
+ * pass follows untimed searches with 200 other queries (`--pg-warmup N`), so no setting pays for a cold page
+ * cache. Database: --database-url, TEST_POSTGRES_URL or DATABASE_URL; a schema per run, dropped after. The
+ * server's shared_buffers is printed: results depend on whether the HNSW index fits.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -582,12 +583,13 @@ async function pgQueries(
   const found: number[] = [];
   let fewest = Number.POSITIVE_INFINITY;
   const count = queries.length / D;
+  const options = filter === undefined ? { k: 10 } : { k: 10, filter };
   // Warm-up with other queries: the pool's connections, pgvector's library, and the pages a search of this
   // kind touches, read into the page cache (a kept schema searched again starts cold).
-  for (let q = 0; q < warmup.length / D; q++) await store.findSimilar('bench', row(warmup, q), filter === undefined ? { k: 10 } : { k: 10, filter });
+  for (let q = 0; q < warmup.length / D; q++) await store.findSimilar('bench', row(warmup, q), options);
   for (let q = 0; q < count; q++) {
     const start = performance.now();
-    const hits = await store.findSimilar('bench', row(queries, q), filter === undefined ? { k: 10 } : { k: 10, filter });
+    const hits = await store.findSimilar('bench', row(queries, q), options);
     times.push(performance.now() - start);
     fewest = Math.min(fewest, hits.length);
     found.push(hits.filter((hit) => truth[q]?.includes(Number(hit.record.sourceKey))).length);

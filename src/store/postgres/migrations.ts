@@ -142,7 +142,7 @@ const MIGRATIONS: Migration[] = [
     version: 3,
     name: 'reduced search: a denser HNSW graph over the points',
     // A rebuild: instant on a fresh schema, about 20 minutes per million points where guilds are already
-    // reduced (docs/scaling.md, "Upgrading"); the other processes wait on the migration lock meanwhile.
+    // reduced (docs/scaling.md, "Upgrading to schema version 3"); the other processes wait on the migration lock meanwhile.
     statements: () => [
       'DROP INDEX image_reductions_hnsw',
       `CREATE INDEX image_reductions_hnsw ON image_reductions USING hnsw (point halfvec_ip_ops) WITH (m = ${REDUCED_HNSW_M}, ef_construction = ${REDUCED_HNSW_EF_CONSTRUCTION})`,
