@@ -16,7 +16,7 @@ export function createDuplicateDetector(defaults: Partial<DuplicateSettings> = {
     shortlist: { k: DUPLICATE_SHORTLIST.k, minCosine: settings.minCosine },
     async detect(query: ImageEmbedding, candidates: readonly ScoredRecord[], threshold: number | null): Promise<DuplicateMatch[]> {
       const matches = detectDuplicates({ embedding: query }, candidates, { ...settings, ...(threshold === null ? {} : { threshold }) });
-      return matches.map((match) => ({ record: match.record, similarity: match.confidence, cosine: match.score, exact: false }));
+      return matches.map((match) => ({ record: match.record, similarity: match.confidence, cosine: match.score, exact: false, kind: 'repost' }));
     },
   };
 }

@@ -308,7 +308,7 @@ export class ImageIndexer implements Indexer {
       this.log.error({ err: error, guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey }, 'duplicate detection failed');
     }
     // Identical bytes are duplicates whatever the detector says (and need no verification).
-    const exact: DuplicateMatch[] = sameBytes.filter((record) => isEarlierCandidate(record, source) && !this.isDeleted(record)).map((record) => ({ record, similarity: 1, cosine: 1, exact: true }));
+    const exact: DuplicateMatch[] = sameBytes.filter((record) => isEarlierCandidate(record, source) && !this.isDeleted(record)).map((record) => ({ record, similarity: 1, cosine: 1, exact: true, kind: 'repost' }));
     return [...exact, ...detected];
   }
 

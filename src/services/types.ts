@@ -42,6 +42,11 @@ export interface DuplicateMatch {
   cosine: number;
   /** Bytes were identical (sha256). */
   exact: boolean;
+  /**
+   * `repost`: the same picture posted again (possibly edited). `template`: the same picture under different
+   * text (a meme template with a new caption): not a repost; guilds choose whether to mention it.
+   */
+  kind: 'repost' | 'template';
 }
 
 /** What happened to one image. Indexing never throws: failures come back as `status: 'failed'`. */

@@ -19,7 +19,7 @@ function record(overrides: Partial<ImageRecord>): ImageRecord {
 }
 
 function match(original: ImageRecord, similarity: number, exact = false): DuplicateMatch {
-  return { record: original, similarity, cosine: similarity, exact };
+  return { record: original, similarity, cosine: similarity, exact, kind: 'repost' };
 }
 
 const newImage = (overrides: Partial<ImageRecord> = {}) => record({ messageId: 'new', authorId: 'bob', createdAt: NOW, ...overrides });
