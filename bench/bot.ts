@@ -60,7 +60,7 @@ const config = parseConfig({
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
   DISCORD_TOKEN: fake.token,
   DISCORD_API_URL: fake.apiUrl,
-  CDN_ALLOWED_HOSTS: '127.0.0.1',
+  CDN_ALLOWED_HOSTS: fake.cdnHost,
   DATA_DIR: dataDir,
   MODEL_DIR: process.env.MODEL_DIR ?? SHARED_MODEL_DIR,
   EMBEDDING_BACKEND: process.env.EMBEDDING_BACKEND ?? 'auto',

@@ -60,11 +60,71 @@ export function unsupportedContentType(contentType: string | undefined): boolean
 }
 
 /**
- * A duplicate is an EARLIER image of the same guild from another message: a backfill, which walks history
+ * Whether two images came in one post: the same message, or for images without a message (files indexed by
+ * the CLI) the same file.
+ */
+export function isSamePost(record: ImageSource, image: ImageSource): boolean {
+  if (record.guildId !== image.guildId) return false;
+  return record.messageId === '' && image.messageId === '' ? record.sourceKey === image.sourceKey : record.messageId === image.messageId;
+}
+
+/**
+ * A duplicate is an EARLIER image of the same guild from another post: a backfill, which walks history
  * newest first, must not call the original a duplicate of its own later repost.
  */
 export function isEarlierCandidate(record: ImageSource, image: ImageSource): boolean {
-  return record.guildId === image.guildId && record.messageId !== image.messageId && record.createdAt <= image.createdAt;
+  return record.guildId === image.guildId && !isSamePost(record, image) && record.createdAt <= image.createdAt;
+}
+
+/** What the duplicate decision reads: the store, the detector, and which images are being deleted. */
+export interface DuplicateSearch {
+  store: ImageStore;
+  detector: DuplicateDetector;
+  /** Images whose message, channel or guild is being deleted never count (the indexer's tombstones). */
+  isDeleted?: (source: ImageSource) => boolean;
+  logger?: Logger;
+}
+
+/** Stored images with these exact bytes from other posts (the hash shortcut's candidates). */
+export async function sameBytesAs(store: ImageStore, source: ImageSource, contentHash: string): Promise<ImageRecord[]> {
+  return (await store.findByHash(source.guildId, contentHash)).filter((record) => !isSamePost(record, source));
+}
+
+/**
+ * The bot's duplicate decision for one image: earlier images of other posts whose bytes are identical
+ * (`sameBytes`, from sameBytesAs), then the detector's verdict on the nearest earlier images. The bot
+ * calls it for every new image; `dejavu dupes` calls it for every indexed one.
+ */
+export async function findDuplicates(
+  search: DuplicateSearch,
+  source: ImageSource,
+  embedding: ImageEmbedding,
+  sameBytes: readonly ImageRecord[],
+  threshold: number | null,
+): Promise<DuplicateMatch[]> {
+  const { detector, store } = search;
+  const isDeleted = search.isDeleted ?? (() => false);
+  const neighbours = await store.findSimilar(source.guildId, embedding.vector, {
+    // Exact copies are reported without verification, so they must not use up the shortlist.
+    k: detector.shortlist.k + Math.min(sameBytes.length, 50),
+    filter: (record) => isEarlierCandidate(record, source) && !isDeleted(record),
+  });
+  const exactIds = new Set(sameBytes.map((record) => record.id));
+  const shortlist = neighbours
+    .filter((candidate) => candidate.score >= detector.shortlist.minCosine && !exactIds.has(candidate.record.id))
+    .slice(0, detector.shortlist.k);
+  let detected: DuplicateMatch[] = [];
+  try {
+    if (shortlist.length > 0) detected = await detector.detect(embedding, shortlist, threshold);
+  } catch (error) {
+    // A detector failure costs a notice, never the image: it is still indexed.
+    (search.logger ?? childLogger('indexing')).error({ err: error, guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey }, 'duplicate detection failed');
+  }
+  // Identical bytes are duplicates whatever the detector says (and need no verification).
+  const exact: DuplicateMatch[] = sameBytes
+    .filter((record) => isEarlierCandidate(record, source) && !isDeleted(record))
+    .map((record) => ({ record, similarity: 1, cosine: 1, exact: true, kind: 'repost' }));
+  return [...exact, ...detected];
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -238,7 +298,7 @@ export class ImageIndexer implements Indexer {
     const download = await this.download(image);
     timings.downloadMs = lap();
     const contentHash = sha256Hex(download.bytes);
-    const sameBytes = (await store.findByHash(source.guildId, contentHash)).filter((record) => record.messageId !== source.messageId);
+    const sameBytes = await sameBytesAs(store, source, contentHash);
     let embedding: ImageEmbedding | undefined;
     for (const record of sameBytes) {
       const vector = await store.getVector(source.guildId, record.id);
@@ -254,7 +314,13 @@ export class ImageIndexer implements Indexer {
 
     const { record, duplicates } = await this.withGuildLock(source.guildId, async () => {
       lap(); // time spent waiting for the lock counts as neither
-      const duplicates = await this.findDuplicates(source, embedding, sameBytes, threshold);
+      const duplicates = await findDuplicates(
+        { store, detector: this.options.detector, isDeleted: (record) => this.isDeleted(record), logger: this.log },
+        source,
+        embedding,
+        sameBytes,
+        threshold,
+      );
       timings.detectMs = lap();
       const record = await store.add(source, contentHash, embedding);
       timings.addMs = lap();
@@ -287,29 +353,6 @@ export class ImageIndexer implements Indexer {
       this.log.info({ url: redact(preferred), code: error.code }, 'proxy rendition failed; trying the original URL');
       return this.options.download(image.url);
     }
-  }
-
-  private async findDuplicates(source: ImageSource, embedding: ImageEmbedding, sameBytes: readonly ImageRecord[], threshold: number | null): Promise<DuplicateMatch[]> {
-    const { detector, store } = this.options;
-    const neighbours = await store.findSimilar(source.guildId, embedding.vector, {
-      // Exact copies are reported without verification, so they must not use up the shortlist.
-      k: detector.shortlist.k + Math.min(sameBytes.length, 50),
-      filter: (record) => isEarlierCandidate(record, source) && !this.isDeleted(record),
-    });
-    const exactIds = new Set(sameBytes.map((record) => record.id));
-    const shortlist = neighbours
-      .filter((candidate) => candidate.score >= detector.shortlist.minCosine && !exactIds.has(candidate.record.id))
-      .slice(0, detector.shortlist.k);
-    let detected: DuplicateMatch[] = [];
-    try {
-      if (shortlist.length > 0) detected = await detector.detect(embedding, shortlist, threshold);
-    } catch (error) {
-      // A detector failure costs a notice, never the image: it is still indexed.
-      this.log.error({ err: error, guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey }, 'duplicate detection failed');
-    }
-    // Identical bytes are duplicates whatever the detector says (and need no verification).
-    const exact: DuplicateMatch[] = sameBytes.filter((record) => isEarlierCandidate(record, source) && !this.isDeleted(record)).map((record) => ({ record, similarity: 1, cosine: 1, exact: true, kind: 'repost' }));
-    return [...exact, ...detected];
   }
 
   private async withGuildLock<T>(guildId: string, task: () => Promise<T>): Promise<T> {

@@ -42,8 +42,8 @@ export function botEnvironment(fake: FakeDiscord, dataDir: string): Record<strin
   return {
     DISCORD_TOKEN: fake.token,
     DISCORD_API_URL: fake.apiUrl,
-    // The downloader matches host names (no port); loopback is allowed only because it is listed exactly.
-    CDN_ALLOWED_HOSTS: '127.0.0.1',
+    // Host and port of the fake CDN; loopback is allowed only because it is listed exactly.
+    CDN_ALLOWED_HOSTS: fake.cdnHost,
     DATA_DIR: dataDir,
     MODEL_DIR: SHARED_MODEL_DIR,
     EMBEDDING_BACKEND: 'wasm',

@@ -38,8 +38,7 @@
  * Records: requests, requestsTo, cdnRequests, uploadedFiles, messagesIn, message, botMessages,
  * interactionResponses, reactionsOn, commands, gatewaySessions, identifies, permissionsIn,
  * onBotMessage (push-style, for benchmarks), waitFor.
- * Hosts: everything is on 127.0.0.1 (`cdnHost` is `127.0.0.1:port`): a bot's CDN allow-list that
- * matches host names needs `127.0.0.1`. Destroy discord.js clients before `close()`.
+ * Hosts: everything is on 127.0.0.1; `cdnHost` (`127.0.0.1:port`) is the bot's CDN_ALLOWED_HOSTS entry. Destroy discord.js clients before `close()`.
  *
  * Why package.json pins undici 6: discord.js 14 uses undici 6, and the process-wide undici dispatcher
  * is installed by whichever undici loads first. With a second copy (undici 7) imported before
