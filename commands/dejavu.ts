@@ -13,7 +13,8 @@ import {
   type Message,
 } from 'discord.js';
 import type { GuildSettings, NoticeMode } from '../src/services/types.ts';
-import { canReadHistory, crawlableChannels, progressText, type BackfillTotals } from '../src/discord/backfill.ts';
+import { canReadHistory, progressText, type BackfillTotals } from '../src/discord/backfill.ts';
+import { channelAndThreads, crawlableChannels } from '../src/discord/threads.ts';
 import type { BotContext } from '../src/discord/context.ts';
 import { describeForUser } from '../src/discord/errors.ts';
 import { localizations, translate, type Translate } from '../src/discord/i18n.ts';
@@ -33,7 +34,15 @@ const named = <T extends { setName(name: string): T; setNameLocalizations(map: R
     .setDescription(en(`${path}.description`))
     .setDescriptionLocalizations(localizations(`${path}.description`));
 
-const TEXT_CHANNELS = [ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.GuildForum, ChannelType.GuildVoice, ChannelType.PublicThread, ChannelType.AnnouncementThread] as const;
+const TEXT_CHANNELS = [
+  ChannelType.GuildText,
+  ChannelType.GuildAnnouncement,
+  ChannelType.GuildForum,
+  ChannelType.GuildMedia,
+  ChannelType.GuildVoice,
+  ChannelType.PublicThread,
+  ChannelType.AnnouncementThread,
+] as const;
 const NOTICE_MODES: readonly NoticeMode[] = ['reply', 'react', 'log', 'off'];
 /** A week: longer leeways would silence reposts for good. */
 const MAX_LEEWAY_MINUTES = 7 * 24 * 60;
@@ -148,9 +157,7 @@ async function stats(interaction: ChatInputCommandInteraction<'cached'>, context
 async function backfill(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, t: Translate): Promise<void> {
   const guild = interaction.guild;
   const chosen = channelOption(interaction, 'channel');
-  const channels: GuildTextBasedChannel[] = chosen
-    ? [chosen].filter((channel): channel is GuildTextBasedChannel => channel?.isTextBased() === true && canReadHistory(guild, channel))
-    : crawlableChannels(guild);
+  const channels: GuildTextBasedChannel[] = (chosen ? await channelAndThreads(guild, chosen) : await crawlableChannels(guild)).filter((channel) => canReadHistory(guild, channel));
   const totals: BackfillTotals = { channelsDone: 0, channelsTotal: channels.length, messages: 0, images: 0, current: null, startedAt: Date.now() };
   let lastEdit = 0;
   // After the interaction token expires the reply can no longer be edited: progress moves to a channel message.

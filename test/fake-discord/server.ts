@@ -70,6 +70,7 @@ import {
   channelKindType,
   emojiKey,
   isThread,
+  isThreadOnly,
   parseEmoji,
   snowflake,
   type ChannelKind,
@@ -137,6 +138,10 @@ export interface ChannelSpec {
   /** Threads: the user who started it (default: the guild owner). */
   ownerId?: string;
   archived?: boolean;
+  /** Threads: when it was archived (default: its creation time); archived-thread lists sort by it. */
+  archivedAt?: Date;
+  /** Threads: users who joined it (the owner always has); the bot's own user id makes it joined by the bot. */
+  members?: string[];
 }
 
 export interface MemberSpec {
@@ -477,7 +482,10 @@ export class FakeDiscord {
     const guild = this.state.guild(channel.guildId);
     if (change.name !== undefined) channel.name = change.name;
     if (change.nsfw !== undefined) channel.nsfw = change.nsfw;
-    if (change.archived !== undefined) channel.archived = change.archived;
+    if (change.archived !== undefined) {
+      channel.archived = change.archived;
+      if (change.archived) channel.archivedAt = new Date();
+    }
     if (change.overwrites) channel.overwrites = this.resolveOverwrites(guild, change.overwrites);
     this.events.channelUpdate(channel);
     this.notify();
@@ -551,7 +559,7 @@ export class FakeDiscord {
     if ((permissions & PermissionFlagsBits.ViewChannel) === 0n || (permissions & sendFlag) === 0n) {
       throw new Error(`fake-discord: ${spec.authorId} cannot send messages in #${channel.name}`);
     }
-    if (channel.type === ChannelType.GuildForum || channel.type === ChannelType.GuildCategory) {
+    if (isThreadOnly(channel) || channel.type === ChannelType.GuildCategory) {
       throw new Error(`fake-discord: #${channel.name} holds no messages (post in a thread)`);
     }
     const id = spec.id ?? snowflake(spec.createdAt?.getTime());
@@ -1043,12 +1051,15 @@ export class FakeDiscord {
       overwrites: this.resolveOverwrites(guild, spec.overwrites ?? []),
       ownerId: null,
       archived: spec.archived ?? false,
+      archivedAt: spec.archivedAt ?? null,
+      memberIds: new Set(),
       lastMessageId: null,
     };
     if (isThread(channel)) {
       if (!parentId) throw new Error(`fake-discord: thread ${spec.name} needs a parent`);
       channel.ownerId = spec.ownerId ?? guild.ownerId;
       channel.overwrites = [];
+      channel.memberIds = new Set([channel.ownerId, ...(spec.members ?? [])]);
     }
     return channel;
   }
