@@ -21,6 +21,7 @@ import { createJobQueue, type JobQueue } from './jobs/index.ts';
 import { createLockService, type LockService } from './locks.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
+import { KeyvReportStore, REPORTS_NAMESPACE } from './reports.ts';
 import { findSimilarImages } from './similarity.ts';
 import { clearUnfinished, loadUnfinished, saveUnfinished, UNFINISHED_NAMESPACE } from './unfinished.ts';
 import type { FindSimilarOptions, GuildServiceStats, Services, SimilarityPage } from './types.ts';
@@ -66,6 +67,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const backfillKeyv = createKeyv<unknown>(keyvOptions, BACKFILL_NAMESPACE);
   const unfinishedKeyv = createKeyv<unknown>(keyvOptions, UNFINISHED_NAMESPACE);
   const settings = new GuildSettingsStore(settingsKeyv);
+  const reportsKeyv = createKeyv<unknown>(keyvOptions, REPORTS_NAMESPACE);
+  const reports = new KeyvReportStore(reportsKeyv);
   const downloader = new Downloader({
     allowedHosts: overrides.allowedHosts ?? config.CDN_ALLOWED_HOSTS,
     maxBytes: config.MAX_IMAGE_BYTES,
@@ -128,6 +131,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     locks,
     jobs,
     reactionCooldowns,
+    reports,
     resumed,
 
     async download(url: string): Promise<Uint8Array> {
@@ -158,6 +162,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       const removed = await store.removeGuild(guildId);
       await backfill.forgetGuild(guildId);
       await settings.remove(guildId);
+      await reports.forgetGuild(guildId);
       return removed;
     },
 
@@ -168,6 +173,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         backend: embedder.backend,
         queue: queue.stats(),
         lastBackfillAt: await backfill.lastBackfillAt(guildId),
+        falsePositivesReported: await reports.falsePositives(guildId),
       };
     },
 
@@ -191,7 +197,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
         await step('close locks', () => locks.close());
-        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, reportsKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;
     },
