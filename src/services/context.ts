@@ -22,6 +22,7 @@ import { createLockService, type LockService } from './locks.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
 import { KeyvReportStore, REPORTS_NAMESPACE } from './reports.ts';
+import { Resigner, RESIGN_NAMESPACE } from './resign.ts';
 import { findSimilarImages } from './similarity.ts';
 import { clearUnfinished, loadUnfinished, saveUnfinished, UNFINISHED_NAMESPACE } from './unfinished.ts';
 import type { FindSimilarOptions, GuildServiceStats, Services, SimilarityPage } from './types.ts';
@@ -97,7 +98,9 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     await backfill.forgetChannel(guildId, channelId);
     return removed;
   };
-  const jobs = await createJobQueue(config, { backfill, forgetChannelImages });
+  const resignKeyv = createKeyv<unknown>(keyvOptions, RESIGN_NAMESPACE);
+  const resign = new Resigner({ store, indexer, keyv: resignKeyv, locks, pauseMs: config.RESIGN_PAUSE_MS });
+  const jobs = await createJobQueue(config, { backfill, forgetChannelImages, resign });
   const reactionCooldowns = new CooldownTracker(config.REACTION_COOLDOWN_MS);
   let closing: Promise<void> | undefined;
 
@@ -132,6 +135,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     jobs,
     reactionCooldowns,
     reports,
+    resign,
     resumed,
 
     async download(url: string): Promise<Uint8Array> {
@@ -182,7 +186,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         log.info({ queue: queue.stats() }, 'shutting down services');
         clearInterval(retryTimer);
         // The job worker stops taking jobs and waits for its running ones, which closing the Backfiller stops.
-        await step('stop jobs and backfills', () => Promise.all([jobs.close(), backfill.close()]));
+        await step('stop jobs and backfills', () => Promise.all([jobs.close(), backfill.close(), resign.close()]));
         await step('drain queue', () => queue.drain(config.SHUTDOWN_DRAIN_MS));
         await step('save unfinished images', async () => {
           // Retries still submitting images are refused now (queue closed) and land in the unfinished list.
@@ -197,7 +201,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
         await step('close locks', () => locks.close());
-        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, reportsKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, reportsKeyv, resignKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;
     },

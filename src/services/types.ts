@@ -11,6 +11,7 @@ import type { Embedder } from '../embedding/types.ts';
 import type { ImageRecord, ImageSource, ImageStore, RecordMetadata, ScoredRecord } from '../store/types.ts';
 import type { JobQueue } from './jobs/types.ts';
 import type { ReportService } from './reports.ts';
+import type { ResignService } from './resign.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Images to index
@@ -373,6 +374,8 @@ export interface Services {
   readonly reactionCooldowns: Cooldowns;
   /** "Not a repost" reports and the image pairs they suppress. */
   readonly reports: ReportService;
+  /** Stored images signed by an older signature format, and the `resign` channel job that updates them. */
+  readonly resign: ResignService;
   /** Downloads a user-supplied URL (the /similar `url` option) with the allowed-host rules. */
   download(url: string): Promise<Uint8Array>;
   /** Similarity search shared by /similar, the context menu and the 🔍 reaction. */

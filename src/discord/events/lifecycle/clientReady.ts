@@ -1,6 +1,7 @@
 import { Events } from 'discord.js';
 import { isDejavuError } from '../../../errors.ts';
 import { historyFetcher, historyFetchers } from '../../backfill.ts';
+import { queueResignJobs } from '../../resign.ts';
 import { defineEvent } from '../event.ts';
 
 /**
@@ -8,7 +9,8 @@ import { defineEvent } from '../event.ts';
  * guild's job, reading history over REST — then catch up on messages posted while the bot was offline, for
  * every channel of this shard's guilds whose newest message the bot remembers. Channels run one after
  * another so a restart does not flood Discord's REST limits; a channel another process is crawling right
- * now (its lock is taken) is left to it.
+ * now (its lock is taken) is left to it. Channels holding images with an older duplicate signature get a
+ * re-signing job first (it runs alongside).
  */
 export default defineEvent({
   name: 'Start the job worker and catch up on messages posted while offline',
@@ -21,6 +23,8 @@ export default defineEvent({
     } catch (error) {
       context.log.error({ err: error }, 'job worker did not start; queued backfills wait for another process');
     }
+    // Images signed by an older signature format get a new one in the background (src/services/resign.ts).
+    await queueResignJobs(context, client);
     for (const guild of client.guilds.cache.values()) {
       const fetchPage = historyFetcher(guild);
       for (const channelId of await context.services.backfill.knownChannels(guild.id)) {
