@@ -142,7 +142,10 @@ export class Resigner implements ResignService {
           : { version: SIGNATURE_VERSION, doneThroughId: null, total: stale.length, scanned: 0, indexed: 0, skipped: 0, failed: 0, done: false, finishedAt: null };
       const after = cursor.doneThroughId;
       let pending = after === null ? stale : stale.filter((id) => compareSnowflakes(id, after) > 0);
-      if (cursor.done && pending.length === 0) return report(guildId, channelId, cursor, true);
+      if (cursor.done && pending.length === 0) {
+        await this.channelFinished(guildId, channelId);
+        return report(guildId, channelId, cursor, true);
+      }
       if (stored !== undefined && stored.version === SIGNATURE_VERSION && cursor.scanned > 0) {
         this.log.info({ guildId, channelId, handled: cursor.scanned, left: pending.length }, 're-signing resumed from its cursor');
       }
@@ -172,6 +175,7 @@ export class Resigner implements ResignService {
       cursor.done = true;
       cursor.finishedAt = Date.now();
       await this.options.keyv.set(cursorKey(guildId, channelId), cursor);
+      await this.channelFinished(guildId, channelId);
       const final = report(guildId, channelId, cursor, true);
       options.onProgress?.(final);
       this.log.info({ ...final, version: SIGNATURE_VERSION }, 're-signing of the channel finished');
@@ -187,6 +191,16 @@ export class Resigner implements ResignService {
     this.closed = true;
     for (const controller of this.controllers) controller.abort();
     await Promise.resolve();
+  }
+
+  /**
+   * The channel is done (images that failed or whose message is gone keep their old signature): once every
+   * channel of the guild is, later starts skip the scan until the signature version changes.
+   */
+  private async channelFinished(guildId: string, channelId: string): Promise<void> {
+    const scan = await this.scan(guildId);
+    scan.delete(channelId);
+    if (scan.size === 0) await this.options.keyv.set(cleanKey(guildId), SIGNATURE_VERSION);
   }
 
   private stopped(guildId: string, channelId: string, cursor: ResignCursor): BackfillProgress {
@@ -264,6 +278,14 @@ function report(guildId: string, channelId: string, cursor: ResignCursor, done: 
 
 function cursorKey(guildId: string, channelId: string): string {
   return `cursor:${guildId}:${channelId}`;
+}
+
+/**
+ * Makes the next start scan the guild again: for tools that bring in records from elsewhere (a restored
+ * backup, a copy from another store), which may hold older signatures after the guild was found clean.
+ */
+export async function forgetCleanScan(keyv: Keyv<unknown>, guildId: string): Promise<void> {
+  await keyv.delete(cleanKey(guildId));
 }
 
 function cleanKey(guildId: string): string {
