@@ -1,4 +1,4 @@
-/** `/dejavu config|stats|backfill`: server settings, statistics and history indexing (Manage Server). */
+/** `/dejavu config|stats|backfill|reports`: server settings, statistics, history indexing and "Not a repost" reports (Manage Server). */
 import {
   ApplicationIntegrationType,
   ChannelType,
@@ -20,6 +20,7 @@ import { describeForUser } from '../src/discord/errors.ts';
 import { localizations, translate, type Translate } from '../src/discord/i18n.ts';
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
 import { canManageGuild } from '../src/discord/permissions.ts';
+import { addModerationConfigOptions, addReportsSubcommand, moderationConfigPatch, moderationSettingsFields, reports } from './dejavu/moderation.ts';
 
 const en = translate('en');
 const key = (path: string) => `commands.dejavu.${path}`;
@@ -56,7 +57,8 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
   .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
   .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
   .addSubcommand((sub) =>
-    named(sub, key('config'), 'config')
+    // The duplicate-notice moderation options (templates, allowed-role) come from commands/dejavu/moderation.ts.
+    addModerationConfigOptions(named(sub, key('config'), 'config')
       .addNumberOption((o) => named(o, key('config.options.threshold'), 'threshold').setMinValue(50).setMaxValue(100))
       .addStringOption((o) =>
         named(o, key('config.options.mode'), 'mode').addChoices(
@@ -69,9 +71,11 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
       .addChannelOption((o) => named(o, key('config.options.unignore'), 'unignore').addChannelTypes(...TEXT_CHANNELS))
       .addBooleanOption((o) => named(o, key('config.options.include-bots'), 'include-bots'))
       .addStringOption((o) => named(o, key('config.options.emoji'), 'emoji').setMaxLength(64))
-      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral')),
+      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral'))),
   )
+
   .addSubcommand((sub) => named(sub, key('stats'), 'stats'))
+  .addSubcommand((sub) => addReportsSubcommand(sub))
   .addSubcommand((sub) =>
     named(sub, key('backfill'), 'backfill').addChannelOption((o) => named(o, key('backfill.options.channel'), 'channel').addChannelTypes(...TEXT_CHANNELS)),
   );
@@ -103,6 +107,7 @@ function settingsEmbed(t: Translate, settings: GuildSettings): EmbedBuilder {
     { name: t('config.includeBots'), value: yesNo(settings.includeOtherBots), inline: true },
     { name: t('config.emoji'), value: /^\d+$/.test(settings.reactionEmoji) ? `<:e:${settings.reactionEmoji}>` : settings.reactionEmoji, inline: true },
     { name: t('config.ephemeral'), value: yesNo(settings.ephemeralReplies), inline: true },
+    ...moderationSettingsFields(t, settings),
     { name: t('config.ignored'), value: channelList(settings.ignoredChannelIds) },
   );
 }
@@ -130,6 +135,7 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
   if (emoji) patch.reactionEmoji = parseEmoji(emoji);
   const ephemeral = options.getBoolean('ephemeral');
   if (ephemeral !== null) patch.ephemeralReplies = ephemeral;
+  Object.assign(patch, moderationConfigPatch(interaction));
   if (Object.keys(patch).length === 0) return settingsEmbed(t, settings);
   if ((patch.noticeMode ?? settings.noticeMode) === 'log' && !(patch.logChannelId ?? settings.logChannelId)) return t('config.logNeedsChannel');
   const updated = await context.services.settings.update(interaction.guildId, patch);
@@ -146,6 +152,7 @@ async function stats(interaction: ChatInputCommandInteraction<'cached'>, context
     { name: t('stats.backend'), value: guildStats.backend, inline: true },
     { name: t('stats.queue'), value: `${queue.pending} + ${queue.running}`, inline: true },
     { name: t('stats.lastBackfill'), value: guildStats.lastBackfillAt === null ? t('stats.never') : `<t:${Math.floor(guildStats.lastBackfillAt / 1000)}:R>`, inline: true },
+    { name: t('stats.falsePositives'), value: String(guildStats.falsePositivesReported), inline: true },
   );
 }
 
@@ -215,7 +222,8 @@ export async function execute(interaction: ChatInputCommandInteraction, context:
   }
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   await finishDeferred(interaction, context, t, async () => {
-    const result = subcommand === 'config' ? await config(interaction, context, settings, t) : await stats(interaction, context, t);
+    const result =
+      subcommand === 'config' ? await config(interaction, context, settings, t) : subcommand === 'reports' ? await reports(interaction, context, t) : await stats(interaction, context, t);
     return typeof result === 'string' ? result : { embeds: [result], files: [], components: [] };
   });
 }

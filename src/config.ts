@@ -125,6 +125,11 @@ const environmentSchema = z.object({
    * gives its job (and lock) back after about this long.
    */
   JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /**
+   * Pause of a re-signing job (new duplicate signatures for stored images) after each message it re-signed:
+   * keeps its CDN downloads and history reads well under Discord's limits while live traffic goes on.
+   */
+  RESIGN_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(200),
 
   // Embedder HTTP service
   EMBEDDER_HOST: z.string().default('127.0.0.1'),

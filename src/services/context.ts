@@ -21,6 +21,8 @@ import { createJobQueue, type JobQueue } from './jobs/index.ts';
 import { createLockService, type LockService } from './locks.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
+import { KeyvReportStore, REPORTS_NAMESPACE } from './reports.ts';
+import { Resigner, RESIGN_NAMESPACE } from './resign.ts';
 import { findSimilarImages } from './similarity.ts';
 import { clearUnfinished, loadUnfinished, saveUnfinished, UNFINISHED_NAMESPACE } from './unfinished.ts';
 import type { FindSimilarOptions, GuildServiceStats, Services, SimilarityPage } from './types.ts';
@@ -66,6 +68,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const backfillKeyv = createKeyv<unknown>(keyvOptions, BACKFILL_NAMESPACE);
   const unfinishedKeyv = createKeyv<unknown>(keyvOptions, UNFINISHED_NAMESPACE);
   const settings = new GuildSettingsStore(settingsKeyv);
+  const reportsKeyv = createKeyv<unknown>(keyvOptions, REPORTS_NAMESPACE);
+  const reports = new KeyvReportStore(reportsKeyv);
   const downloader = new Downloader({
     allowedHosts: overrides.allowedHosts ?? config.CDN_ALLOWED_HOSTS,
     maxBytes: config.MAX_IMAGE_BYTES,
@@ -94,7 +98,9 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     await backfill.forgetChannel(guildId, channelId);
     return removed;
   };
-  const jobs = await createJobQueue(config, { backfill, forgetChannelImages });
+  const resignKeyv = createKeyv<unknown>(keyvOptions, RESIGN_NAMESPACE);
+  const resign = new Resigner({ store, indexer, keyv: resignKeyv, locks, pauseMs: config.RESIGN_PAUSE_MS });
+  const jobs = await createJobQueue(config, { backfill, forgetChannelImages, resign });
   const reactionCooldowns = new CooldownTracker(config.REACTION_COOLDOWN_MS);
   let closing: Promise<void> | undefined;
 
@@ -128,6 +134,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     locks,
     jobs,
     reactionCooldowns,
+    reports,
+    resign,
     resumed,
 
     async download(url: string): Promise<Uint8Array> {
@@ -158,6 +166,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       const removed = await store.removeGuild(guildId);
       await backfill.forgetGuild(guildId);
       await settings.remove(guildId);
+      await reports.forgetGuild(guildId);
       return removed;
     },
 
@@ -168,6 +177,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         backend: embedder.backend,
         queue: queue.stats(),
         lastBackfillAt: await backfill.lastBackfillAt(guildId),
+        falsePositivesReported: await reports.falsePositives(guildId),
       };
     },
 
@@ -176,7 +186,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         log.info({ queue: queue.stats() }, 'shutting down services');
         clearInterval(retryTimer);
         // The job worker stops taking jobs and waits for its running ones, which closing the Backfiller stops.
-        await step('stop jobs and backfills', () => Promise.all([jobs.close(), backfill.close()]));
+        await step('stop jobs and backfills', () => Promise.all([jobs.close(), backfill.close(), resign.close()]));
         await step('drain queue', () => queue.drain(config.SHUTDOWN_DRAIN_MS));
         await step('save unfinished images', async () => {
           // Retries still submitting images are refused now (queue closed) and land in the unfinished list.
@@ -191,7 +201,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
         await step('close locks', () => locks.close());
-        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, reportsKeyv, resignKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;
     },

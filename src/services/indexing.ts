@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DejavuError, type ErrorCode } from '../errors.ts';
+import { isCurrentSignature } from '../embedding/signature.ts';
 import type { Embedder, ImageEmbedding } from '../embedding/types.ts';
 import { childLogger, type Logger } from '../logger.ts';
 import type { ImageRecord, ImageSource, ImageStore, ScoredRecord } from '../store/types.ts';
@@ -301,6 +302,8 @@ export class ImageIndexer implements Indexer {
     const sameBytes = await sameBytesAs(store, source, contentHash);
     let embedding: ImageEmbedding | undefined;
     for (const record of sameBytes) {
+      // A record signed by an older format would pass its stale signature on: embed afresh instead.
+      if (!isCurrentSignature(record.signature)) continue;
       const vector = await store.getVector(source.guildId, record.id);
       if (vector !== undefined) {
         embedding = { vector, signature: record.signature, width: record.width, height: record.height };
@@ -336,6 +339,40 @@ export class ImageIndexer implements Indexer {
     this.log.debug({ guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey, exactDuplicate, duplicates: duplicates.length, elapsedMs, ...timings }, 'indexed image');
     return { status: 'indexed', record, duplicates, exactDuplicate, embedded: !exactDuplicate, elapsedMs, timings };
   }
+
+  // --- Re-signing (src/services/resign.ts): fresh embeddings for stored images, swapped in per message ---
+
+  /**
+   * Downloads and embeds an image again through the work queue (so live images still go first), without
+   * touching the store: the re-signature job swaps the result in with replaceMessage once every image of
+   * the message has one.
+   */
+  async reembed(image: ImageReference, priority: IndexOptions['priority'] = 'backfill'): Promise<{ contentHash: string; embedding: ImageEmbedding }> {
+    const accepted = await this.options.queue.enqueue(
+      async () => {
+        const download = await this.download(image);
+        return { contentHash: sha256Hex(download.bytes), embedding: await this.options.embedder.embed(download.bytes) };
+      },
+      { priority, context: { guildId: image.source.guildId, channelId: image.source.channelId, messageId: image.source.messageId, sourceKey: image.source.sourceKey } },
+    );
+    return accepted.result;
+  }
+
+  /**
+   * Replaces every record of a message by the given ones, under the guild's lock (a live duplicate search
+   * never sees the message half-replaced). Nothing happens when the message was deleted meanwhile.
+   */
+  async replaceMessage(guildId: string, messageId: string, images: ReadonlyArray<{ source: ImageSource; contentHash: string; embedding: ImageEmbedding }>): Promise<ImageRecord[]> {
+    return this.withGuildLock(guildId, async () => {
+      if (images.some((image) => this.isDeleted(image.source))) return [];
+      await this.options.store.removeMessage(guildId, messageId);
+      const records: ImageRecord[] = [];
+      for (const image of images) records.push(await this.options.store.add(image.source, image.contentHash, image.embedding));
+      return records;
+    });
+  }
+
+  // --- end re-signing ---
 
   /** The media proxy's downscaled rendition when the image is large; the original URL if that fails. */
   private downloadUrl(image: ImageReference): string {

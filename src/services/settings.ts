@@ -21,6 +21,10 @@ export const guildSettingsSchema = z.object({
   reactionEmoji: z.string().min(1).max(64).default('🔍'),
   ephemeralReplies: z.boolean().default(true),
   locale: z.string().min(2).max(10).nullable().default(null),
+  // --- Duplicate-notice moderation: meme templates, "not a repost" reports, allowed reposters ---
+  templateMatches: z.enum(['ignore', 'note']).default('ignore'),
+  allowedReposterRoleId: snowflake.nullable().default(null),
+  // --- end duplicate-notice moderation ---
 });
 
 export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze(guildSettingsSchema.parse({}));
