@@ -19,6 +19,7 @@ import { describeForUser } from '../src/discord/errors.ts';
 import { localizations, translate, type Translate } from '../src/discord/i18n.ts';
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
 import { canManageGuild } from '../src/discord/permissions.ts';
+import { addWaveOptions, waveField, wavePatch } from '../src/discord/waves-config.ts';
 
 const en = translate('en');
 const key = (path: string) => `commands.dejavu.${path}`;
@@ -47,7 +48,7 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
   .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
   .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
   .addSubcommand((sub) =>
-    named(sub, key('config'), 'config')
+    addWaveOptions(named(sub, key('config'), 'config')
       .addNumberOption((o) => named(o, key('config.options.threshold'), 'threshold').setMinValue(50).setMaxValue(100))
       .addStringOption((o) =>
         named(o, key('config.options.mode'), 'mode').addChoices(
@@ -60,7 +61,7 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
       .addChannelOption((o) => named(o, key('config.options.unignore'), 'unignore').addChannelTypes(...TEXT_CHANNELS))
       .addBooleanOption((o) => named(o, key('config.options.include-bots'), 'include-bots'))
       .addStringOption((o) => named(o, key('config.options.emoji'), 'emoji').setMaxLength(64))
-      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral')),
+      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral'))),
   )
   .addSubcommand((sub) => named(sub, key('stats'), 'stats'))
   .addSubcommand((sub) =>
@@ -95,6 +96,7 @@ function settingsEmbed(t: Translate, settings: GuildSettings): EmbedBuilder {
     { name: t('config.emoji'), value: /^\d+$/.test(settings.reactionEmoji) ? `<:e:${settings.reactionEmoji}>` : settings.reactionEmoji, inline: true },
     { name: t('config.ephemeral'), value: yesNo(settings.ephemeralReplies), inline: true },
     { name: t('config.ignored'), value: channelList(settings.ignoredChannelIds) },
+    waveField(t, settings),
   );
 }
 
@@ -121,6 +123,7 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
   if (emoji) patch.reactionEmoji = parseEmoji(emoji);
   const ephemeral = options.getBoolean('ephemeral');
   if (ephemeral !== null) patch.ephemeralReplies = ephemeral;
+  Object.assign(patch, wavePatch(options));
   if (Object.keys(patch).length === 0) return settingsEmbed(t, settings);
   if ((patch.noticeMode ?? settings.noticeMode) === 'log' && !(patch.logChannelId ?? settings.logChannelId)) return t('config.logNeedsChannel');
   const updated = await context.services.settings.update(interaction.guildId, patch);

@@ -10,6 +10,7 @@ import { imagesOfMessage } from './images.ts';
 import { RecentIds } from './once.ts';
 import { translatorFor } from './locale.ts';
 import { audienceCanSee } from './permissions.ts';
+import { trackWaves } from './waves.ts';
 import { DUPLICATE_REACTION, duplicateLogText, duplicateNoticeText } from './replies/duplicate.ts';
 
 /** Messages that already got a notice, so an edit that adds an embed does not notify twice. */
@@ -48,6 +49,8 @@ export async function indexLiveMessage(context: BotContext, message: Message<tru
       context.log.warn({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, code: outcome.code, sourceKey: outcome.source.sourceKey }, 'image not indexed');
     }
   }
+  // A copy in a spam wave is reported by the wave's one alert, not by a notice of its own.
+  if (await trackWaves(context, message, settings, outcomes)) return { outcomes, notice: null };
   if (!outcomes.some((outcome) => outcome.status === 'indexed' && outcome.duplicates.length > 0)) return { outcomes, notice: null };
   const notice = await planNotice(message, settings, outcomes);
   if (notice.action !== 'none' && noticed.firstSighting(message.id)) await postNotice(context, message, settings, notice);

@@ -22,6 +22,7 @@ import { createLockService, type LockService } from './locks.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
 import { findSimilarImages } from './similarity.ts';
+import { WaveService, WAVES_NAMESPACE } from './waves.ts';
 import { clearUnfinished, loadUnfinished, saveUnfinished, UNFINISHED_NAMESPACE } from './unfinished.ts';
 import type { FindSimilarOptions, GuildServiceStats, Services, SimilarityPage } from './types.ts';
 
@@ -65,6 +66,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const settingsKeyv = createKeyv<unknown>(keyvOptions, SETTINGS_NAMESPACE);
   const backfillKeyv = createKeyv<unknown>(keyvOptions, BACKFILL_NAMESPACE);
   const unfinishedKeyv = createKeyv<unknown>(keyvOptions, UNFINISHED_NAMESPACE);
+  const wavesKeyv = createKeyv<unknown>(keyvOptions, WAVES_NAMESPACE);
   const settings = new GuildSettingsStore(settingsKeyv);
   const downloader = new Downloader({
     allowedHosts: overrides.allowedHosts ?? config.CDN_ALLOWED_HOSTS,
@@ -96,6 +98,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   };
   const jobs = await createJobQueue(config, { backfill, forgetChannelImages });
   const reactionCooldowns = new CooldownTracker(config.REACTION_COOLDOWN_MS);
+  const waves = new WaveService({ keyv: wavesKeyv, locks });
   let closing: Promise<void> | undefined;
 
   // Images the previous process accepted but could not index are indexed now, in the background.
@@ -128,6 +131,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     locks,
     jobs,
     reactionCooldowns,
+    waves,
     resumed,
 
     async download(url: string): Promise<Uint8Array> {
@@ -191,7 +195,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
         await step('close locks', () => locks.close());
-        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, wavesKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;
     },

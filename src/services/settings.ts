@@ -6,6 +6,7 @@ import type { Keyv } from 'keyv';
 import { z } from 'zod';
 import { DejavuError } from '../errors.ts';
 import type { Cooldowns, GuildSettings, GuildSettingsService } from './types.ts';
+import { waveSettingsShape } from './waves.ts';
 
 export const SETTINGS_NAMESPACE = 'dejavu-settings';
 const HOUR_MS = 60 * 60 * 1000;
@@ -21,6 +22,8 @@ export const guildSettingsSchema = z.object({
   reactionEmoji: z.string().min(1).max(64).default('🔍'),
   ephemeralReplies: z.boolean().default(true),
   locale: z.string().min(2).max(10).nullable().default(null),
+  // Spam waves (src/services/waves.ts).
+  ...waveSettingsShape,
 });
 
 export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze(guildSettingsSchema.parse({}));

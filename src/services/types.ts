@@ -10,6 +10,7 @@ import type { DejavuError, ErrorCode } from '../errors.ts';
 import type { Embedder } from '../embedding/types.ts';
 import type { ImageRecord, ImageSource, ImageStore, RecordMetadata, ScoredRecord } from '../store/types.ts';
 import type { JobQueue } from './jobs/types.ts';
+import type { WaveService, WaveSettings } from './waves.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Images to index
@@ -180,7 +181,8 @@ export interface SimilarityPage {
 // Settings (src/services/settings.ts)
 // ---------------------------------------------------------------------------------------------
 
-export interface GuildSettings {
+/** Wave settings are a block of their own (src/services/waves.ts). */
+export interface GuildSettings extends WaveSettings {
   /**
    * Duplicate decision threshold; meaning defined by the duplicate detector (its score in [0, 1]).
    * null = the detector's default.
@@ -340,6 +342,8 @@ export interface Services {
   readonly jobs: JobQueue;
   /** Reaction-search cooldown per user (default 10 s). */
   readonly reactionCooldowns: Cooldowns;
+  /** Spam-wave tracking (state in keyv, shared by every process). */
+  readonly waves: WaveService;
   /** Downloads a user-supplied URL (the /similar `url` option) with the allowed-host rules. */
   download(url: string): Promise<Uint8Array>;
   /** Similarity search shared by /similar, the context menu and the 🔍 reaction. */
