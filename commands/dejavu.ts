@@ -21,6 +21,7 @@ import { localizations, translate, type Translate } from '../src/discord/i18n.ts
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
 import { canManageGuild } from '../src/discord/permissions.ts';
 import { addModerationConfigOptions, addReportsSubcommand, moderationConfigPatch, moderationSettingsFields, reports } from './dejavu/moderation.ts';
+import { addWaveOptions, waveField, wavePatch } from '../src/discord/waves-config.ts';
 
 const en = translate('en');
 const key = (path: string) => `commands.dejavu.${path}`;
@@ -58,7 +59,7 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
   .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
   .addSubcommand((sub) =>
     // The duplicate-notice moderation options (templates, allowed-role) come from commands/dejavu/moderation.ts.
-    addModerationConfigOptions(named(sub, key('config'), 'config')
+    addWaveOptions(addModerationConfigOptions(named(sub, key('config'), 'config')
       .addNumberOption((o) => named(o, key('config.options.threshold'), 'threshold').setMinValue(50).setMaxValue(100))
       .addStringOption((o) =>
         named(o, key('config.options.mode'), 'mode').addChoices(
@@ -71,7 +72,7 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
       .addChannelOption((o) => named(o, key('config.options.unignore'), 'unignore').addChannelTypes(...TEXT_CHANNELS))
       .addBooleanOption((o) => named(o, key('config.options.include-bots'), 'include-bots'))
       .addStringOption((o) => named(o, key('config.options.emoji'), 'emoji').setMaxLength(64))
-      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral'))),
+      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral')))),
   )
 
   .addSubcommand((sub) => named(sub, key('stats'), 'stats'))
@@ -109,6 +110,7 @@ function settingsEmbed(t: Translate, settings: GuildSettings): EmbedBuilder {
     { name: t('config.ephemeral'), value: yesNo(settings.ephemeralReplies), inline: true },
     ...moderationSettingsFields(t, settings),
     { name: t('config.ignored'), value: channelList(settings.ignoredChannelIds) },
+    waveField(t, settings),
   );
 }
 
@@ -136,6 +138,7 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
   const ephemeral = options.getBoolean('ephemeral');
   if (ephemeral !== null) patch.ephemeralReplies = ephemeral;
   Object.assign(patch, moderationConfigPatch(interaction));
+  Object.assign(patch, wavePatch(options));
   if (Object.keys(patch).length === 0) return settingsEmbed(t, settings);
   if ((patch.noticeMode ?? settings.noticeMode) === 'log' && !(patch.logChannelId ?? settings.logChannelId)) return t('config.logNeedsChannel');
   const updated = await context.services.settings.update(interaction.guildId, patch);

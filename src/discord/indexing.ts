@@ -12,6 +12,7 @@ import { imagesOfMessage } from './images.ts';
 import { RecentIds } from './once.ts';
 import { translatorFor } from './locale.ts';
 import { audienceCanSee } from './permissions.ts';
+import { trackWaves } from './waves.ts';
 import { DUPLICATE_REACTION, duplicateLogText, duplicateNoticeText, notARepostRow, TEMPLATE_REACTION, templateLogText, templateNoticeText } from './replies/duplicate.ts';
 
 /** Messages that already got a notice, so an edit that adds an embed does not notify twice. */
@@ -50,6 +51,8 @@ export async function indexLiveMessage(context: BotContext, message: Message<tru
       context.log.warn({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, code: outcome.code, sourceKey: outcome.source.sourceKey }, 'image not indexed');
     }
   }
+  // A copy in a spam wave is reported by the wave's one alert, not by a notice of its own.
+  if (await trackWaves(context, message, settings, outcomes)) return { outcomes, notice: null };
   if (!outcomes.some((outcome) => outcome.status === 'indexed' && outcome.duplicates.length > 0)) return { outcomes, notice: null };
   if (isAllowedReposter(message, settings)) {
     context.log.info({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, memberId: message.author.id, roleId: settings.allowedReposterRoleId }, 'duplicate notice skipped: allowed reposter');

@@ -24,6 +24,7 @@ import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './setti
 import { KeyvReportStore, REPORTS_NAMESPACE } from './reports.ts';
 import { Resigner, RESIGN_NAMESPACE } from './resign.ts';
 import { findSimilarImages } from './similarity.ts';
+import { WaveService, WAVES_NAMESPACE } from './waves.ts';
 import { clearUnfinished, loadUnfinished, saveUnfinished, UNFINISHED_NAMESPACE } from './unfinished.ts';
 import type { FindSimilarOptions, GuildServiceStats, Services, SimilarityPage } from './types.ts';
 
@@ -67,6 +68,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const settingsKeyv = createKeyv<unknown>(keyvOptions, SETTINGS_NAMESPACE);
   const backfillKeyv = createKeyv<unknown>(keyvOptions, BACKFILL_NAMESPACE);
   const unfinishedKeyv = createKeyv<unknown>(keyvOptions, UNFINISHED_NAMESPACE);
+  const wavesKeyv = createKeyv<unknown>(keyvOptions, WAVES_NAMESPACE);
   const settings = new GuildSettingsStore(settingsKeyv);
   const reportsKeyv = createKeyv<unknown>(keyvOptions, REPORTS_NAMESPACE);
   const reports = new KeyvReportStore(reportsKeyv);
@@ -102,6 +104,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const resign = new Resigner({ store, indexer, keyv: resignKeyv, locks, pauseMs: config.RESIGN_PAUSE_MS });
   const jobs = await createJobQueue(config, { backfill, forgetChannelImages, resign });
   const reactionCooldowns = new CooldownTracker(config.REACTION_COOLDOWN_MS);
+  const waves = new WaveService({ keyv: wavesKeyv, locks });
   let closing: Promise<void> | undefined;
 
   // Images the previous process accepted but could not index are indexed now, in the background.
@@ -136,6 +139,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     reactionCooldowns,
     reports,
     resign,
+    waves,
     resumed,
 
     async download(url: string): Promise<Uint8Array> {
@@ -201,7 +205,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
         await step('close locks', () => locks.close());
-        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, reportsKeyv, resignKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, reportsKeyv, resignKeyv, wavesKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;
     },

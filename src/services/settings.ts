@@ -6,6 +6,7 @@ import type { Keyv } from 'keyv';
 import { z } from 'zod';
 import { DejavuError } from '../errors.ts';
 import type { Cooldowns, GuildSettings, GuildSettingsService } from './types.ts';
+import { waveSettingsShape } from './waves.ts';
 
 export const SETTINGS_NAMESPACE = 'dejavu-settings';
 const HOUR_MS = 60 * 60 * 1000;
@@ -25,6 +26,8 @@ export const guildSettingsSchema = z.object({
   templateMatches: z.enum(['ignore', 'note']).default('ignore'),
   allowedReposterRoleId: snowflake.nullable().default(null),
   // --- end duplicate-notice moderation ---
+  // Spam waves (src/services/waves.ts).
+  ...waveSettingsShape,
 });
 
 export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze(guildSettingsSchema.parse({}));

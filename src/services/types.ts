@@ -12,6 +12,7 @@ import type { ImageRecord, ImageSource, ImageStore, RecordMetadata, ScoredRecord
 import type { JobQueue } from './jobs/types.ts';
 import type { ReportService } from './reports.ts';
 import type { ResignService } from './resign.ts';
+import type { WaveService, WaveSettings } from './waves.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Images to index
@@ -199,7 +200,8 @@ export interface SimilarityPage {
 // Settings (src/services/settings.ts)
 // ---------------------------------------------------------------------------------------------
 
-export interface GuildSettings {
+/** Wave settings are a block of their own (src/services/waves.ts). */
+export interface GuildSettings extends WaveSettings {
   /**
    * Duplicate decision threshold; meaning defined by the duplicate detector (its score in [0, 1]).
    * null = the detector's default.
@@ -376,6 +378,8 @@ export interface Services {
   readonly reports: ReportService;
   /** Stored images signed by an older signature format, and the `resign` channel job that updates them. */
   readonly resign: ResignService;
+  /** Spam-wave tracking (state in keyv, shared by every process). */
+  readonly waves: WaveService;
   /** Downloads a user-supplied URL (the /similar `url` option) with the allowed-host rules. */
   download(url: string): Promise<Uint8Array>;
   /** Similarity search shared by /similar, the context menu and the 🔍 reaction. */

@@ -5,6 +5,7 @@ import { ApplicationCommandType, ChannelType, GatewayIntentBits, MessageFlags, P
 import type { APIEmbed } from 'discord-api-types/v10';
 import type { Dispatcher } from './events.ts';
 import { contentTypeFromFilename, imageDimensions } from './media.ts';
+import { basePermissions } from './permissions.ts';
 import {
   compareSnowflakes,
   emojiKey,
@@ -824,6 +825,27 @@ export class RestApi {
       const guild = this.guildOrThrow(params.guild);
       const member = guild.members.get(params.user === '@me' ? bot.id : (params.user ?? ''));
       if (!member) throw new DiscordHttpError(404, 10007, 'Unknown Member');
+      return this.state.apiMember(guild, member);
+    });
+    // Member timeouts (the only member change a bot here makes), with Discord's checks: Moderate Members,
+    // never the owner or an administrator, and only members whose highest role is below the bot's.
+    this.define('PATCH', '/guilds/:guild/members/:user', ({ params, body }) => {
+      const guild = this.guildOrThrow(params.guild);
+      const member = guild.members.get(params.user ?? '');
+      if (!member) throw new DiscordHttpError(404, 10007, 'Unknown Member');
+      const change = asObject(body);
+      if (!('communication_disabled_until' in change)) return this.state.apiMember(guild, member);
+      const until = change.communication_disabled_until;
+      if (until !== null && (typeof until !== 'string' || Number.isNaN(Date.parse(until)))) throw invalidForm('communication_disabled_until', 'DATE_TYPE_INVALID', 'Could not parse date.');
+      if (typeof until === 'string' && Date.parse(until) - Date.now() > 28 * 24 * 3600_000 + 60_000) throw invalidForm('communication_disabled_until', 'BASE_TYPE_BAD_LENGTH', 'At most 28 days.');
+      const permissions = basePermissions(this.state.permissionSubject(guild, bot.id));
+      if ((permissions & PermissionFlagsBits.ModerateMembers) === 0n) throw new DiscordHttpError(403, 50013, 'Missing Permissions');
+      const targetPermissions = basePermissions(this.state.permissionSubject(guild, member.userId));
+      const highest = (userId: string) => Math.max(0, ...(guild.members.get(userId)?.roleIds ?? []).map((id) => guild.roles.get(id)?.position ?? 0));
+      const outranked = member.userId === guild.ownerId || (targetPermissions & PermissionFlagsBits.Administrator) !== 0n || highest(member.userId) >= highest(bot.id);
+      if (outranked) throw new DiscordHttpError(403, 50013, 'Missing Permissions');
+      member.communicationDisabledUntil = until === null ? null : new Date(until).toISOString();
+      this.events.memberUpdate(guild, member.userId);
       return this.state.apiMember(guild, member);
     });
     this.define('GET', '/guilds/:guild/members', ({ params, query }) => {

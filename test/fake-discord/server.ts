@@ -519,6 +519,11 @@ export class FakeDiscord {
     this.notify();
   }
 
+  /** Until when a member is timed out (ISO time, as the bot set it), or null. */
+  memberTimeout(guildId: string, userId: string): string | null {
+    return this.state.guild(guildId).members.get(userId)?.communicationDisabledUntil ?? null;
+  }
+
   /** Effective permissions in a channel, computed like Discord does (what interactions carry). */
   permissionsIn(channelId: string, userId: string): bigint {
     return this.state.permissionsIn(channelId, userId);

@@ -108,6 +108,8 @@ export interface FakeMember {
   roleIds: string[];
   nick: string | null;
   joinedAt: Date;
+  /** ISO time until which the member is timed out (PATCH …/members/:user), if ever set. */
+  communicationDisabledUntil?: string | null;
 }
 
 export interface FakeGuildState {
@@ -436,7 +438,7 @@ export class DiscordState {
       mute: false,
       flags: 0,
       pending: false,
-      communication_disabled_until: null,
+      communication_disabled_until: member.communicationDisabledUntil ?? null,
     };
   }
 
