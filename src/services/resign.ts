@@ -171,6 +171,7 @@ export class Resigner implements ResignService {
           if (outcome === 'resigned' && (this.options.pauseMs ?? 200) > 0) await sleep(this.options.pauseMs ?? 200, undefined, { signal }).catch(() => undefined);
         }
         pending = pending.slice(inPage.length);
+        this.log.info({ ...report(guildId, channelId, cursor, false), left: pending.length }, 're-signing progress');
       }
       cursor.done = true;
       cursor.finishedAt = Date.now();

@@ -23,8 +23,9 @@ export default defineEvent({
     } catch (error) {
       context.log.error({ err: error }, 'job worker did not start; queued backfills wait for another process');
     }
-    // Images signed by an older signature format get a new one in the background (src/services/resign.ts).
-    await queueResignJobs(context, client);
+    // Images signed by an older signature format get a new one in the background (src/services/resign.ts);
+    // finding them reads every record once, so it runs alongside the catch-up below.
+    const resignQueued = queueResignJobs(context, client);
     for (const guild of client.guilds.cache.values()) {
       const fetchPage = historyFetcher(guild);
       for (const channelId of await context.services.backfill.knownChannels(guild.id)) {
@@ -38,5 +39,6 @@ export default defineEvent({
         }
       }
     }
+    await resignQueued;
   },
 });
