@@ -142,6 +142,7 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
   if (Object.keys(patch).length === 0) return settingsEmbed(t, settings);
   if ((patch.noticeMode ?? settings.noticeMode) === 'log' && !(patch.logChannelId ?? settings.logChannelId)) return t('config.logNeedsChannel');
   const updated = await context.services.settings.update(interaction.guildId, patch);
+  context.log.info({ guildId: interaction.guildId, memberId: interaction.user.id, fields: Object.keys(patch) }, 'settings changed');
   return settingsEmbed(t, updated).setDescription(t('config.saved'));
 }
 
