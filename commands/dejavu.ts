@@ -1,11 +1,13 @@
-/** `/dejavu config|stats|backfill`: server settings, statistics and history indexing (Manage Server). */
+/**
+ * `/dejavu config|stats|backfill`: server settings, statistics and history indexing (Manage Server), and
+ * the member-privacy subcommands (forget-me, forget, remember-me: src/discord/privacy.ts).
+ */
 import {
   ApplicationIntegrationType,
   ChannelType,
   EmbedBuilder,
   InteractionContextType,
   MessageFlags,
-  PermissionFlagsBits,
   SlashCommandBuilder,
   type ChatInputCommandInteraction,
   type GuildBasedChannel,
@@ -20,6 +22,7 @@ import { describeForUser } from '../src/discord/errors.ts';
 import { localizations, translate, type Translate } from '../src/discord/i18n.ts';
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
 import { canManageGuild } from '../src/discord/permissions.ts';
+import { addPrivacySubcommands, executePrivacy, isPrivacySubcommand } from '../src/discord/privacy.ts';
 
 const en = translate('en');
 const key = (path: string) => `commands.dejavu.${path}`;
@@ -51,10 +54,11 @@ const PROGRESS_EDIT_INTERVAL_MS = 3000;
 /** Interaction tokens expire after 15 minutes; stop editing the reply a little before. */
 const TOKEN_LIFETIME_MS = 14 * 60 * 1000;
 
-export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu')
+const dejavu = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu')
   .setContexts(InteractionContextType.Guild)
   .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
-  .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+  // No default member permissions: every member may run forget-me and remember-me; the other subcommands
+  // check Manage Server when they run (see execute).
   .addSubcommand((sub) =>
     named(sub, key('config'), 'config')
       .addNumberOption((o) => named(o, key('config.options.threshold'), 'threshold').setMinValue(50).setMaxValue(100))
@@ -75,6 +79,8 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
   .addSubcommand((sub) =>
     named(sub, key('backfill'), 'backfill').addChannelOption((o) => named(o, key('backfill.options.channel'), 'channel').addChannelTypes(...TEXT_CHANNELS)),
   );
+
+export const data = addPrivacySubcommands(dejavu);
 
 /**
  * A channel option's id, only if it is a channel of this guild. Reads the raw value when Discord sent no
@@ -197,12 +203,16 @@ export async function execute(interaction: ChatInputCommandInteraction, context:
   const scope = await interactionScope(interaction, context);
   if (!scope || !interaction.inCachedGuild()) return;
   const { settings, t } = scope;
-  // Default member permissions can be overridden by server admins: check at run time too.
+  const subcommand = interaction.options.getSubcommand(true);
+  if (isPrivacySubcommand(subcommand)) {
+    await executePrivacy(interaction, context, subcommand, t);
+    return;
+  }
+  // Everything else is for server managers (the command has no default member permissions, see data).
   if (!canManageGuild(scope.member, interaction.memberPermissions)) {
     await interaction.reply({ content: t('errors.manageGuild'), flags: MessageFlags.Ephemeral });
     return;
   }
-  const subcommand = interaction.options.getSubcommand(true);
   if (subcommand === 'backfill') {
     await interaction.deferReply();
     try {

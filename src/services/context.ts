@@ -19,6 +19,7 @@ import { Downloader } from './download.ts';
 import { ImageIndexer, type DuplicateDetector } from './indexing.ts';
 import { createJobQueue, type JobQueue } from './jobs/index.ts';
 import { createLockService, type LockService } from './locks.ts';
+import { KeyvMemberPrivacy, PRIVACY_NAMESPACE } from './privacy.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
 import { findSimilarImages } from './similarity.ts';
@@ -65,6 +66,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const settingsKeyv = createKeyv<unknown>(keyvOptions, SETTINGS_NAMESPACE);
   const backfillKeyv = createKeyv<unknown>(keyvOptions, BACKFILL_NAMESPACE);
   const unfinishedKeyv = createKeyv<unknown>(keyvOptions, UNFINISHED_NAMESPACE);
+  const privacyKeyv = createKeyv<unknown>(keyvOptions, PRIVACY_NAMESPACE);
   const settings = new GuildSettingsStore(settingsKeyv);
   const downloader = new Downloader({
     allowedHosts: overrides.allowedHosts ?? config.CDN_ALLOWED_HOSTS,
@@ -80,6 +82,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     settings,
     detector: overrides.detector ?? createDuplicateDetector(),
     maxImageBytes: config.MAX_IMAGE_BYTES,
+    privacy: new KeyvMemberPrivacy(privacyKeyv),
   });
   const backfill = new Backfiller({ indexer, settings, keyv: backfillKeyv, locks });
   const removeChannel = async (guildId: string, channelId: string): Promise<number> => {
@@ -161,6 +164,14 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       return removed;
     },
 
+    forgetMember(guildId: string, userId: string, byUserId: string): Promise<number> {
+      return indexer.forgetAuthor(guildId, userId, byUserId);
+    },
+
+    rememberMember(guildId: string, userId: string): Promise<boolean> {
+      return indexer.rememberAuthor(guildId, userId);
+    },
+
     async stats(guildId: string): Promise<GuildServiceStats> {
       const guilds = await store.stats();
       return {
@@ -191,7 +202,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
         await step('close locks', () => locks.close());
-        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, privacyKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;
     },
