@@ -3,12 +3,14 @@
  *
  *   skip checks → queue → already indexed? → download (media-proxy rendition when large) → sha256
  *   → exact-hash shortcut (reuse the stored vector and signature) or embed
- *   → [per-guild lock] duplicate candidates from the store → detector → add to the store [unlock]
+ *   → [per-guild lock] author forgotten? → duplicate candidates from the store → detector → add to the store [unlock]
  *
  * Searching and adding under one per-guild lock means two copies posted at the same moment still see
  * each other (the second is checked against the first), while the expensive part (download, embedding)
  * runs concurrently. Deleted messages leave tombstones so an image whose message is deleted while it
- * waits or is being embedded is never added (or is removed right after).
+ * waits or is being embedded is never added (or is removed right after). Forgetting a member runs under
+ * the same lock, so an image of theirs in flight is either added before (and removed with the rest) or
+ * refused after.
  */
 import { createHash } from 'node:crypto';
 import { DejavuError, type ErrorCode } from '../errors.ts';
@@ -17,6 +19,7 @@ import type { Embedder, ImageEmbedding } from '../embedding/types.ts';
 import { childLogger, type Logger } from '../logger.ts';
 import type { ImageRecord, ImageSource, ImageStore, ScoredRecord } from '../store/types.ts';
 import { redact, renditionUrl, type DownloadResult } from './download.ts';
+import type { MemberPrivacy } from './privacy.ts';
 import type { WorkQueue } from './queue.ts';
 import type { DuplicateMatch, GuildSettingsService, ImageReference, Indexer, IndexOptions, IndexOutcome } from './types.ts';
 
@@ -50,6 +53,8 @@ export interface ImageIndexerOptions {
   tombstoneTtlMs?: number;
   /** Images refused by a full or closing queue kept for a later retry (bounded memory). Default 20 000. */
   maxUnfinished?: number;
+  /** Members who asked to be forgotten: their images are never indexed. Default: nobody is. */
+  privacy?: MemberPrivacy;
   logger?: Logger;
 }
 
@@ -128,6 +133,9 @@ export async function findDuplicates(
   return [...exact, ...detected];
 }
 
+/** Skip reason of images whose author asked to be forgotten. */
+export const FORGOTTEN = 'member opted out';
+
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -200,6 +208,39 @@ export class ImageIndexer implements Indexer {
   }
 
   /**
+   * Forgets a member in a guild: records the opt-out, then removes every image of theirs (the store's
+   * files are compacted, see ImageStore.removeAuthor). Runs under the guild's lock, so an image of theirs
+   * being indexed right now is either removed with the rest or refused. Resolves with the images removed.
+   */
+  async forgetAuthor(guildId: string, authorId: string, byUserId: string): Promise<number> {
+    const privacy = this.requirePrivacy(guildId);
+    const removed = await this.withGuildLock(guildId, async () => {
+      await privacy.forget(guildId, authorId, byUserId);
+      return this.options.store.removeAuthor(guildId, authorId);
+    });
+    this.log.info({ guildId, authorId, byUserId, removed }, 'member forgotten: images removed, new posts not indexed');
+    return removed;
+  }
+
+  /** Ends a member's opt-out: their new posts are indexed again. Resolves whether they were forgotten. */
+  async rememberAuthor(guildId: string, authorId: string): Promise<boolean> {
+    const privacy = this.requirePrivacy(guildId);
+    const was = await this.withGuildLock(guildId, () => privacy.remember(guildId, authorId));
+    this.log.info({ guildId, authorId, wasForgotten: was }, 'member remembered: new posts are indexed again');
+    return was;
+  }
+
+  /** Whether the image's author asked to be forgotten in its guild. */
+  async isForgotten(source: Pick<ImageSource, 'guildId' | 'authorId'>): Promise<boolean> {
+    return (await this.options.privacy?.optOut(source.guildId, source.authorId)) !== undefined;
+  }
+
+  private requirePrivacy(guildId: string): MemberPrivacy {
+    if (this.options.privacy === undefined) throw new DejavuError('CONFIG_INVALID', 'This indexer has no member-privacy list', { guildId });
+    return this.options.privacy;
+  }
+
+  /**
    * Shutdown, after the queue was drained: refuses new images (kept as unfinished) and waits until every
    * image already submitted has its outcome, so takeUnfinished() afterwards really has everything.
    */
@@ -255,6 +296,7 @@ export class ImageIndexer implements Indexer {
     try {
       const settings = await this.options.settings.get(source.guildId);
       if (settings.ignoredChannelIds.includes(source.channelId)) return this.skipped(source, 'ignored channel');
+      if (await this.isForgotten(source)) return this.skipped(source, FORGOTTEN);
       if (unsupportedContentType(image.contentType)) return this.skipped(source, `unsupported type ${image.contentType}`);
       // A large original is fine when a downscaled rendition will be fetched instead (the cap still applies to it).
       if (image.size !== undefined && image.size > this.options.maxImageBytes && this.downloadUrl(image) === (image.proxyUrl ?? image.url)) {
@@ -315,8 +357,10 @@ export class ImageIndexer implements Indexer {
     timings.embedMs = lap();
     if (this.isDeleted(source)) return { status: 'deleted', source };
 
-    const { record, duplicates } = await this.withGuildLock(source.guildId, async () => {
+    const added = await this.withGuildLock(source.guildId, async () => {
       lap(); // time spent waiting for the lock counts as neither
+      // Checked again under the lock: the member may have been forgotten while this image was embedded.
+      if (await this.isForgotten(source)) return undefined;
       const duplicates = await findDuplicates(
         { store, detector: this.options.detector, isDeleted: (record) => this.isDeleted(record), logger: this.log },
         source,
@@ -329,6 +373,13 @@ export class ImageIndexer implements Indexer {
       timings.addMs = lap();
       return { record, duplicates };
     });
+    if (added === undefined) return this.skipped(source, FORGOTTEN);
+    const { record, duplicates } = added;
+    if (await this.isForgotten(source)) {
+      // Forgotten by another process (its lock is not ours) while this image was added: take it out again.
+      await store.removeMessage(source.guildId, source.messageId);
+      return this.skipped(source, FORGOTTEN);
+    }
     if (this.isDeleted(source)) {
       // Deleted while we were adding: take it out again so nothing deleted is ever shown.
       await store.removeMessage(source.guildId, source.messageId);

@@ -391,6 +391,11 @@ export interface Services {
   removeChannel(guildId: string, channelId: string): Promise<number>;
   removeGuild(guildId: string): Promise<number>;
   stats(guildId: string): Promise<GuildServiceStats>;
+  // Member privacy (./privacy.ts): a forgotten member's images are removed and their new posts not indexed.
+  /** Removes every image of the member from the guild's index and stops indexing theirs; resolves with the count removed. */
+  forgetMember(guildId: string, userId: string, byUserId: string): Promise<number>;
+  /** Indexes the member's new posts again; resolves whether they had been forgotten. */
+  rememberMember(guildId: string, userId: string): Promise<boolean>;
   /** Drains the queue, stops backfills (cursors kept), flushes the store, closes the embedder and keyv. */
   close(): Promise<void>;
 }
