@@ -1,12 +1,12 @@
 import { Events } from 'discord.js';
 import { isDejavuError } from '../../../errors.ts';
-import { historyFetcher, historyFetchers } from '../../backfill.ts';
+import { crawlableChannels, historyFetcher, historyFetchers } from '../../backfill.ts';
 import { defineEvent } from '../event.ts';
 
 /**
  * Once logged in: start taking channel jobs (backfills, re-embeddings) from the queue — any shard runs any
  * guild's job, reading history over REST — then catch up on messages posted while the bot was offline, for
- * every channel of this shard's guilds whose newest message the bot remembers. Channels run one after
+ * every channel of this shard's guilds whose newest message the bot remembers (backfilled or live). Channels run one after
  * another so a restart does not flood Discord's REST limits; a channel another process is crawling right
  * now (its lock is taken) is left to it.
  */
@@ -23,7 +23,8 @@ export default defineEvent({
     }
     for (const guild of client.guilds.cache.values()) {
       const fetchPage = historyFetcher(guild);
-      for (const channelId of await context.services.backfill.knownChannels(guild.id)) {
+      const readable = crawlableChannels(guild).map((channel) => channel.id);
+      for (const channelId of await context.services.backfill.knownChannels(guild.id, readable)) {
         if (!guild.channels.cache.has(channelId)) continue;
         try {
           const progress = await context.services.backfill.catchUp({ guildId: guild.id, channelId, fetchPage });
