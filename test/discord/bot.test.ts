@@ -301,6 +301,23 @@ test('an image posted while the bot was down, in a channel it only saw live, is 
   assert.equal(answerLinks(await slashSimilar(harness.alice.id, 'general', pick(distractors[7])))[0], missed.id);
 });
 
+test('a reaction other than 🔍 on an uncached message costs no REST call; 🔍 still answers', { skip }, async () => {
+  // After a restart no earlier message is cached: reactions on them arrive partial.
+  await harness.restartBot();
+  await harness.bot.settle();
+  const target = posted.original?.id ?? '';
+  assert.ok(!harness.bot.client.channels.cache.some((channel) => channel.isTextBased() && channel.messages.cache.has(target)));
+  await quiet();
+  const before = harness.fake.requests.length;
+  harness.fake.addReaction({ messageId: target, userId: harness.alice.id, emoji: '👍' });
+  await quiet();
+  assert.deepEqual(harness.fake.requests.slice(before).map((request) => `${request.method} ${request.path}`), [], 'no REST call for 👍');
+  const channelId = harness.guild.channelId('general');
+  harness.fake.addReaction({ messageId: target, userId: harness.alice.id, emoji: '🔍' });
+  const reply = await harness.fake.waitFor(() => harness.fake.botMessages(channelId).find((message) => message.referencedMessageId === target && message.content.includes(`<@${harness.alice.id}>`)), 30_000, 'reaction answer');
+  assert.ok(answerLinks(reply).length > 0);
+});
+
 test('when the bot leaves the guild, its images are forgotten', { skip }, async () => {
   assert.ok((await imagesIndexed()) > 0);
   harness.fake.removeBotFromGuild(harness.guild.id);
