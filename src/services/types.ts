@@ -333,8 +333,11 @@ export interface BackfillService {
    * next startup's catchUp starts after it. Call it once the message's images have their outcomes.
    */
   markSeen(guildId: string, channelId: string, messageId: string): void;
-  /** Channels of the guild with a known newest message (candidates for catchUp at startup). */
-  knownChannels(guildId: string): Promise<string[]>;
+  /**
+   * Channels of the guild with a known newest message (what catchUp covers at startup): every channel
+   * backfilled or with live traffic, plus those of `candidates` that have a stored newest message.
+   */
+  knownChannels(guildId: string, candidates?: readonly string[]): Promise<string[]>;
   isRunning(channelId: string): boolean;
   lastBackfillAt(guildId: string): Promise<number | null>;
 }
