@@ -10,6 +10,7 @@ import { imagesOfMessage } from './images.ts';
 import { RecentIds } from './once.ts';
 import { translatorFor } from './locale.ts';
 import { audienceCanSee } from './permissions.ts';
+import { fetchUncachedChannels } from './threads.ts';
 import { DUPLICATE_REACTION, duplicateLogText, duplicateNoticeText } from './replies/duplicate.ts';
 
 /** Messages that already got a notice, so an edit that adds an embed does not notify twice. */
@@ -54,8 +55,10 @@ export async function indexLiveMessage(context: BotContext, message: Message<tru
   return { outcomes, notice };
 }
 
-function planNotice(message: Message<true>, settings: GuildSettings, outcomes: IndexOutcome[]): Promise<DuplicateNotice> {
+async function planNotice(message: Message<true>, settings: GuildSettings, outcomes: IndexOutcome[]): Promise<DuplicateNotice> {
   const guild = message.guild;
+  // Originals in archived threads (forum and media posts) are not in the cache: fetch them to check them.
+  await fetchUncachedChannels(guild, outcomes.flatMap((outcome) => (outcome.status === 'indexed' ? outcome.duplicates.map((match) => match.record.channelId) : [])));
   // In log mode the notice is read by the log channel's audience; otherwise by the new message's channel's.
   const logChannel = settings.noticeMode === 'log' && settings.logChannelId ? guild.channels.cache.get(settings.logChannelId) : undefined;
   const audience: GuildBasedChannel | undefined = settings.noticeMode === 'log' ? logChannel : message.channel;
