@@ -276,6 +276,15 @@ test('/dejavu config needs Manage Server; the owner can change the notice mode',
   assert.ok(harness.fake.reactionsOn(repost.id).some((reaction) => reaction.me), 'react mode reacts instead of replying');
 });
 
+test('/dejavu stats shows the image count once, next to the backend and the queue', { skip }, async () => {
+  const count = await imagesIndexed();
+  const asked = await harness.fake.sendSlashCommand({ channelId: harness.guild.channelId('general'), userId: harness.owner.id, name: 'dejavu', options: [{ name: 'stats', options: [] }] });
+  const fields = (await answerOf(asked.id)).embeds[0]?.fields ?? [];
+  assert.deepEqual(fields.map((field) => field.name), ['Images indexed', 'Embedding backend', 'Queue depth', 'Last backfill']);
+  assert.equal(fields[0]?.value, String(count));
+  assert.equal(fields[3]?.value, 'never');
+});
+
 test('after a restart the index is intact', { skip }, async () => {
   const count = await imagesIndexed();
   await harness.restartBot();
