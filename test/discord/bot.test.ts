@@ -297,7 +297,7 @@ test('/dejavu stats shows the image count once, next to the backend and the queu
   const count = await imagesIndexed();
   const asked = await harness.fake.sendSlashCommand({ channelId: harness.guild.channelId('general'), userId: harness.owner.id, name: 'dejavu', options: [{ name: 'stats', options: [] }] });
   const fields = (await answerOf(asked.id)).embeds[0]?.fields ?? [];
-  assert.deepEqual(fields.map((field) => field.name), ['Images indexed', 'Embedding backend', 'Queue depth', 'Last backfill']);
+  assert.deepEqual(fields.map((field) => field.name), ['Images indexed', 'Embedding backend', 'Queue depth', 'Last backfill', 'Reported "not a repost"']);
   assert.equal(fields[0]?.value, String(count));
   assert.equal(fields[3]?.value, 'never');
 });
