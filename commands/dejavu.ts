@@ -20,6 +20,7 @@ import { localizations, translate, type Translate } from '../src/discord/i18n.ts
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
 import { canManageGuild } from '../src/discord/permissions.ts';
 import { addWaveOptions, waveField, wavePatch } from '../src/discord/waves-config.ts';
+import { addMediaOptions, mediaField, mediaPatch } from '../src/discord/media-config.ts';
 
 const en = translate('en');
 const key = (path: string) => `commands.dejavu.${path}`;
@@ -48,7 +49,7 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
   .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
   .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
   .addSubcommand((sub) =>
-    addWaveOptions(named(sub, key('config'), 'config')
+    addMediaOptions(addWaveOptions(named(sub, key('config'), 'config')
       .addNumberOption((o) => named(o, key('config.options.threshold'), 'threshold').setMinValue(50).setMaxValue(100))
       .addStringOption((o) =>
         named(o, key('config.options.mode'), 'mode').addChoices(
@@ -61,7 +62,7 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
       .addChannelOption((o) => named(o, key('config.options.unignore'), 'unignore').addChannelTypes(...TEXT_CHANNELS))
       .addBooleanOption((o) => named(o, key('config.options.include-bots'), 'include-bots'))
       .addStringOption((o) => named(o, key('config.options.emoji'), 'emoji').setMaxLength(64))
-      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral'))),
+      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral')))),
   )
   .addSubcommand((sub) => named(sub, key('stats'), 'stats'))
   .addSubcommand((sub) =>
@@ -96,6 +97,7 @@ function settingsEmbed(t: Translate, settings: GuildSettings): EmbedBuilder {
     { name: t('config.emoji'), value: /^\d+$/.test(settings.reactionEmoji) ? `<:e:${settings.reactionEmoji}>` : settings.reactionEmoji, inline: true },
     { name: t('config.ephemeral'), value: yesNo(settings.ephemeralReplies), inline: true },
     { name: t('config.ignored'), value: channelList(settings.ignoredChannelIds) },
+    mediaField(t, settings),
     waveField(t, settings),
   );
 }
@@ -123,7 +125,7 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
   if (emoji) patch.reactionEmoji = parseEmoji(emoji);
   const ephemeral = options.getBoolean('ephemeral');
   if (ephemeral !== null) patch.ephemeralReplies = ephemeral;
-  Object.assign(patch, wavePatch(options));
+  Object.assign(patch, wavePatch(options), mediaPatch(options));
   if (Object.keys(patch).length === 0) return settingsEmbed(t, settings);
   if ((patch.noticeMode ?? settings.noticeMode) === 'log' && !(patch.logChannelId ?? settings.logChannelId)) return t('config.logNeedsChannel');
   const updated = await context.services.settings.update(interaction.guildId, patch);

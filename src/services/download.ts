@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { DejavuError, DownloadError, type ErrorCode } from '../errors.ts';
 import { childLogger } from '../logger.ts';
+import { isVideoType } from './media.ts';
 
 const log = childLogger('download');
 
@@ -34,6 +35,13 @@ export interface DownloadOptions {
   maxRedirects?: number;
   /** DNS resolution; default node's `dns.lookup`. Tests pass their own to simulate public/private answers. */
   resolveHost?: (hostname: string) => Promise<LookupAddress[]>;
+}
+
+/** A video download: video content types only, under its own size cap. */
+export interface MediaDownload {
+  video?: boolean;
+  /** Cap for this download instead of the downloader's (image) cap. */
+  maxBytes?: number;
 }
 
 export interface DownloadResult {
@@ -200,15 +208,18 @@ export class Downloader {
     );
   }
 
-  /** Downloads an image. Throws DownloadError (HOST_NOT_ALLOWED, DOWNLOAD_*, IMAGE_UNSUPPORTED). */
-  async download(rawUrl: string, signal?: AbortSignal): Promise<DownloadResult> {
+  /**
+   * Downloads an image (or, with `media.video`, a video: its own size cap and content types).
+   * Throws DownloadError (HOST_NOT_ALLOWED, DOWNLOAD_*, IMAGE_UNSUPPORTED).
+   */
+  async download(rawUrl: string, signal?: AbortSignal, media: MediaDownload = {}): Promise<DownloadResult> {
     const retries = this.options.retries ?? 2;
     const backoffMs = this.options.backoffMs ?? 250;
     const maxRetryAfterMs = this.options.maxRetryAfterMs ?? 10_000;
     checkUrl(rawUrl, this.options.allowedHosts);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const result = await this.attempt(rawUrl, signal);
+        const result = await this.attempt(rawUrl, signal, media);
         return { ...result, attempts: attempt };
       } catch (error) {
         if (error instanceof FinalError) throw error.error;
@@ -223,7 +234,8 @@ export class Downloader {
   }
 
   /** One attempt, following redirects. Throws FinalError or RetryableError. */
-  private async attempt(rawUrl: string, outerSignal: AbortSignal | undefined): Promise<Omit<DownloadResult, 'attempts'>> {
+  private async attempt(rawUrl: string, outerSignal: AbortSignal | undefined, media: MediaDownload): Promise<Omit<DownloadResult, 'attempts'>> {
+    const maxBytes = media.maxBytes ?? this.options.maxBytes;
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const signal = outerSignal === undefined ? timeout : AbortSignal.any([timeout, outerSignal]);
     let current = rawUrl;
@@ -246,7 +258,7 @@ export class Downloader {
           method: 'GET',
           dispatcher: this.agent,
           signal,
-          headers: { accept: 'image/*', 'user-agent': 'DejavuBot (https://github.com/dejavu, 0.1)' },
+          headers: { accept: media.video === true ? 'video/*' : 'image/*', 'user-agent': 'DejavuBot (https://github.com/dejavu, 0.1)' },
         });
       } catch (error) {
         throw this.transportError(error, url, timeout);
@@ -273,29 +285,29 @@ export class Downloader {
         throw new FinalError(new DownloadError('DOWNLOAD_FAILED', `HTTP ${statusCode}`, { host: url.hostname, statusCode }));
       }
       const contentType = String(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (!contentType.startsWith('image/') || contentType === 'image/svg+xml') {
+      if (media.video === true ? !isVideoType(contentType) : !contentType.startsWith('image/') || contentType === 'image/svg+xml') {
         await body.dump().catch(() => undefined);
         throw new FinalError(new DownloadError('IMAGE_UNSUPPORTED', `Not an image (${contentType || 'no content type'})`, { host: url.hostname, contentType }));
       }
       const declared = Number(headers['content-length']);
-      if (Number.isFinite(declared) && declared > this.options.maxBytes) {
+      if (Number.isFinite(declared) && declared > maxBytes) {
         discard(body);
-        throw new FinalError(tooLarge(url, this.options.maxBytes, declared));
+        throw new FinalError(tooLarge(url, maxBytes, declared));
       }
-      const bytes = await this.readCapped(body, url, timeout);
+      const bytes = await this.readCapped(body, url, timeout, maxBytes);
       return { bytes, contentType, url: url.toString() };
     }
   }
 
-  private async readCapped(body: Dispatcher.ResponseData['body'], url: URL, timeout: AbortSignal): Promise<Uint8Array> {
+  private async readCapped(body: Dispatcher.ResponseData['body'], url: URL, timeout: AbortSignal, maxBytes: number): Promise<Uint8Array> {
     const chunks: Buffer[] = [];
     let total = 0;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         total += chunk.length;
-        if (total > this.options.maxBytes) {
+        if (total > maxBytes) {
           discard(body);
-          throw new FinalError(tooLarge(url, this.options.maxBytes, total));
+          throw new FinalError(tooLarge(url, maxBytes, total));
         }
         chunks.push(chunk);
       }
