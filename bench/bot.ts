@@ -4,7 +4,7 @@
  *
  * 1. Seeds the index with the original photo of every Oxford near-duplicate group (posted by `seeder`).
  * 2. Posts edited copies (reposts, by `poster`) at a sustained R images/s (default 5) for N seconds
- *    (default 20; `--full`: 120, the issue's target), plus one `/similar` with an attachment every 2 s.
+ *    (default 20; `--full`: 120), plus one `/similar` with an attachment every 2 s.
  * 3. Reports MESSAGE_CREATE → duplicate-notice latency (p50/p99), notices vs reposts, interaction
  *    acknowledgement and answer times, peak RSS of the process (bot + fake server), and dropped images
  *    (posted images neither indexed nor reported as failed by the end).
@@ -60,7 +60,7 @@ const config = parseConfig({
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
   DISCORD_TOKEN: fake.token,
   DISCORD_API_URL: fake.apiUrl,
-  CDN_ALLOWED_HOSTS: '127.0.0.1',
+  CDN_ALLOWED_HOSTS: fake.cdnHost,
   DATA_DIR: dataDir,
   MODEL_DIR: process.env.MODEL_DIR ?? SHARED_MODEL_DIR,
   EMBEDDING_BACKEND: process.env.EMBEDDING_BACKEND ?? 'auto',

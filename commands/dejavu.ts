@@ -1,4 +1,4 @@
-/** `/dejavu config|stats|backfill`: server settings, statistics and history indexing (Manage Server). */
+/** `/dejavu config|stats|backfill|reports`: server settings, statistics, history indexing and "Not a repost" reports (Manage Server). */
 import {
   ApplicationIntegrationType,
   ChannelType,
@@ -13,12 +13,14 @@ import {
   type Message,
 } from 'discord.js';
 import type { GuildSettings, NoticeMode } from '../src/services/types.ts';
-import { canReadHistory, crawlableChannels, progressText, type BackfillTotals } from '../src/discord/backfill.ts';
+import { canReadHistory, progressText, type BackfillTotals } from '../src/discord/backfill.ts';
+import { channelAndThreads, crawlableChannels } from '../src/discord/threads.ts';
 import type { BotContext } from '../src/discord/context.ts';
 import { describeForUser } from '../src/discord/errors.ts';
 import { localizations, translate, type Translate } from '../src/discord/i18n.ts';
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
 import { canManageGuild } from '../src/discord/permissions.ts';
+import { addModerationConfigOptions, addReportsSubcommand, moderationConfigPatch, moderationSettingsFields, reports } from './dejavu/moderation.ts';
 import { addWaveOptions, waveField, wavePatch } from '../src/discord/waves-config.ts';
 import { addMediaOptions, mediaField, mediaPatch } from '../src/discord/media-config.ts';
 
@@ -35,7 +37,15 @@ const named = <T extends { setName(name: string): T; setNameLocalizations(map: R
     .setDescription(en(`${path}.description`))
     .setDescriptionLocalizations(localizations(`${path}.description`));
 
-const TEXT_CHANNELS = [ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.GuildForum, ChannelType.GuildVoice, ChannelType.PublicThread, ChannelType.AnnouncementThread] as const;
+const TEXT_CHANNELS = [
+  ChannelType.GuildText,
+  ChannelType.GuildAnnouncement,
+  ChannelType.GuildForum,
+  ChannelType.GuildMedia,
+  ChannelType.GuildVoice,
+  ChannelType.PublicThread,
+  ChannelType.AnnouncementThread,
+] as const;
 const NOTICE_MODES: readonly NoticeMode[] = ['reply', 'react', 'log', 'off'];
 /** A week: longer leeways would silence reposts for good. */
 const MAX_LEEWAY_MINUTES = 7 * 24 * 60;
@@ -49,7 +59,8 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
   .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
   .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
   .addSubcommand((sub) =>
-    addMediaOptions(addWaveOptions(named(sub, key('config'), 'config')
+    // The duplicate-notice moderation options (templates, allowed-role) come from commands/dejavu/moderation.ts.
+    addMediaOptions(addWaveOptions(addModerationConfigOptions(named(sub, key('config'), 'config')
       .addNumberOption((o) => named(o, key('config.options.threshold'), 'threshold').setMinValue(50).setMaxValue(100))
       .addStringOption((o) =>
         named(o, key('config.options.mode'), 'mode').addChoices(
@@ -62,9 +73,10 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
       .addChannelOption((o) => named(o, key('config.options.unignore'), 'unignore').addChannelTypes(...TEXT_CHANNELS))
       .addBooleanOption((o) => named(o, key('config.options.include-bots'), 'include-bots'))
       .addStringOption((o) => named(o, key('config.options.emoji'), 'emoji').setMaxLength(64))
-      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral')))),
+      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral'))))),
   )
   .addSubcommand((sub) => named(sub, key('stats'), 'stats'))
+  .addSubcommand((sub) => addReportsSubcommand(sub))
   .addSubcommand((sub) =>
     named(sub, key('backfill'), 'backfill').addChannelOption((o) => named(o, key('backfill.options.channel'), 'channel').addChannelTypes(...TEXT_CHANNELS)),
   );
@@ -96,6 +108,7 @@ function settingsEmbed(t: Translate, settings: GuildSettings): EmbedBuilder {
     { name: t('config.includeBots'), value: yesNo(settings.includeOtherBots), inline: true },
     { name: t('config.emoji'), value: /^\d+$/.test(settings.reactionEmoji) ? `<:e:${settings.reactionEmoji}>` : settings.reactionEmoji, inline: true },
     { name: t('config.ephemeral'), value: yesNo(settings.ephemeralReplies), inline: true },
+    ...moderationSettingsFields(t, settings),
     { name: t('config.ignored'), value: channelList(settings.ignoredChannelIds) },
     mediaField(t, settings),
     waveField(t, settings),
@@ -125,6 +138,7 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
   if (emoji) patch.reactionEmoji = parseEmoji(emoji);
   const ephemeral = options.getBoolean('ephemeral');
   if (ephemeral !== null) patch.ephemeralReplies = ephemeral;
+  Object.assign(patch, moderationConfigPatch(interaction));
   Object.assign(patch, wavePatch(options), mediaPatch(options));
   if (Object.keys(patch).length === 0) return settingsEmbed(t, settings);
   if ((patch.noticeMode ?? settings.noticeMode) === 'log' && !(patch.logChannelId ?? settings.logChannelId)) return t('config.logNeedsChannel');
@@ -142,6 +156,7 @@ async function stats(interaction: ChatInputCommandInteraction<'cached'>, context
     { name: t('stats.backend'), value: guildStats.backend, inline: true },
     { name: t('stats.queue'), value: `${queue.pending} + ${queue.running}`, inline: true },
     { name: t('stats.lastBackfill'), value: guildStats.lastBackfillAt === null ? t('stats.never') : `<t:${Math.floor(guildStats.lastBackfillAt / 1000)}:R>`, inline: true },
+    { name: t('stats.falsePositives'), value: String(guildStats.falsePositivesReported), inline: true },
   );
 }
 
@@ -153,9 +168,7 @@ async function stats(interaction: ChatInputCommandInteraction<'cached'>, context
 async function backfill(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, t: Translate): Promise<void> {
   const guild = interaction.guild;
   const chosen = channelOption(interaction, 'channel');
-  const channels: GuildTextBasedChannel[] = chosen
-    ? [chosen].filter((channel): channel is GuildTextBasedChannel => channel?.isTextBased() === true && canReadHistory(guild, channel))
-    : crawlableChannels(guild);
+  const channels: GuildTextBasedChannel[] = (chosen ? await channelAndThreads(guild, chosen) : await crawlableChannels(guild)).filter((channel) => canReadHistory(guild, channel));
   const totals: BackfillTotals = { channelsDone: 0, channelsTotal: channels.length, messages: 0, images: 0, current: null, startedAt: Date.now() };
   let lastEdit = 0;
   // After the interaction token expires the reply can no longer be edited: progress moves to a channel message.
@@ -213,7 +226,8 @@ export async function execute(interaction: ChatInputCommandInteraction, context:
   }
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   await finishDeferred(interaction, context, t, async () => {
-    const result = subcommand === 'config' ? await config(interaction, context, settings, t) : await stats(interaction, context, t);
+    const result =
+      subcommand === 'config' ? await config(interaction, context, settings, t) : subcommand === 'reports' ? await reports(interaction, context, t) : await stats(interaction, context, t);
     return typeof result === 'string' ? result : { embeds: [result], files: [], components: [] };
   });
 }

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { allowedHostProblems } from './services/allowed-hosts.ts';
 
 const list = z
   .string()
@@ -38,7 +39,12 @@ const environmentSchema = z.object({
     .optional()
     .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.split(',').map((item) => item.trim()).filter((item) => item.length > 0)))
     .pipe(z.array(z.string().regex(/^\d{1,6}$/, 'shard ids are non-negative integers').transform(Number)).optional()),
-  CDN_ALLOWED_HOSTS: list.default(['cdn.discordapp.com', 'media.discordapp.net']),
+  /** Hosts images are downloaded from: `host` (default port only), `host:port`, `*.domain` (src/services/allowed-hosts.ts). */
+  CDN_ALLOWED_HOSTS: list
+    .default(['cdn.discordapp.com', 'media.discordapp.net'])
+    .superRefine((entries, context) => {
+      for (const problem of allowedHostProblems(entries)) context.addIssue({ code: 'custom', message: problem });
+    }),
 
   // Storage
   DATA_DIR: z.string().default('data'),
@@ -131,6 +137,11 @@ const environmentSchema = z.object({
    * gives its job (and lock) back after about this long.
    */
   JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /**
+   * Pause of a re-signing job (new duplicate signatures for stored images) after each message it re-signed:
+   * keeps its CDN downloads and history reads well under Discord's limits while live traffic goes on.
+   */
+  RESIGN_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(200),
 
   // Embedder HTTP service
   EMBEDDER_HOST: z.string().default('127.0.0.1'),

@@ -1,6 +1,7 @@
 /** Helpers shared by the CLI subcommands: embedder creation, JSON output, progress on stderr. */
 import { getConfig } from '../config.ts';
 import { createEmbedder, embedderOptionsFromConfig, type Embedder } from '../embedding/index.ts';
+import type { ImageRecord } from '../store/types.ts';
 
 /** Images per worker below which starting worker threads costs more than it saves. */
 const IMAGES_PER_WORKER = 16;
@@ -14,6 +15,11 @@ export async function createCliEmbedder(expectedImages: number): Promise<Embedde
   const useful = Math.ceil(expectedImages / IMAGES_PER_WORKER);
   const workers = useful <= 1 ? 0 : Math.min(options.workers, useful);
   return createEmbedder({ ...options, workers });
+}
+
+/** What a record is called in the output: its file path for CLI-indexed images, else its label. */
+export function pathOf(record: ImageRecord): string {
+  return record.kind === 'file' ? record.sourceKey : record.label;
 }
 
 /** Writes to stdout and waits until it is flushed (large outputs piped into another program). */

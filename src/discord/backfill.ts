@@ -1,22 +1,19 @@
 /**
- * Discord side of history crawling: a `FetchHistoryPage` over discord.js, the list of channels worth
- * crawling, and the progress text (bar, counts, ETA) that one message shows while a backfill runs.
+ * Discord side of history crawling: a `FetchHistoryPage` over discord.js (the channels worth crawling
+ * are listed by ./threads.ts), and the progress text (bar, counts, ETA) that one message shows while a backfill runs.
  */
 import {
-  ChannelType,
   PermissionFlagsBits,
   type Client,
   type Collection,
   type Guild,
   type Message,
   type GuildBasedChannel,
-  type GuildTextBasedChannel,
 } from 'discord.js';
 import type { HistoryFetcherFactory } from '../services/jobs/types.ts';
 import type { BackfillProgress, FetchHistoryPage } from '../services/types.ts';
 import type { Translate } from './i18n.ts';
 import { imagesOfMessage, toHistoryMessage } from './images.ts';
-import { VIEW_PERMISSIONS } from './permissions.ts';
 
 /** Reads history pages through discord.js REST (which queues and waits on 429s by itself). */
 export function historyFetcher(guild: Guild): FetchHistoryPage {
@@ -82,19 +79,6 @@ export function historyFetchers(client: Client<true>): HistoryFetcherFactory {
     const guild = client.guilds.cache.get(guildId);
     return guild ? historyFetcher(guild) : restHistoryFetcher(client, guildId);
   };
-}
-
-/** Channels with messages the bot can read: text, announcement, voice chats, and active threads. */
-export function crawlableChannels(guild: Guild): GuildTextBasedChannel[] {
-  const me = guild.members.me;
-  if (!me) return [];
-  const readable = (channel: GuildBasedChannel) => channel.permissionsFor(me)?.has(VIEW_PERMISSIONS, true) ?? false;
-  return [...guild.channels.cache.values()].filter(
-    (channel): channel is GuildTextBasedChannel =>
-      channel.isTextBased() &&
-      channel.type !== ChannelType.PrivateThread &&
-      readable(channel),
-  );
 }
 
 export function canReadHistory(guild: Guild, channel: GuildBasedChannel): boolean {

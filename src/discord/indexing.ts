@@ -1,6 +1,8 @@
 /**
  * Live indexing of one message (MESSAGE_CREATE, and MESSAGE_UPDATE when Discord unfurls an image later),
- * followed by at most one duplicate notice per message, per the guild's mode.
+ * followed by at most one duplicate notice per message, per the guild's mode. A posted notice carries a
+ * "Not a repost" button (src/discord/reports.ts) and is remembered so that button works from any process;
+ * members of the guild's allowed-reposters role never get a notice.
  */
 import type { GuildBasedChannel, Message } from 'discord.js';
 import type { DuplicateMatch, DuplicateNotice, GuildSettings, IndexOutcome } from '../services/types.ts';
@@ -12,7 +14,7 @@ import { RecentIds } from './once.ts';
 import { translatorFor } from './locale.ts';
 import { audienceCanSee } from './permissions.ts';
 import { trackWaves } from './waves.ts';
-import { DUPLICATE_REACTION, duplicateLogText, duplicateNoticeText } from './replies/duplicate.ts';
+import { DUPLICATE_REACTION, duplicateLogText, duplicateNoticeText, notARepostRow, TEMPLATE_REACTION, templateLogText, templateNoticeText } from './replies/duplicate.ts';
 
 /** Messages that already got a notice, so an edit that adds an embed does not notify twice. */
 const noticed = new RecentIds(50_000);
@@ -55,12 +57,22 @@ export async function indexLiveMessage(context: BotContext, message: Message<tru
   // A copy in a spam wave is reported by the wave's one alert, not by a notice of its own.
   if (await trackWaves(context, message, settings, noticeable)) return { outcomes, notice: null };
   if (!noticeable.some((outcome) => outcome.status === 'indexed' && outcome.duplicates.length > 0)) return { outcomes, notice: null };
-  const notice = await planNotice(message, settings, noticeable);
+  if (isAllowedReposter(message, settings)) {
+    context.log.info({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, memberId: message.author.id, roleId: settings.allowedReposterRoleId }, 'duplicate notice skipped: allowed reposter');
+    return { outcomes, notice: { action: 'none', reason: 'the author has the allowed-reposters role' } };
+  }
+  const notice = await planNotice(context, message, settings, noticeable);
   if (notice.action !== 'none' && noticed.firstSighting(message.id)) await postNotice(context, message, settings, notice);
   return { outcomes, notice };
 }
 
-function planNotice(message: Message<true>, settings: GuildSettings, outcomes: IndexOutcome[]): Promise<DuplicateNotice> {
+/** Members of the guild's allowed-reposters role never get duplicate notices. */
+function isAllowedReposter(message: Message<true>, settings: GuildSettings): boolean {
+  const roleId = settings.allowedReposterRoleId;
+  return roleId !== null && message.member?.roles.cache.has(roleId) === true;
+}
+
+function planNotice(context: BotContext, message: Message<true>, settings: GuildSettings, outcomes: IndexOutcome[]): Promise<DuplicateNotice> {
   const guild = message.guild;
   // In log mode the notice is read by the log channel's audience; otherwise by the new message's channel's.
   const logChannel = settings.noticeMode === 'log' && settings.logChannelId ? guild.channels.cache.get(settings.logChannelId) : undefined;
@@ -68,6 +80,7 @@ function planNotice(message: Message<true>, settings: GuildSettings, outcomes: I
   return planDuplicateNotice({
     outcomes,
     settings,
+    isSuppressed: (match, image) => context.services.reports.isSuppressed(message.guildId, image.contentHash, match.record.contentHash),
     audienceCanSee: (match: DuplicateMatch) => {
       if (!audience) return false;
       const target = guild.channels.cache.get(match.record.channelId);
@@ -80,13 +93,19 @@ function planNotice(message: Message<true>, settings: GuildSettings, outcomes: I
 
 async function postNotice(context: BotContext, message: Message<true>, settings: GuildSettings, notice: Exclude<DuplicateNotice, { action: 'none' }>): Promise<void> {
   const t = translatorFor(settings, null, message.guild.preferredLocale);
-  const fields = { guildId: message.guildId, channelId: message.channelId, messageId: message.id, memberId: message.author.id, matches: notice.matches.length };
+  const fields = { guildId: message.guildId, channelId: message.channelId, messageId: message.id, memberId: message.author.id, matches: notice.matches.length, kind: notice.kind };
+  const template = notice.kind === 'template';
+  const components = [notARepostRow(t, message.id)];
+  let posted: Message | undefined;
   switch (notice.action) {
-    case 'reply':
-      await message.reply({ content: duplicateNoticeText(t, notice.matches), allowedMentions: { parse: [], repliedUser: false } });
+    case 'reply': {
+      const content = template ? templateNoticeText(t, notice.matches) : duplicateNoticeText(t, notice.matches);
+      posted = await message.reply({ content, components, allowedMentions: { parse: [], repliedUser: false } });
       break;
+    }
     case 'react':
-      await message.react(DUPLICATE_REACTION);
+      // A reaction carries no button: it is removed like any reaction.
+      await message.react(template ? TEMPLATE_REACTION : DUPLICATE_REACTION);
       break;
     case 'log': {
       const channel = notice.logChannelId ? message.guild.channels.cache.get(notice.logChannelId) : undefined;
@@ -94,9 +113,22 @@ async function postNotice(context: BotContext, message: Message<true>, settings:
         context.log.warn({ ...fields, logChannelId: notice.logChannelId }, 'log channel missing: notice not posted');
         return;
       }
-      await channel.send({ content: duplicateLogText(t, notice.message, notice.matches), allowedMentions: { parse: [] } });
+      const content = template ? templateLogText(t, notice.message, notice.matches) : duplicateLogText(t, notice.message, notice.matches);
+      posted = await channel.send({ content, components, allowedMentions: { parse: [] } });
       break;
     }
   }
-  context.log.info({ ...fields, action: notice.action }, 'duplicate notice posted');
+  if (posted !== undefined) {
+    await context.services.reports.rememberNotice({
+      guildId: message.guildId,
+      channelId: message.channelId,
+      messageId: message.id,
+      posterId: message.author.id,
+      noticeChannelId: posted.channelId,
+      noticeMessageId: posted.id,
+      pairs: notice.pairs,
+      postedAt: Date.now(),
+    });
+  }
+  context.log.info({ ...fields, action: notice.action, noticeMessageId: posted?.id }, template ? 'same-template note posted' : 'duplicate notice posted');
 }

@@ -5,6 +5,7 @@
  */
 import { DiscordAPIError, RESTJSONErrorCodes, type Guild, type GuildBasedChannel, type GuildMember, type Message } from 'discord.js';
 import type { SimilarityMatch, SimilarityQuery } from '../services/types.ts';
+import type { ImageRecord } from '../store/types.ts';
 import type { BotContext } from './context.ts';
 import { UserFacingError } from './errors.ts';
 import type { Translate } from './i18n.ts';
@@ -14,7 +15,10 @@ import { canView, isNsfw, resultFilter } from './permissions.ts';
 import { buildCollage } from './replies/collage.ts';
 import { similarReply, type MatchView, type ReplyPayload } from './replies/similar.ts';
 import type { SimilarSession } from './sessions.ts';
+import { fetchUncachedChannels } from './threads.ts';
 
+/** Searches repeated at most after fetching uncached channels of candidate records (archived threads). */
+const MAX_CHANNEL_ROUNDS = 3;
 /** Edge asked from Discord's media proxy for thumbnails in the collage. */
 const THUMBNAIL_EDGE = 320;
 
@@ -133,17 +137,32 @@ export async function answerPage(context: BotContext, guild: Guild, asker: Guild
   const replyChannel = guild.channels.cache.get(session.replyChannelId);
   if (!replyChannel) throw new UserFacingError('similar.expired');
   const filter = resultFilter({ asker, replyChannel, ephemeral: session.ephemeral });
-  const result = await context.services.findSimilar({
-    guildId: guild.id,
-    query: session.query,
-    k: session.k,
-    offset: page * session.k,
-    canView: filter,
-    excludeMessageIds: session.excludeMessageIds,
-    excludeSourceKeys: session.excludeSourceKeys,
-    nsfwAllowed: isNsfw(replyChannel),
-    ...(session.scopeChannelId ? { channelId: session.scopeChannelId } : {}),
-  });
+  // Archived threads are not in the cache (the gateway sends active ones only), and a record whose channel
+  // is unknown cannot pass the permission check: fetch those channels and search again.
+  const uncached = new Set<string>();
+  const canViewRecord = (record: Pick<ImageRecord, 'guildId' | 'channelId'>): boolean => {
+    if (record.guildId === guild.id && !guild.channels.cache.has(record.channelId)) uncached.add(record.channelId);
+    return filter(record);
+  };
+  const search = () =>
+    context.services.findSimilar({
+      guildId: guild.id,
+      query: session.query,
+      k: session.k,
+      offset: page * session.k,
+      canView: canViewRecord,
+      excludeMessageIds: session.excludeMessageIds,
+      excludeSourceKeys: session.excludeSourceKeys,
+      nsfwAllowed: isNsfw(replyChannel),
+      ...(session.scopeChannelId ? { channelId: session.scopeChannelId } : {}),
+    });
+  let result = await search();
+  for (let round = 0; round < MAX_CHANNEL_ROUNDS && uncached.size > 0; round++) {
+    const ids = [...uncached];
+    uncached.clear();
+    if ((await fetchUncachedChannels(guild, ids)) === 0) break;
+    result = await search();
+  }
   const hydrated = (await Promise.all(result.matches.map((match) => hydrate(context, guild, match)))).filter((entry) => entry !== null);
   const thumbnails = await Promise.all(hydrated.map((entry) => downloadThumbnail(context, entry.imageUrl)));
   const collage = await buildCollage(thumbnails);

@@ -26,12 +26,12 @@ export interface ReducedIndexPolicy {
 /**
  * Large guilds: HNSW (M=24, efC=300, ef=768) over 256 PCA dimensions plus the residual norm (see
  * reduced-hnsw.ts), its 256 best candidates re-ranked with the full vectors, which stay in the snapshot file
- * (page cache), not the heap. `npm run bench:index -- --only scale` (README "Storage and crash safety"),
+ * (page cache), not the heap. `npm run bench:index -- --only scale` (docs/benchmarks.md, "Vector index"),
  * photo-like vectors, recall@10 over 1000 queries:
- *   50k: full graph ef 256 recall@10 1.000, load 2.31 s, RSS 382 MB; pca-hnsw (session 2 settings) 0.993,
+ *   50k: full graph ef 256 recall@10 1.000, load 2.31 s, RSS 382 MB; pca-hnsw ef 256 / 64 re-ranked 0.993,
  *        load 0.89 s, RSS 190 MB.
  *   1M: ef 768 / 256 re-ranked 0.986 ± 0.006 at p50 / p99 3.44 / 4.44 ms (ef 1024: same recall, 3.92 /
- *       5.13 ms); ef 512 / 128 (the previous default) 0.977 ± 0.007 at 2.15 / 2.86 ms. RSS 1.49 GB, load
+ *       5.13 ms); ef 512 / 128 0.977 ± 0.007 at 2.15 / 2.86 ms. RSS 1.49 GB, load
  *       12.7 s (7.7 s with huge pages). Recall is lost in the graph more than in the projection: exact
  *       search on the projections with 256 re-ranked finds 0.997.
  * Up to 100k images the full graph meets every target (recall 0.995, p99 3 ms, load 3.2 s, 654 MB), so

@@ -22,6 +22,8 @@ import { createJobQueue, type JobQueue } from './jobs/index.ts';
 import { createLockService, type LockService } from './locks.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
+import { KeyvReportStore, REPORTS_NAMESPACE } from './reports.ts';
+import { Resigner, RESIGN_NAMESPACE } from './resign.ts';
 import { findSimilarImages } from './similarity.ts';
 import { WaveService, WAVES_NAMESPACE } from './waves.ts';
 import { clearUnfinished, loadUnfinished, saveUnfinished, UNFINISHED_NAMESPACE } from './unfinished.ts';
@@ -69,6 +71,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const unfinishedKeyv = createKeyv<unknown>(keyvOptions, UNFINISHED_NAMESPACE);
   const wavesKeyv = createKeyv<unknown>(keyvOptions, WAVES_NAMESPACE);
   const settings = new GuildSettingsStore(settingsKeyv);
+  const reportsKeyv = createKeyv<unknown>(keyvOptions, REPORTS_NAMESPACE);
+  const reports = new KeyvReportStore(reportsKeyv);
   const downloader = new Downloader({
     allowedHosts: overrides.allowedHosts ?? config.CDN_ALLOWED_HOSTS,
     maxBytes: config.MAX_IMAGE_BYTES,
@@ -104,7 +108,9 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     await backfill.forgetChannel(guildId, channelId);
     return removed;
   };
-  const jobs = await createJobQueue(config, { backfill, forgetChannelImages });
+  const resignKeyv = createKeyv<unknown>(keyvOptions, RESIGN_NAMESPACE);
+  const resign = new Resigner({ store, indexer, keyv: resignKeyv, locks, pauseMs: config.RESIGN_PAUSE_MS });
+  const jobs = await createJobQueue(config, { backfill, forgetChannelImages, resign });
   const reactionCooldowns = new CooldownTracker(config.REACTION_COOLDOWN_MS);
   const waves = new WaveService({ keyv: wavesKeyv, locks });
   let closing: Promise<void> | undefined;
@@ -139,6 +145,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     locks,
     jobs,
     reactionCooldowns,
+    reports,
+    resign,
     waves,
     resumed,
 
@@ -170,6 +178,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       const removed = await store.removeGuild(guildId);
       await backfill.forgetGuild(guildId);
       await settings.remove(guildId);
+      await reports.forgetGuild(guildId);
       return removed;
     },
 
@@ -180,6 +189,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         backend: embedder.backend,
         queue: queue.stats(),
         lastBackfillAt: await backfill.lastBackfillAt(guildId),
+        falsePositivesReported: await reports.falsePositives(guildId),
       };
     },
 
@@ -188,7 +198,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         log.info({ queue: queue.stats() }, 'shutting down services');
         clearInterval(retryTimer);
         // The job worker stops taking jobs and waits for its running ones, which closing the Backfiller stops.
-        await step('stop jobs and backfills', () => Promise.all([jobs.close(), backfill.close()]));
+        await step('stop jobs and backfills', () => Promise.all([jobs.close(), backfill.close(), resign.close()]));
         await step('drain queue', () => queue.drain(config.SHUTDOWN_DRAIN_MS));
         await step('save unfinished images', async () => {
           // Retries still submitting images are refused now (queue closed) and land in the unfinished list.
@@ -203,7 +213,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
         await step('close locks', () => locks.close());
-        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, wavesKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, reportsKeyv, resignKeyv, wavesKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;
     },

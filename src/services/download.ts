@@ -1,26 +1,31 @@
 /**
  * Image downloads from Discord's CDN (and user-supplied URLs for /similar), with the security rules:
- * - only http(s) URLs whose host is allowed (`CDN_ALLOWED_HOSTS`: exact names, IP literals, or `*.suffix`);
- * - redirects are followed by hand, and only to allowed hosts;
+ * - only http(s) URLs whose host and port are allowed (`CDN_ALLOWED_HOSTS`, rule in allowed-hosts.ts: a bare
+ *   host allows the scheme's default port only, `host:port` that port, `*.domain` its subdomains);
+ * - redirects are followed by hand, each target checked by the same rule;
  * - private, loopback and link-local addresses are never connected to, unless the URL's host is listed
  *   exactly (a wildcard match is not enough). DNS is resolved by our own `lookup`, which checks the
  *   addresses and hands the checked one to the socket: the address checked is the address connected to,
- *   so a DNS answer that changes between check and connect (rebinding) cannot slip through;
+ *   so a DNS answer that changes between check and connect (rebinding) cannot slip through. The socket
+ *   connector checks host and port once more, so no connection is opened to an origin the list lacks;
+ * - a host whose downloads keep being refused is logged once as an error naming CDN_ALLOWED_HOSTS, since
+ *   a mistyped list otherwise shows up only as images that are never indexed;
  * - a byte cap (reading stops past it), a time cap per attempt, retries with exponential backoff and
  *   jitter on 5xx, 429 and network errors (Retry-After honoured), and an image/* content type.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { DejavuError, DownloadError, type ErrorCode } from '../errors.ts';
-import { childLogger } from '../logger.ts';
+import { childLogger, type Logger } from '../logger.ts';
+import { bareHost, matchUrl, parseAllowedHosts, type AllowedHost, type HostMatch } from './allowed-hosts.ts';
 import { isVideoType } from './media.ts';
 
 const log = childLogger('download');
 
 export interface DownloadOptions {
-  /** Host names, IP literals, or `*.example.com` (subdomains of example.com). */
+  /** `CDN_ALLOWED_HOSTS` entries: `host`, `host:port`, `*.domain` (see allowed-hosts.ts). */
   allowedHosts: readonly string[];
   maxBytes: number;
   /** Time cap for one attempt (connect + headers + body). */
@@ -35,6 +40,8 @@ export interface DownloadOptions {
   maxRedirects?: number;
   /** DNS resolution; default node's `dns.lookup`. Tests pass their own to simulate public/private answers. */
   resolveHost?: (hostname: string) => Promise<LookupAddress[]>;
+  /** Default: the `download` child of the process logger. */
+  logger?: Logger;
 }
 
 /** A video download: video content types only, under its own size cap. */
@@ -78,26 +85,13 @@ export function isPrivateAddress(address: string): boolean {
   return PRIVATE_ADDRESSES.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
-/** URL hostnames keep IPv6 literals in brackets; the allow list and DNS want them bare. */
-function bareHost(hostname: string): string {
-  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-}
-
-export type HostMatch = 'exact' | 'wildcard' | 'none';
-
-export function matchAllowedHost(hostname: string, allowedHosts: readonly string[]): HostMatch {
-  const host = bareHost(hostname).toLowerCase().replace(/\.$/, '');
-  let match: HostMatch = 'none';
-  for (const entry of allowedHosts) {
-    const allowed = entry.trim().toLowerCase();
-    if (allowed === host) return 'exact';
-    if (allowed.startsWith('*.') && host.endsWith(allowed.slice(1))) match = 'wildcard';
-  }
-  return match;
-}
+/** Refusals of one origin after which the allow list is probably wrong, and said so once. */
+const REFUSALS_BEFORE_ERROR = 3;
+/** Origins whose refusals are counted at most (memory stays bounded whatever URLs users send). */
+const MAX_COUNTED_ORIGINS = 1000;
 
 /** Parses and checks a URL against the allow list; throws HOST_NOT_ALLOWED. */
-export function checkUrl(raw: string, allowedHosts: readonly string[]): { url: URL; match: Exclude<HostMatch, 'none'> } {
+export function checkUrl(raw: string, allowedHosts: readonly AllowedHost[]): { url: URL; match: Exclude<HostMatch, 'none'> } {
   let url: URL;
   try {
     url = new URL(raw);
@@ -110,9 +104,9 @@ export function checkUrl(raw: string, allowedHosts: readonly string[]): { url: U
   if (url.username !== '' || url.password !== '') {
     throw new DownloadError('HOST_NOT_ALLOWED', 'URLs with credentials are not fetched', { host: url.hostname });
   }
-  const match = matchAllowedHost(url.hostname, allowedHosts);
+  const match = matchUrl(url, allowedHosts);
   if (match === 'none') {
-    throw new DownloadError('HOST_NOT_ALLOWED', `Host ${url.hostname} is not in the allowed hosts`, { host: url.hostname });
+    throw new DownloadError('HOST_NOT_ALLOWED', `${url.host} is not in the allowed hosts (host and port)`, { host: url.hostname, origin: url.host });
   }
   return { url, match };
 }
@@ -175,11 +169,37 @@ class FinalError extends Error {
 export class Downloader {
   private readonly agent: Agent;
   private readonly resolveHost: (hostname: string) => Promise<LookupAddress[]>;
+  private readonly allowedHosts: readonly AllowedHost[];
+  /** HOST_NOT_ALLOWED refusals per origin (`host:port`); an origin past the threshold is logged once. */
+  private readonly refusals = new Map<string, number>();
+  private readonly log: Logger;
 
   constructor(private readonly options: DownloadOptions) {
     this.resolveHost = options.resolveHost ?? defaultResolveHost;
+    this.log = options.logger ?? log;
+    this.allowedHosts = parseAllowedHosts(options.allowedHosts);
+    // Two connectors: only origins listed exactly may resolve to private addresses. undici picks a
+    // connector per origin, so the choice is made with host and port, as checkUrl made it.
+    const connectorFor = (exact: boolean): buildConnector.connector =>
+      buildConnector({
+        timeout: options.timeoutMs,
+        lookup: (hostname: string, lookupOptions: { all?: boolean }, callback: LookupCallback) => this.lookup(hostname, exact, lookupOptions, callback),
+      });
+    const exactConnector = connectorFor(true);
+    const checkedConnector = connectorFor(false);
     this.agent = new Agent({
-      connect: { lookup: (hostname: string, lookupOptions: { all?: boolean }, callback: LookupCallback) => this.lookup(hostname, lookupOptions, callback) },
+      connect: (connectOptions, callback) => {
+        const host = isIP(connectOptions.hostname) === 6 ? `[${connectOptions.hostname}]` : connectOptions.hostname;
+        const origin = new URL(`${connectOptions.protocol}//${host}${connectOptions.port === '' ? '' : `:${connectOptions.port}`}/`);
+        const match = matchUrl(origin, this.allowedHosts);
+        if (match === 'none') {
+          const error: NodeJS.ErrnoException = new Error(`${origin.host} is not in the allowed hosts`);
+          error.code = 'ENOTALLOWED';
+          callback(error, null);
+          return;
+        }
+        (match === 'exact' ? exactConnector : checkedConnector)(connectOptions, callback);
+      },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       keepAliveTimeout: 10_000,
@@ -187,9 +207,8 @@ export class Downloader {
   }
 
   /** Resolves and checks the addresses of `hostname`; the socket connects to exactly what passed. */
-  private lookup(hostname: string, lookupOptions: { all?: boolean }, callback: LookupCallback): void {
+  private lookup(hostname: string, exact: boolean, lookupOptions: { all?: boolean }, callback: LookupCallback): void {
     const host = bareHost(hostname);
-    const exact = matchAllowedHost(host, this.options.allowedHosts) === 'exact';
     const literal = isIP(host) !== 0 ? [{ address: host, family: isIP(host) }] : undefined;
     (literal !== undefined ? Promise.resolve(literal) : this.resolveHost(host)).then(
       (addresses) => {
@@ -197,7 +216,7 @@ export class Downloader {
         if (usable.length === 0) {
           const error: NodeJS.ErrnoException = new Error(`${host} resolves only to private addresses`);
           error.code = 'EPRIVATEADDRESS';
-          log.warn({ host, addresses: addresses.map((entry) => entry.address) }, 'refused a private address');
+          this.log.warn({ host, addresses: addresses.map((entry) => entry.address) }, 'refused a private address');
           callback(error, lookupOptions.all === true ? [] : '');
           return;
         }
@@ -213,10 +232,35 @@ export class Downloader {
    * Throws DownloadError (HOST_NOT_ALLOWED, DOWNLOAD_*, IMAGE_UNSUPPORTED).
    */
   async download(rawUrl: string, signal?: AbortSignal, media: MediaDownload = {}): Promise<DownloadResult> {
+    try {
+      return await this.downloadWithRetries(rawUrl, signal, media);
+    } catch (error) {
+      if (error instanceof DejavuError && error.code === 'HOST_NOT_ALLOWED') this.noteRefusal(error);
+      throw error;
+    }
+  }
+
+  /** Counts a refusal; the third from one origin logs one error saying which variable to change. */
+  private noteRefusal(error: DejavuError): void {
+    const origin = error.context.origin;
+    if (typeof origin !== 'string') return; // not a URL problem (scheme, credentials): no list fixes it
+    const count = (this.refusals.get(origin) ?? 0) + 1;
+    if (count > REFUSALS_BEFORE_ERROR) return;
+    if (!this.refusals.has(origin) && this.refusals.size >= MAX_COUNTED_ORIGINS) return;
+    this.refusals.set(origin, count);
+    if (count === REFUSALS_BEFORE_ERROR) {
+      this.log.error(
+        { origin, reason: error.message, allowedHosts: this.options.allowedHosts },
+        `downloads from ${origin} keep being refused: if it serves your images, list it in CDN_ALLOWED_HOSTS (a bare host allows only the default port; add :port for another)`,
+      );
+    }
+  }
+
+  private async downloadWithRetries(rawUrl: string, signal: AbortSignal | undefined, media: MediaDownload): Promise<DownloadResult> {
     const retries = this.options.retries ?? 2;
     const backoffMs = this.options.backoffMs ?? 250;
     const maxRetryAfterMs = this.options.maxRetryAfterMs ?? 10_000;
-    checkUrl(rawUrl, this.options.allowedHosts);
+    checkUrl(rawUrl, this.allowedHosts);
     for (let attempt = 1; ; attempt += 1) {
       try {
         const result = await this.attempt(rawUrl, signal, media);
@@ -227,7 +271,7 @@ export class Downloader {
         if (attempt > retries || signal?.aborted === true) throw retry.error;
         const delay = retry.retryAfterMs ?? backoffDelay(attempt, backoffMs);
         if (delay > maxRetryAfterMs) throw retry.error;
-        log.debug({ url: redact(rawUrl), attempt, delay, code: retry.error.code }, 'retrying download');
+        this.log.debug({ url: redact(rawUrl), attempt, delay, code: retry.error.code }, 'retrying download');
         await sleep(delay, undefined, signal === undefined ? undefined : { signal }).catch(() => undefined);
       }
     }
@@ -242,12 +286,12 @@ export class Downloader {
     for (let redirects = 0; ; redirects += 1) {
       let url: URL;
       try {
-        const checked = checkUrl(current, this.options.allowedHosts);
+        const checked = checkUrl(current, this.allowedHosts);
         url = checked.url;
         // Sockets skip DNS for IP literals, so our lookup never sees them: check them here.
         const host = bareHost(url.hostname);
         if (checked.match !== 'exact' && isIP(host) !== 0 && isPrivateAddress(host)) {
-          throw new DownloadError('HOST_NOT_ALLOWED', `Address ${host} is private`, { host });
+          throw new DownloadError('HOST_NOT_ALLOWED', `Address ${host} is private`, { host, origin: url.host });
         }
       } catch (error) {
         throw new FinalError(error as DejavuError);
@@ -324,8 +368,9 @@ export class Downloader {
       return new FinalError(new DownloadError('DOWNLOAD_TIMEOUT', `No complete answer within ${this.options.timeoutMs} ms`, { host: url.hostname }, { cause: error }));
     }
     const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
-    if (code === 'EPRIVATEADDRESS') {
-      return new FinalError(new DownloadError('HOST_NOT_ALLOWED', `Host ${url.hostname} resolves to a private address`, { host: url.hostname }, { cause: error }));
+    if (code === 'EPRIVATEADDRESS' || code === 'ENOTALLOWED') {
+      const reason = code === 'EPRIVATEADDRESS' ? 'resolves to a private address' : 'is not in the allowed hosts';
+      return new FinalError(new DownloadError('HOST_NOT_ALLOWED', `Host ${url.host} ${reason}`, { host: url.hostname, origin: url.host }, { cause: error }));
     }
     if ((error as Error).name === 'AbortError') {
       return new FinalError(new DownloadError('DOWNLOAD_FAILED', 'Download aborted', { host: url.hostname }, { cause: error }));

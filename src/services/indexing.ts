@@ -15,13 +15,14 @@
  */
 import { createHash } from 'node:crypto';
 import { DejavuError, type ErrorCode } from '../errors.ts';
+import { isCurrentSignature } from '../embedding/signature.ts';
 import type { Embedder, ImageEmbedding } from '../embedding/types.ts';
 import { childLogger, type Logger } from '../logger.ts';
 import type { ImageRecord, ImageSource, ImageStore, ScoredRecord } from '../store/types.ts';
 import { animatedFrames, MAX_FRAMES, pageCount } from '../embedding/frames.ts';
 import type { VideoFrameExtractor, VideoLimits } from '../embedding/video.ts';
 import { redact, renditionUrl, type DownloadResult, type MediaDownload } from './download.ts';
-import { frameContentHash, frameSourceKey, isVideoType, mayBeAnimated, type MediaKind } from './media.ts';
+import { frameBase, frameContentHash, frameSourceKey, isVideoType, mayBeAnimated, type MediaKind } from './media.ts';
 import type { WorkQueue } from './queue.ts';
 import type { DuplicateMatch, GuildSettingsService, ImageReference, Indexer, IndexOptions, IndexOutcome } from './types.ts';
 
@@ -95,11 +96,72 @@ interface Part {
 }
 
 /**
- * A duplicate is an EARLIER image of the same guild from another message: a backfill, which walks history
+ * Whether two images came in one post: the same message, or for images without a message (files indexed by
+ * the CLI) the same file.
+ */
+export function isSamePost(record: ImageSource, image: ImageSource): boolean {
+  if (record.guildId !== image.guildId) return false;
+  // Frames of one animation or video are one post (src/services/media.ts).
+  return record.messageId === '' && image.messageId === '' ? frameBase(record.sourceKey) === frameBase(image.sourceKey) : record.messageId === image.messageId;
+}
+
+/**
+ * A duplicate is an EARLIER image of the same guild from another post: a backfill, which walks history
  * newest first, must not call the original a duplicate of its own later repost.
  */
 export function isEarlierCandidate(record: ImageSource, image: ImageSource): boolean {
-  return record.guildId === image.guildId && record.messageId !== image.messageId && record.createdAt <= image.createdAt;
+  return record.guildId === image.guildId && !isSamePost(record, image) && record.createdAt <= image.createdAt;
+}
+
+/** What the duplicate decision reads: the store, the detector, and which images are being deleted. */
+export interface DuplicateSearch {
+  store: ImageStore;
+  detector: DuplicateDetector;
+  /** Images whose message, channel or guild is being deleted never count (the indexer's tombstones). */
+  isDeleted?: (source: ImageSource) => boolean;
+  logger?: Logger;
+}
+
+/** Stored images with these exact bytes from other posts (the hash shortcut's candidates). */
+export async function sameBytesAs(store: ImageStore, source: ImageSource, contentHash: string): Promise<ImageRecord[]> {
+  return (await store.findByHash(source.guildId, contentHash)).filter((record) => !isSamePost(record, source));
+}
+
+/**
+ * The bot's duplicate decision for one image: earlier images of other posts whose bytes are identical
+ * (`sameBytes`, from sameBytesAs), then the detector's verdict on the nearest earlier images. The bot
+ * calls it for every new image; `dejavu dupes` calls it for every indexed one.
+ */
+export async function findDuplicates(
+  search: DuplicateSearch,
+  source: ImageSource,
+  embedding: ImageEmbedding,
+  sameBytes: readonly ImageRecord[],
+  threshold: number | null,
+): Promise<DuplicateMatch[]> {
+  const { detector, store } = search;
+  const isDeleted = search.isDeleted ?? (() => false);
+  const neighbours = await store.findSimilar(source.guildId, embedding.vector, {
+    // Exact copies are reported without verification, so they must not use up the shortlist.
+    k: detector.shortlist.k + Math.min(sameBytes.length, 50),
+    filter: (record) => isEarlierCandidate(record, source) && !isDeleted(record),
+  });
+  const exactIds = new Set(sameBytes.map((record) => record.id));
+  const shortlist = neighbours
+    .filter((candidate) => candidate.score >= detector.shortlist.minCosine && !exactIds.has(candidate.record.id))
+    .slice(0, detector.shortlist.k);
+  let detected: DuplicateMatch[] = [];
+  try {
+    if (shortlist.length > 0) detected = await detector.detect(embedding, shortlist, threshold);
+  } catch (error) {
+    // A detector failure costs a notice, never the image: it is still indexed.
+    (search.logger ?? childLogger('indexing')).error({ err: error, guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey }, 'duplicate detection failed');
+  }
+  // Identical bytes are duplicates whatever the detector says (and need no verification).
+  const exact: DuplicateMatch[] = sameBytes
+    .filter((record) => isEarlierCandidate(record, source) && !isDeleted(record))
+    .map((record) => ({ record, similarity: 1, cosine: 1, exact: true, kind: 'repost' }));
+  return [...exact, ...detected];
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -294,7 +356,8 @@ export class ImageIndexer implements Indexer {
     const { records, duplicates } = await this.withGuildLock(source.guildId, async () => {
       lap(); // time spent waiting for the lock counts as neither
       const found: DuplicateMatch[] = [];
-      for (const part of parts) found.push(...(await this.findDuplicates(part.source, part.embedding!, part.sameBytes, threshold)));
+      const search = { store, detector: this.options.detector, isDeleted: (record: ImageSource) => this.isDeleted(record), logger: this.log };
+      for (const part of parts) found.push(...(await findDuplicates(search, part.source, part.embedding!, part.sameBytes, threshold)));
       timings.detectMs = lap();
       // Frame 0 last: once the attachment's own key is stored, every frame is (see the already-indexed check).
       const added: ImageRecord[] = [];
@@ -358,9 +421,12 @@ export class ImageIndexer implements Indexer {
     const parts: Part[] = [];
     for (let frame = 0; frame < MAX_FRAMES; frame += 1) {
       const hash = frameContentHash(contentHash, frame);
-      const sameBytes = (await store.findByHash(source.guildId, hash)).filter((record) => record.messageId !== source.messageId);
-      const part: Part = { frame, source: { ...source, sourceKey: frameSourceKey(source.sourceKey, frame) }, contentHash: hash, sameBytes };
+      const partSource = { ...source, sourceKey: frameSourceKey(source.sourceKey, frame) };
+      const sameBytes = await sameBytesAs(store, partSource, hash);
+      const part: Part = { frame, source: partSource, contentHash: hash, sameBytes };
       for (const record of sameBytes) {
+        // A record signed by an older format would pass its stale signature on: embed afresh instead.
+        if (!isCurrentSignature(record.signature)) continue;
         const vector = await store.getVector(source.guildId, record.id);
         if (vector !== undefined) {
           part.embedding = { vector, signature: record.signature, width: record.width, height: record.height };
@@ -378,6 +444,40 @@ export class ImageIndexer implements Indexer {
     }
     return parts;
   }
+
+  // --- Re-signing (src/services/resign.ts): fresh embeddings for stored images, swapped in per message ---
+
+  /**
+   * Downloads and embeds an image again through the work queue (so live images still go first), without
+   * touching the store: the re-signature job swaps the result in with replaceMessage once every image of
+   * the message has one.
+   */
+  async reembed(image: ImageReference, priority: IndexOptions['priority'] = 'backfill'): Promise<{ contentHash: string; embedding: ImageEmbedding }> {
+    const accepted = await this.options.queue.enqueue(
+      async () => {
+        const download = await this.download(image);
+        return { contentHash: sha256Hex(download.bytes), embedding: await this.options.embedder.embed(download.bytes) };
+      },
+      { priority, context: { guildId: image.source.guildId, channelId: image.source.channelId, messageId: image.source.messageId, sourceKey: image.source.sourceKey } },
+    );
+    return accepted.result;
+  }
+
+  /**
+   * Replaces every record of a message by the given ones, under the guild's lock (a live duplicate search
+   * never sees the message half-replaced). Nothing happens when the message was deleted meanwhile.
+   */
+  async replaceMessage(guildId: string, messageId: string, images: ReadonlyArray<{ source: ImageSource; contentHash: string; embedding: ImageEmbedding }>): Promise<ImageRecord[]> {
+    return this.withGuildLock(guildId, async () => {
+      if (images.some((image) => this.isDeleted(image.source))) return [];
+      await this.options.store.removeMessage(guildId, messageId);
+      const records: ImageRecord[] = [];
+      for (const image of images) records.push(await this.options.store.add(image.source, image.contentHash, image.embedding));
+      return records;
+    });
+  }
+
+  // --- end re-signing ---
 
   /** The media proxy's downscaled rendition when the image is large; the original URL if that fails. */
   private downloadUrl(image: ImageReference): string {
@@ -408,29 +508,6 @@ export class ImageIndexer implements Indexer {
       this.log.info({ url: redact(preferred), code: error.code }, 'proxy rendition failed; trying the original URL');
       return this.options.download(image.url);
     }
-  }
-
-  private async findDuplicates(source: ImageSource, embedding: ImageEmbedding, sameBytes: readonly ImageRecord[], threshold: number | null): Promise<DuplicateMatch[]> {
-    const { detector, store } = this.options;
-    const neighbours = await store.findSimilar(source.guildId, embedding.vector, {
-      // Exact copies are reported without verification, so they must not use up the shortlist.
-      k: detector.shortlist.k + Math.min(sameBytes.length, 50),
-      filter: (record) => isEarlierCandidate(record, source) && !this.isDeleted(record),
-    });
-    const exactIds = new Set(sameBytes.map((record) => record.id));
-    const shortlist = neighbours
-      .filter((candidate) => candidate.score >= detector.shortlist.minCosine && !exactIds.has(candidate.record.id))
-      .slice(0, detector.shortlist.k);
-    let detected: DuplicateMatch[] = [];
-    try {
-      if (shortlist.length > 0) detected = await detector.detect(embedding, shortlist, threshold);
-    } catch (error) {
-      // A detector failure costs a notice, never the image: it is still indexed.
-      this.log.error({ err: error, guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey }, 'duplicate detection failed');
-    }
-    // Identical bytes are duplicates whatever the detector says (and need no verification).
-    const exact: DuplicateMatch[] = sameBytes.filter((record) => isEarlierCandidate(record, source) && !this.isDeleted(record)).map((record) => ({ record, similarity: 1, cosine: 1, exact: true, kind: 'repost' }));
-    return [...exact, ...detected];
   }
 
   private async withGuildLock<T>(guildId: string, task: () => Promise<T>): Promise<T> {

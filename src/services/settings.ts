@@ -23,6 +23,10 @@ export const guildSettingsSchema = z.object({
   reactionEmoji: z.string().min(1).max(64).default('🔍'),
   ephemeralReplies: z.boolean().default(true),
   locale: z.string().min(2).max(10).nullable().default(null),
+  // --- Duplicate-notice moderation: meme templates, "not a repost" reports, allowed reposters ---
+  templateMatches: z.enum(['ignore', 'note']).default('ignore'),
+  allowedReposterRoleId: snowflake.nullable().default(null),
+  // --- end duplicate-notice moderation ---
   // Spam waves (src/services/waves.ts).
   ...waveSettingsShape,
   // GIFs and videos (src/services/media.ts).

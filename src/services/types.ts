@@ -10,6 +10,8 @@ import type { DejavuError, ErrorCode } from '../errors.ts';
 import type { Embedder } from '../embedding/types.ts';
 import type { ImageRecord, ImageSource, ImageStore, RecordMetadata, ScoredRecord } from '../store/types.ts';
 import type { JobQueue } from './jobs/types.ts';
+import type { ReportService } from './reports.ts';
+import type { ResignService } from './resign.ts';
 import type { WaveService, WaveSettings } from './waves.ts';
 import type { MediaKind, MediaSettings } from './media.ts';
 
@@ -118,6 +120,8 @@ export interface DuplicateNoticeInput {
    * (computed by the Discord layer from permissions; NSFW → non-NSFW must return false).
    */
   audienceCanSee: (match: DuplicateMatch) => boolean | Promise<boolean>;
+  /** Pairs a member reported as "not a repost" (src/services/reports.ts): never noticed again. */
+  isSuppressed?: (match: DuplicateMatch, image: ImageRecord) => boolean | Promise<boolean>;
 }
 
 /** One notice to post for a message, or nothing. */
@@ -131,7 +135,22 @@ export type DuplicateNotice =
       message: { guildId: string; channelId: string; messageId: string; authorId: string };
       /** Best match per earlier message (at most one entry per original message), best first, at most 5. */
       matches: DuplicateMatch[];
+      /**
+       * `repost`: a repost notice (its matches are reposts). `template`: only same-template matches were
+       * found and the guild asked for a note about them (its matches are all `kind: 'template'`).
+       */
+      kind: 'repost' | 'template';
+      /** Each listed match with the new image it matched (for remembering a "not a repost" report). */
+      pairs: NoticePair[];
     };
+
+/** One (new image, earlier image) pair of a notice, by content hash: identical copies share the verdict. */
+export interface NoticePair {
+  imageHash: string;
+  originalHash: string;
+  originalMessageId: string;
+  originalChannelId: string;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Similarity search (src/services/similarity.ts) — /similar, context menu, 🔍 reaction
@@ -207,7 +226,18 @@ export interface GuildSettings extends WaveSettings, MediaSettings {
   ephemeralReplies: boolean;
   /** Guild locale override for replies (`en`, `ja`); null = user's/guild's Discord locale. */
   locale: string | null;
+  // --- Duplicate-notice moderation ---
+  /**
+   * Matches of the same picture under other text (`kind: 'template'`): `ignore` posts nothing for them,
+   * `note` posts a gentle "same template as …" instead of a repost notice. Default `ignore`.
+   */
+  templateMatches: TemplateMatchMode;
+  /** Members with this role never get duplicate notices; null = nobody is exempt. */
+  allowedReposterRoleId: string | null;
+  // --- end duplicate-notice moderation ---
 }
+
+export type TemplateMatchMode = 'ignore' | 'note';
 
 export interface GuildSettingsService {
   /** Settings with defaults filled in; never rejects for an unknown guild. */
@@ -333,6 +363,8 @@ export interface GuildServiceStats {
   queue: QueueStats;
   /** Milliseconds since the epoch of the last finished backfill in this guild, or null. */
   lastBackfillAt: number | null;
+  /** Duplicate notices members reported as "not a repost" (and not undone). */
+  falsePositivesReported: number;
 }
 
 /** Everything the Discord layer and src/main.ts use. Created once per process by `createServices`. */
@@ -347,6 +379,10 @@ export interface Services {
   readonly jobs: JobQueue;
   /** Reaction-search cooldown per user (default 10 s). */
   readonly reactionCooldowns: Cooldowns;
+  /** "Not a repost" reports and the image pairs they suppress. */
+  readonly reports: ReportService;
+  /** Stored images signed by an older signature format, and the `resign` channel job that updates them. */
+  readonly resign: ResignService;
   /** Spam-wave tracking (state in keyv, shared by every process). */
   readonly waves: WaveService;
   /** Downloads a user-supplied URL (the /similar `url` option) with the allowed-host rules. */

@@ -212,6 +212,12 @@ export class GuildIndex {
     return ids;
   }
 
+  idsByAuthor(authorId: string): number[] {
+    const ids: number[] = [];
+    for (const record of this.records.values()) if (record.authorId === authorId) ids.push(record.id);
+    return ids;
+  }
+
   ids(): number[] {
     return [...this.records.keys()];
   }
@@ -288,6 +294,27 @@ export class GuildIndex {
     this.assertOpen();
     if (this.rebuild !== undefined) return;
     if (this.needsRebuild()) {
+      if (this.index.size + this.index.deletedCount > (this.options.backgroundRebuildMinSize ?? BACKGROUND_REBUILD_MIN_SIZE)) {
+        this.startRebuild();
+        return;
+      }
+      this.replaceIndex(rebuildIndex(this.index, this.options.policy));
+    }
+    await this.writeSnapshot();
+  }
+
+  /**
+   * A snapshot after which no removed vector is left in any file: the index is rebuilt from its live
+   * vectors first when it still holds removed ones (HNSW only marks them deleted), and the journal — which
+   * holds the vector of every add since the last snapshot — is emptied by the snapshot. A large index is
+   * rebuilt in the background like any other (see snapshot); `rebuilt()` settles once its snapshot is
+   * written. Call inside `exclusive`.
+   */
+  async compact(): Promise<void> {
+    this.assertOpen();
+    // A rebuild already running would replay the removals onto its result as deletion marks: start over.
+    this.cancelRebuild();
+    if (this.index.deletedCount > 0 || preferredKind(this.index.size, this.options.policy) !== this.index.kind) {
       if (this.index.size + this.index.deletedCount > (this.options.backgroundRebuildMinSize ?? BACKGROUND_REBUILD_MIN_SIZE)) {
         this.startRebuild();
         return;

@@ -174,6 +174,22 @@ class KeyvImageStore implements OpenImageStore {
     return this.removeWhere(guildId, (guild) => guild.idsByChannel(channelId));
   }
 
+  async removeAuthor(guildId: string, authorId: string): Promise<number> {
+    if (!(await this.exists(guildId))) return 0;
+    const { removed, guild } = await this.withGuild(guildId, async (guild) => {
+      const ids = guild.idsByAuthor(authorId);
+      const removed = await guild.remove(ids);
+      await deleteMany(this.keyv, ids.map((id) => recordKey(guildId, id)));
+      // Always, even with nothing removed now: it finishes the compaction of an earlier, interrupted one.
+      await guild.compact();
+      return { removed, guild };
+    });
+    // A large guild compacts in the background; the vectors are in no file once it has written its snapshot.
+    await guild.rebuilt();
+    log.info({ guildId, removed }, 'removed the images of a member and compacted the index');
+    return removed;
+  }
+
   async removeGuild(guildId: string): Promise<number> {
     checkGuildId(guildId);
     if (!(await this.exists(guildId))) return 0;

@@ -74,6 +74,13 @@ export interface ImageStore {
   removeMessage(guildId: string, messageId: string): Promise<number>;
   removeChannel(guildId: string, channelId: string): Promise<number>;
   removeGuild(guildId: string): Promise<number>;
+  /**
+   * Removes every image a member posted in the guild (they asked to be forgotten) and returns how many.
+   * Forgetting is meant to be real: when it resolves, no stored form of those vectors is left — the file
+   * store has compacted the guild's index and rewritten its snapshot, which also empties its journal;
+   * PostgreSQL has deleted the rows (and their reduced points).
+   */
+  removeAuthor(guildId: string, authorId: string): Promise<number>;
   stats(): Promise<GuildStats[]>;
   /** Writes snapshots of dirty indexes. */
   flush(): Promise<void>;

@@ -5,8 +5,8 @@ import { requireShared } from '../helpers/shared.ts';
 import { dejavu, makePhotoFolder } from './cli-fixture.ts';
 
 interface Entry {
-  file: string;
-  results?: Array<{ path: string; score: number; id: number; width: number; height: number }>;
+  query: string;
+  results?: Array<{ file: string; score: number; id: number; width: number; height: number }>;
   error?: string;
 }
 
@@ -19,15 +19,15 @@ test('dejavu query: near duplicates first, never the query file itself, scores b
     const [query, ...sameScene] = folder.group;
     const { stdout } = await dejavu(['query', query ?? '', folder.copy, 'missing.jpg', '--data', folder.dataDir, '-k', '3', '--json'], folder.root);
     const [own, copy, missing] = JSON.parse(stdout) as Entry[];
-    assert.equal(own?.file, query);
+    assert.equal(own?.query, query);
     const results = own?.results ?? assert.fail(`no results: ${stdout}`);
     assert.equal(results.length, 3);
-    assert.ok(results.every((r) => r.path !== query), 'the query file must not be listed');
+    assert.ok(results.every((r) => r.file !== query), 'the query file must not be listed');
     // The three other photos of the scene are the top 3 (the real model; corel photos are unrelated).
-    assert.deepEqual(results.map((r) => r.path).sort(), [...sameScene].sort(), stdout);
+    assert.deepEqual(results.map((r) => r.file).sort(), [...sameScene].sort(), stdout);
     assert.ok(results.every((r, i) => i === 0 || (results[i - 1]?.score ?? 0) >= r.score));
     // The byte-identical copy was skipped at index time, so querying with it finds the original first.
-    assert.equal(copy?.results?.[0]?.path, query);
+    assert.equal(copy?.results?.[0]?.file, query);
     assert.ok((copy?.results?.[0]?.score ?? 0) > 0.999);
     assert.match(missing?.error ?? '', /^[A-Z_]+: /);
 

@@ -23,8 +23,8 @@ export interface Harness {
   alice: FakeUser;
   bob: FakeUser;
   dataDir: string;
-  /** Stops the bot (flushing its store) and starts a fresh one on the same DATA_DIR. */
-  restartBot(): Promise<BotHandle>;
+  /** Stops the bot (flushing its store) and starts a fresh one on the same DATA_DIR; `whileStopped` runs in between. */
+  restartBot(whileStopped?: () => Promise<void>): Promise<BotHandle>;
   /** Posts a message with one image attachment and waits until the bot has handled it. */
   postImage(channel: string, author: FakeUser, filename: string, bytes: Buffer, content?: string): Promise<FakeMessage>;
   close(): Promise<void>;
@@ -42,8 +42,8 @@ export function botEnvironment(fake: FakeDiscord, dataDir: string): Record<strin
   return {
     DISCORD_TOKEN: fake.token,
     DISCORD_API_URL: fake.apiUrl,
-    // The downloader matches host names (no port); loopback is allowed only because it is listed exactly.
-    CDN_ALLOWED_HOSTS: '127.0.0.1',
+    // Host and port of the fake CDN; loopback is allowed only because it is listed exactly.
+    CDN_ALLOWED_HOSTS: fake.cdnHost,
     DATA_DIR: dataDir,
     MODEL_DIR: SHARED_MODEL_DIR,
     EMBEDDING_BACKEND: 'wasm',
@@ -102,8 +102,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     alice,
     bob,
     dataDir,
-    async restartBot() {
+    async restartBot(whileStopped) {
       await bot.stop();
+      await whileStopped?.();
       bot = await startBot(config, { overrides: { embedder } });
       return bot;
     },

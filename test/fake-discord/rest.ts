@@ -10,8 +10,10 @@ import {
   compareSnowflakes,
   emojiKey,
   isThread,
+  isThreadOnly,
   parseEmoji,
   snowflake,
+  snowflakeTime,
   type DiscordState,
   type FakeChannel,
   type Json,
@@ -313,6 +315,10 @@ export class RestApi {
   private requireBotPermissions(channel: FakeChannel, ...needed: bigint[]): void {
     const permissions = this.state.permissionsIn(channel.id, this.state.botUser.id);
     if ((permissions & PermissionFlagsBits.ViewChannel) === 0n) throw new DiscordHttpError(403, 50001, 'Missing Access');
+    // A private thread is closed to non-members unless they can manage threads.
+    if (channel.type === ChannelType.PrivateThread && !channel.memberIds.has(this.state.botUser.id) && (permissions & PermissionFlagsBits.ManageThreads) === 0n) {
+      throw new DiscordHttpError(403, 50001, 'Missing Access');
+    }
     for (const flag of needed) if ((permissions & flag) === 0n) throw new DiscordHttpError(403, 50013, 'Missing Permissions');
   }
 
@@ -857,14 +863,48 @@ export class RestApi {
       const threads = [...guild.channels.values()].filter((channel) => isThread(channel) && !channel.archived);
       return { threads: threads.map((thread) => this.state.apiChannel(thread)), members: [] };
     });
-    for (const [visibility, type] of [['public', ChannelType.PublicThread], ['private', ChannelType.PrivateThread]] as const) {
-      this.define('GET', `/channels/:channel/threads/archived/${visibility}`, ({ params }) => {
-        const channel = this.channelOrThrow(params.channel);
-        this.requireBotPermissions(channel, PermissionFlagsBits.ReadMessageHistory);
-        const threads = [...this.state.channels.values()].filter((thread) => thread.parentId === channel.id && thread.type === type && thread.archived);
-        return { threads: threads.map((thread) => this.state.apiChannel(thread)), members: [], has_more: false };
-      });
-    }
+    // Archived threads of a channel, newest archive first, in pages (`before`, `limit`, `has_more`) like
+    // Discord: public ones need Read Message History; all private ones need Manage Threads as well; the
+    // private ones the bot joined are listed by thread id instead of archive time.
+    const archivedPage = (threads: FakeChannel[], query: URLSearchParams, key: (thread: FakeChannel) => string, older: (thread: FakeChannel, before: string) => boolean): JsonObject => {
+      const limit = Number(query.get('limit') ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw invalidForm('limit', 'NUMBER_TYPE_MAX', 'int value should be less than or equal to 100.');
+      const before = query.get('before');
+      const sorted = threads.filter((thread) => before === null || older(thread, before)).sort((a, b) => key(b).localeCompare(key(a)) || compareSnowflakes(b.id, a.id));
+      const page = sorted.slice(0, limit);
+      const botId = this.state.botUser.id;
+      return {
+        threads: page.map((thread) => this.state.apiChannel(thread)),
+        members: page.filter((thread) => thread.memberIds.has(botId)).map((thread) => this.state.apiThreadMember(thread, botId)),
+        has_more: sorted.length > page.length,
+      };
+    };
+    const archiveTime = (thread: FakeChannel): string => (thread.archivedAt ?? snowflakeTime(thread.id)).toISOString();
+    const archivedBefore = (thread: FakeChannel, before: string): boolean => {
+      const time = Date.parse(before);
+      if (Number.isNaN(time)) throw invalidForm('before', 'DATE_TIME_TYPE_PARSE', 'Could not interpret the value as a date.');
+      return (thread.archivedAt ?? snowflakeTime(thread.id)).getTime() < time;
+    };
+    const archivedThreads = (parent: FakeChannel, type: ChannelType): FakeChannel[] =>
+      [...this.state.channels.values()].filter((thread) => thread.parentId === parent.id && thread.type === type && thread.archived);
+    this.define('GET', '/channels/:channel/threads/archived/public', ({ params, query }) => {
+      const channel = this.channelOrThrow(params.channel);
+      this.requireBotPermissions(channel, PermissionFlagsBits.ReadMessageHistory);
+      const type = channel.type === ChannelType.GuildAnnouncement ? ChannelType.AnnouncementThread : ChannelType.PublicThread;
+      return archivedPage(archivedThreads(channel, type), query, archiveTime, archivedBefore);
+    });
+    this.define('GET', '/channels/:channel/threads/archived/private', ({ params, query }) => {
+      const channel = this.channelOrThrow(params.channel);
+      this.requireBotPermissions(channel, PermissionFlagsBits.ReadMessageHistory, PermissionFlagsBits.ManageThreads);
+      return archivedPage(archivedThreads(channel, ChannelType.PrivateThread), query, archiveTime, archivedBefore);
+    });
+    this.define('GET', '/channels/:channel/users/@me/threads/archived/private', ({ params, query }) => {
+      const channel = this.channelOrThrow(params.channel);
+      this.requireBotPermissions(channel, PermissionFlagsBits.ReadMessageHistory);
+      const joined = archivedThreads(channel, ChannelType.PrivateThread).filter((thread) => thread.memberIds.has(bot.id));
+      const byId = (thread: FakeChannel): string => thread.id.padStart(20, '0');
+      return archivedPage(joined, query, byId, (thread, before) => compareSnowflakes(thread.id, before) < 0);
+    });
 
     // Channels and messages.
     this.define('GET', '/channels/:channel', ({ params }) => {
@@ -909,7 +949,7 @@ export class RestApi {
     });
     this.define('POST', '/channels/:channel/messages', async ({ params, body, files }) => {
       const channel = this.channelOrThrow(params.channel);
-      if (channel.type === ChannelType.GuildForum || channel.type === ChannelType.GuildCategory) {
+      if (isThreadOnly(channel) || channel.type === ChannelType.GuildCategory) {
         throw new DiscordHttpError(400, 50008, 'Cannot send messages in a non-text channel');
       }
       const needed = [isThread(channel) ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages];

@@ -38,8 +38,7 @@
  * Records: requests, requestsTo, cdnRequests, uploadedFiles, messagesIn, message, botMessages,
  * interactionResponses, reactionsOn, commands, gatewaySessions, identifies, permissionsIn,
  * onBotMessage (push-style, for benchmarks), waitFor.
- * Hosts: everything is on 127.0.0.1 (`cdnHost` is `127.0.0.1:port`): a bot's CDN allow-list that
- * matches host names needs `127.0.0.1`. Destroy discord.js clients before `close()`.
+ * Hosts: everything is on 127.0.0.1; `cdnHost` (`127.0.0.1:port`) is the bot's CDN_ALLOWED_HOSTS entry. Destroy discord.js clients before `close()`.
  *
  * Why package.json pins undici 6: discord.js 14 uses undici 6, and the process-wide undici dispatcher
  * is installed by whichever undici loads first. With a second copy (undici 7) imported before
@@ -71,6 +70,7 @@ import {
   channelKindType,
   emojiKey,
   isThread,
+  isThreadOnly,
   parseEmoji,
   snowflake,
   type ChannelKind,
@@ -138,6 +138,10 @@ export interface ChannelSpec {
   /** Threads: the user who started it (default: the guild owner). */
   ownerId?: string;
   archived?: boolean;
+  /** Threads: when it was archived (default: its creation time); archived-thread lists sort by it. */
+  archivedAt?: Date;
+  /** Threads: users who joined it (the owner always has); the bot's own user id makes it joined by the bot. */
+  members?: string[];
 }
 
 export interface MemberSpec {
@@ -478,7 +482,10 @@ export class FakeDiscord {
     const guild = this.state.guild(channel.guildId);
     if (change.name !== undefined) channel.name = change.name;
     if (change.nsfw !== undefined) channel.nsfw = change.nsfw;
-    if (change.archived !== undefined) channel.archived = change.archived;
+    if (change.archived !== undefined) {
+      channel.archived = change.archived;
+      if (change.archived) channel.archivedAt = new Date();
+    }
     if (change.overwrites) channel.overwrites = this.resolveOverwrites(guild, change.overwrites);
     this.events.channelUpdate(channel);
     this.notify();
@@ -557,7 +564,7 @@ export class FakeDiscord {
     if ((permissions & PermissionFlagsBits.ViewChannel) === 0n || (permissions & sendFlag) === 0n) {
       throw new Error(`fake-discord: ${spec.authorId} cannot send messages in #${channel.name}`);
     }
-    if (channel.type === ChannelType.GuildForum || channel.type === ChannelType.GuildCategory) {
+    if (isThreadOnly(channel) || channel.type === ChannelType.GuildCategory) {
       throw new Error(`fake-discord: #${channel.name} holds no messages (post in a thread)`);
     }
     const id = spec.id ?? snowflake(spec.createdAt?.getTime());
@@ -1049,12 +1056,15 @@ export class FakeDiscord {
       overwrites: this.resolveOverwrites(guild, spec.overwrites ?? []),
       ownerId: null,
       archived: spec.archived ?? false,
+      archivedAt: spec.archivedAt ?? null,
+      memberIds: new Set(),
       lastMessageId: null,
     };
     if (isThread(channel)) {
       if (!parentId) throw new Error(`fake-discord: thread ${spec.name} needs a parent`);
       channel.ownerId = spec.ownerId ?? guild.ownerId;
       channel.overwrites = [];
+      channel.memberIds = new Set([channel.ownerId, ...(spec.members ?? [])]);
     }
     return channel;
   }

@@ -70,12 +70,13 @@ export interface FakeRole {
   managed: boolean;
 }
 
-export type ChannelKind = 'text' | 'announcement' | 'forum' | 'category' | 'voice' | 'public-thread' | 'private-thread';
+export type ChannelKind = 'text' | 'announcement' | 'forum' | 'media' | 'category' | 'voice' | 'public-thread' | 'private-thread';
 
 const CHANNEL_TYPES: Record<ChannelKind, ChannelType> = {
   text: ChannelType.GuildText,
   announcement: ChannelType.GuildAnnouncement,
   forum: ChannelType.GuildForum,
+  media: ChannelType.GuildMedia,
   category: ChannelType.GuildCategory,
   voice: ChannelType.GuildVoice,
   'public-thread': ChannelType.PublicThread,
@@ -95,6 +96,10 @@ export interface FakeChannel {
   /** Threads only: who started it. */
   ownerId: string | null;
   archived: boolean;
+  /** Threads: when it was last archived (or created, while never archived); archived lists sort by it. */
+  archivedAt: Date | null;
+  /** Threads: users who joined it (private threads are readable by members and by Manage Threads). */
+  memberIds: Set<string>;
   lastMessageId: string | null;
 }
 
@@ -210,6 +215,11 @@ export function parseEmoji(text: string): { id: string | null; name: string } {
 export function channelKindType(kind: ChannelKind | ChannelType | undefined): ChannelType {
   if (kind === undefined) return ChannelType.GuildText;
   return typeof kind === 'number' ? kind : CHANNEL_TYPES[kind];
+}
+
+/** Forum and media channels hold no messages of their own: every post is a thread. */
+export function isThreadOnly(channel: FakeChannel): boolean {
+  return channel.type === ChannelType.GuildForum || channel.type === ChannelType.GuildMedia;
 }
 
 export function isThread(channel: FakeChannel): boolean {
@@ -455,12 +465,14 @@ export class DiscordState {
         thread_metadata: {
           archived: channel.archived,
           auto_archive_duration: 1440,
-          archive_timestamp: snowflakeTime(channel.id).toISOString(),
+          archive_timestamp: (channel.archivedAt ?? snowflakeTime(channel.id)).toISOString(),
           locked: false,
           create_timestamp: snowflakeTime(channel.id).toISOString(),
           invitable: channel.type === ChannelType.PrivateThread ? true : undefined,
         },
         applied_tags: [],
+        // Discord adds the current user's thread member to threads it joined (GUILD_CREATE, thread lists).
+        member: channel.memberIds.has(this.botUser.id) ? this.apiThreadMember(channel, this.botUser.id) : undefined,
       };
     }
     return {
@@ -475,11 +487,15 @@ export class DiscordState {
       topic: channel.topic,
       last_message_id: channel.type === ChannelType.GuildCategory ? undefined : channel.lastMessageId,
       rate_limit_per_user: 0,
-      ...(channel.type === ChannelType.GuildForum
+      ...(isThreadOnly(channel)
         ? { available_tags: [], default_reaction_emoji: null, default_sort_order: null, default_forum_layout: 0, default_thread_rate_limit_per_user: 0 }
         : {}),
       ...(channel.type === ChannelType.GuildVoice ? { bitrate: 64000, user_limit: 0, rtc_region: null } : {}),
     };
+  }
+
+  apiThreadMember(thread: FakeChannel, userId: string): JsonObject {
+    return { id: thread.id, user_id: userId, join_timestamp: snowflakeTime(thread.id).toISOString(), flags: 0 };
   }
 
   apiGuild(guild: FakeGuildState): JsonObject {

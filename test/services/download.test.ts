@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { pino } from 'pino';
 import { DejavuError } from '../../src/errors.ts';
+import { matchUrl, parseAllowedHost, type AllowedHost } from '../../src/services/allowed-hosts.ts';
 import {
   backoffDelay,
   Downloader,
   downloadImage,
   isPrivateAddress,
-  matchAllowedHost,
   parseRetryAfter,
   renditionUrl,
   type DownloadOptions,
@@ -18,6 +20,10 @@ const PNG_BYTES = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010
 
 let server: Server;
 let port = 0;
+/** Another local service on another port: nothing may ever reach it. */
+let otherService: Server;
+let otherPort = 0;
+let otherHits = 0;
 let flakyHits = 0;
 let throttledHits = 0;
 
@@ -34,6 +40,9 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
     response.end();
   } else if (path === '/redirect-other') {
     response.writeHead(302, { location: `http://localhost:${port}/image.png` });
+    response.end();
+  } else if (path === '/redirect-other-port') {
+    response.writeHead(302, { location: `http://127.0.0.1:${otherPort}/image.png` });
     response.end();
   } else if (path === '/endless') {
     // No content-length: the cap must stop the read while the server keeps sending.
@@ -77,15 +86,23 @@ before(async () => {
   server = createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
+  otherService = createServer((request, response) => {
+    otherHits += 1;
+    handle(request, response);
+  });
+  await new Promise<void>((resolve) => otherService.listen(0, '127.0.0.1', resolve));
+  otherPort = (otherService.address() as AddressInfo).port;
 });
 
 after(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const each of [server, otherService]) {
+    each.closeAllConnections();
+    await new Promise<void>((resolve) => each.close(() => resolve()));
+  }
 });
 
 function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
-  return { allowedHosts: ['127.0.0.1'], maxBytes: 1024 * 1024, timeoutMs: 2000, backoffMs: 10, ...overrides };
+  return { allowedHosts: [`127.0.0.1:${port}`], maxBytes: 1024 * 1024, timeoutMs: 2000, backoffMs: 10, ...overrides };
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
@@ -114,6 +131,49 @@ test('follows redirects to allowed hosts only', async () => {
   const same = await downloadImage(`http://127.0.0.1:${port}/redirect-same`, options());
   assert.deepEqual(Buffer.from(same.bytes), PNG_BYTES);
   await rejectsWith(downloadImage(`http://127.0.0.1:${port}/redirect-other`, options()), 'HOST_NOT_ALLOWED');
+});
+
+test('a bare host allows only its default port; host:port exactly that port, also after a redirect', async () => {
+  const before = otherHits;
+  // 127.1 and 0x7f000001 are 127.0.0.1 once parsed: listing the address covers them, but not other ports.
+  for (const listed of [['127.0.0.1'], [`127.0.0.1:${port}`]]) {
+    for (const host of ['127.0.0.1', '127.1', '0x7f000001']) {
+      await rejectsWith(downloadImage(`http://${host}:${otherPort}/image.png`, options({ allowedHosts: listed })), 'HOST_NOT_ALLOWED');
+    }
+  }
+  await rejectsWith(downloadImage(`http://127.0.0.1:${port}/image.png`, options({ allowedHosts: ['127.0.0.1'] })), 'HOST_NOT_ALLOWED');
+  // The listed port works under every spelling of the address; a redirect to another port does not.
+  for (const host of ['127.0.0.1', '127.1', '0x7f000001']) {
+    const result = await downloadImage(`http://${host}:${port}/image.png`, options());
+    assert.deepEqual(Buffer.from(result.bytes), PNG_BYTES);
+  }
+  await rejectsWith(downloadImage(`http://127.0.0.1:${port}/redirect-other-port`, options()), 'HOST_NOT_ALLOWED');
+  assert.equal(otherHits, before, 'the service on the other port was never reached');
+  // Listing both ports allows both.
+  const both = await downloadImage(`http://127.0.0.1:${port}/redirect-other-port`, options({ allowedHosts: [`127.0.0.1:${port}`, `127.0.0.1:${otherPort}`] }));
+  assert.deepEqual(Buffer.from(both.bytes), PNG_BYTES);
+  assert.equal(otherHits, before + 1);
+});
+
+test('repeated refusals of one origin log one error that names CDN_ALLOWED_HOSTS', async () => {
+  const lines: Array<{ level: number; msg: string; origin?: string }> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as (typeof lines)[number]);
+      done();
+    },
+  });
+  const downloader = new Downloader(options({ allowedHosts: ['127.0.0.1'], logger: pino({ level: 'info' }, sink) }));
+  try {
+    for (let i = 0; i < 6; i++) await rejectsWith(downloader.download(`http://127.0.0.1:${port}/image.png?n=${i}`), 'HOST_NOT_ALLOWED');
+    await rejectsWith(downloader.download(`http://127.0.0.1:${otherPort}/image.png`), 'HOST_NOT_ALLOWED');
+  } finally {
+    await downloader.close();
+  }
+  const errors = lines.filter((line) => line.level >= 50);
+  assert.equal(errors.length, 1, JSON.stringify(lines));
+  assert.equal(errors[0]?.origin, `127.0.0.1:${port}`);
+  assert.match(errors[0]?.msg ?? '', /CDN_ALLOWED_HOSTS/);
 });
 
 test('refuses content that is not an image', async () => {
@@ -145,28 +205,45 @@ test('retries a 503 and a 429 (Retry-After) and then succeeds', async () => {
 test('never connects to a private address unless the host is listed exactly', async () => {
   // A wildcard-allowed name whose DNS answer is loopback (e.g. DNS rebinding) is refused.
   const resolveHost = async () => [{ address: '127.0.0.1', family: 4 }];
-  const downloader = new Downloader(options({ allowedHosts: ['*.example.test'], resolveHost }));
+  const downloader = new Downloader(options({ allowedHosts: [`*.example.test:${port}`], resolveHost }));
   try {
     await rejectsWith(downloader.download(`http://cdn.example.test:${port}/image.png`), 'HOST_NOT_ALLOWED');
   } finally {
     await downloader.close();
   }
   // Listed exactly: allowed, and the socket goes to the address our lookup returned.
-  const listed = await downloadImage(`http://cdn.example.test:${port}/image.png`, options({ allowedHosts: ['cdn.example.test'], resolveHost }));
+  const listed = await downloadImage(`http://cdn.example.test:${port}/image.png`, options({ allowedHosts: [`cdn.example.test:${port}`], resolveHost }));
   assert.deepEqual(Buffer.from(listed.bytes), PNG_BYTES);
 });
+
+function parse(entry: string): AllowedHost {
+  const parsed = parseAllowedHost(entry);
+  if ('error' in parsed) assert.fail(parsed.error);
+  return parsed;
+}
 
 test('address, host and header helpers', () => {
   for (const address of ['127.0.0.1', '10.1.2.3', '192.168.0.1', '172.20.0.1', '169.254.169.254', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '0.0.0.0']) {
     assert.equal(isPrivateAddress(address), true, address);
   }
   for (const address of ['162.159.128.233', '8.8.8.8', '2606:4700::6810:84e5']) assert.equal(isPrivateAddress(address), false, address);
-  assert.equal(matchAllowedHost('cdn.discordapp.com', ['cdn.discordapp.com']), 'exact');
-  assert.equal(matchAllowedHost('CDN.discordapp.com.', ['cdn.discordapp.com']), 'exact');
-  assert.equal(matchAllowedHost('evil-cdn.discordapp.com', ['cdn.discordapp.com']), 'none');
-  assert.equal(matchAllowedHost('a.example.com', ['*.example.com']), 'wildcard');
-  assert.equal(matchAllowedHost('example.com', ['*.example.com']), 'none');
-  assert.equal(matchAllowedHost('badexample.com', ['*.example.com']), 'none');
+  const match = (url: string, entries: string[]): string => matchUrl(new URL(url), entries.map(parse));
+  assert.equal(match('https://cdn.discordapp.com/a.png', ['cdn.discordapp.com']), 'exact');
+  assert.equal(match('https://CDN.discordapp.com./a.png', ['cdn.discordapp.com']), 'exact');
+  assert.equal(match('http://cdn.discordapp.com/a.png', ['cdn.discordapp.com']), 'exact');
+  assert.equal(match('https://cdn.discordapp.com:8443/a.png', ['cdn.discordapp.com']), 'none');
+  assert.equal(match('https://cdn.discordapp.com:8443/a.png', ['cdn.discordapp.com:8443']), 'exact');
+  assert.equal(match('https://cdn.discordapp.com/a.png', ['cdn.discordapp.com:8443']), 'none');
+  assert.equal(match('https://cdn.discordapp.com:443/a.png', ['cdn.discordapp.com']), 'exact');
+  assert.equal(match('http://cdn.discordapp.com:443/a.png', ['cdn.discordapp.com']), 'none');
+  assert.equal(match('https://evil-cdn.discordapp.com/a.png', ['cdn.discordapp.com']), 'none');
+  assert.equal(match('https://a.example.com/a.png', ['*.example.com']), 'wildcard');
+  assert.equal(match('https://a.example.com:444/a.png', ['*.example.com']), 'none');
+  assert.equal(match('https://example.com/a.png', ['*.example.com']), 'none');
+  assert.equal(match('https://badexample.com/a.png', ['*.example.com']), 'none');
+  assert.equal(match('http://[::1]:8080/a.png', ['[::1]:8080']), 'exact');
+  assert.equal(match('http://[::1]/a.png', ['[::1]:8080']), 'none');
+  assert.equal(match('http://127.1/a.png', ['0x7f000001']), 'exact');
   assert.equal(parseRetryAfter('2'), 2000);
   assert.equal(parseRetryAfter(undefined), undefined);
   assert.equal(parseRetryAfter(new Date(10_000).toUTCString(), 4000), 6000);

@@ -12,10 +12,15 @@ import { oxfordImage, SHARED_MODEL_DIR } from '../helpers/shared.ts';
 
 export interface LocalCdn {
   base: string;
+  /** `127.0.0.1:port`, the CDN_ALLOWED_HOSTS entry that lets services download from it. */
+  host: string;
   /** Every path+query requested, in order. */
   requests: string[];
   close(): Promise<void>;
 }
+
+/** Hosts of the local CDNs open now: services started by startServices may download from each. */
+const openCdnHosts = new Set<string>();
 
 /**
  * Serves `/oxford/<file>` from the shared near-duplicate set, `/bytes/<name>` from `extra`, with the
@@ -47,10 +52,14 @@ export async function startCdn(extra: Record<string, Uint8Array> = {}): Promise<
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const host = `127.0.0.1:${port}`;
+  openCdnHosts.add(host);
   return {
-    base: `http://127.0.0.1:${port}`,
+    base: `http://${host}`,
+    host,
     requests,
     close: async () => {
+      openCdnHosts.delete(host);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -63,13 +72,16 @@ export interface TestServices {
   dataDir: string;
 }
 
-/** Real services (real embedder on the shared weights, real store) on a DATA_DIR of their own. */
+/**
+ * Real services (real embedder on the shared weights, real store) on a DATA_DIR of their own, allowed to
+ * download from the local CDNs already started (start the CDN first).
+ */
 export async function startServices(dataDir?: string, environment: Record<string, string> = {}): Promise<TestServices> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'dejavu-services-')));
   const config = parseConfig({
     DATA_DIR: dir,
     MODEL_DIR: SHARED_MODEL_DIR,
-    CDN_ALLOWED_HOSTS: '127.0.0.1',
+    CDN_ALLOWED_HOSTS: [...openCdnHosts].join(','),
     EMBEDDING_BACKEND: 'wasm',
     EMBEDDING_WORKERS: '1',
     INDEX_CONCURRENCY: '4',

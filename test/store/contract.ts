@@ -141,6 +141,43 @@ export function describeImageStoreContract(name: string, subject: StoreUnderTest
     assert.deepEqual(listedAfter, []);
   });
 
+  test(`${name}: removeAuthor removes every image of one member in one guild, durably, and nothing else`, async (t) => {
+    const opened = await freshStore(t);
+    if (opened === undefined) return;
+    const { store, place } = opened;
+    const random = seededRandom(12);
+    const vectors: Float32Array[] = [];
+    for (let n = 0; n < 15; n++) {
+      vectors.push(randomUnitVector(random, D));
+      await store.add(sourceOf('g1', n), sha256(`img${n}`), embeddingOf(vectors[n] ?? assert.fail(), n));
+    }
+    const elsewhere = await store.add(sourceOf('g2', 1), sha256('img1'), embeddingOf(vectors[1] ?? assert.fail(), 1)); // u1 in another guild
+    assert.equal(await store.removeAuthor('g1', 'u1'), 3); // sources 1, 6, 11
+    assert.equal(await store.removeAuthor('g1', 'u1'), 0);
+    assert.equal(await store.removeAuthor('g1', 'nobody'), 0);
+    assert.equal(await store.removeAuthor('unknown-guild', 'u1'), 0);
+    const check = async (reader: ImageStore): Promise<void> => {
+      for (const n of [1, 6, 11]) {
+        const hits = await reader.findSimilar('g1', vectors[n] ?? assert.fail(), { k: 20 });
+        assert.equal(hits.length, 12);
+        assert.ok(hits.every((hit) => hit.record.authorId !== 'u1'), 'no search returns their images');
+        assert.equal(await reader.getBySource('g1', `a${n}`), undefined);
+        assert.deepEqual(await reader.findByHash('g1', sha256(`img${n}`)), []);
+      }
+      const listed: string[] = [];
+      for await (const record of reader.listRecords('g1')) listed.push(record.authorId);
+      assert.equal(listed.length, 12);
+      assert.ok(!listed.includes('u1'));
+      assert.deepEqual(await reader.stats(), [{ id: 'g1', images: 12 }, { id: 'g2', images: 1 }]);
+      assert.deepEqual((await reader.findSimilar('g2', vectors[1] ?? assert.fail(), { k: 1 }))[0]?.record.id, elsewhere.id, 'other guilds keep theirs');
+    };
+    await check(store);
+    await store.close();
+    const reopened = await subject.open(place, CONTRACT_VARIANT);
+    t.after(() => reopened.close());
+    await check(reopened);
+  });
+
   test(`${name}: listRecords pages through guilds larger than one page`, async (t) => {
     const opened = await freshStore(t);
     if (opened === undefined) return;

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openImageStore, type ImageStoreOptions } from '../../src/store/index.ts';
@@ -68,3 +69,57 @@ test('store: when the metadata write fails, the add rejects with STORE_FAILED an
   assert.deepEqual(await reopened.stats(), [{ id: 'g1', images: 0 }]);
   assert.deepEqual(await reopened.findSimilar('g1', vector, { k: 1 }), []);
 });
+
+/** Every file under `dir` (snapshot directories of pca-hnsw included), read whole. */
+async function filesUnder(dir: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) files.set(join(entry.parentPath, entry.name), await readFile(join(entry.parentPath, entry.name)));
+  }
+  return files;
+}
+
+/** Files holding the vector: its float32 bytes (index snapshots) or their base64 (journal lines). */
+function filesHolding(files: Map<string, Buffer>, vector: Float32Array): string[] {
+  const bytes = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+  const base64 = Buffer.from(bytes.toString('base64'));
+  return [...files].filter(([, content]) => content.includes(bytes) || content.includes(base64)).map(([path]) => path);
+}
+
+for (const { kind, images } of [
+  { kind: 'exact scan', images: 30 },
+  { kind: 'HNSW', images: 90 },
+]) {
+  test(`store: after removeAuthor no file of the guild holds the member's vectors or records (${kind})`, async (t) => {
+    const dataDir = temporaryDir(t);
+    const store = await openImageStore(storeOptions(dataDir));
+    t.after(() => store.close());
+    const random = seededRandom(13);
+    const records = [];
+    // Two thirds go into a snapshot (index file), the rest stays in the journal only.
+    const snapshotted = Math.floor((images * 2) / 3);
+    for (let n = 0; n < images; n++) {
+      records.push(await store.add(sourceOf('g1', n, { authorId: n % 3 === 0 ? 'forgotten' : `u${n % 5}` }), sha256(`img${n}`), embeddingOf(randomUnitVector(random, D), n)));
+      if (n === snapshotted - 1) await store.flush();
+    }
+    const dir = join(dataDir, 'guilds', 'g1');
+    const theirs = records.filter((record) => record.authorId === 'forgotten');
+    const stored = new Map<number, Float32Array>();
+    for (const record of records) stored.set(record.id, (await store.getVector('g1', record.id)) ?? assert.fail(`vector ${record.id}`));
+    const before = await filesUnder(dir);
+    // The check can fail: before forgetting, every vector is in some file (snapshot or journal).
+    for (const record of theirs) assert.ok(filesHolding(before, stored.get(record.id) ?? assert.fail()).length > 0, `vector ${record.id} on disk before`);
+    assert.ok(theirs.some((record) => record.id <= snapshotted) && theirs.some((record) => record.id > snapshotted), 'some in the snapshot, some in the journal');
+
+    assert.equal(await store.removeAuthor('g1', 'forgotten'), theirs.length);
+
+    const after = await filesUnder(dir);
+    for (const record of theirs) assert.deepEqual(filesHolding(after, stored.get(record.id) ?? assert.fail()), [], `vector ${record.id} left on disk`);
+    for (const record of records.filter((other) => other.authorId !== 'forgotten').slice(0, 5)) {
+      assert.ok(filesHolding(after, stored.get(record.id) ?? assert.fail()).length > 0, `others' vectors stay (${record.id})`);
+    }
+    const text = [...after.values()].map((content) => content.toString('latin1')).join('\n');
+    assert.ok(!text.includes('"forgotten"'), 'no record of theirs in the snapshot rows or the journal');
+    assert.equal((await readFile(join(dir, 'journal.log'))).length, 0, 'journal emptied');
+  });
+}

@@ -278,6 +278,27 @@ test('postgres store: reduced search only proposes images that have a point; add
   assert.equal(await count(`SELECT count(*) FROM ${schema}.guild_projections`), 0);
 });
 
+test('postgres store: removeAuthor deletes the rows of that member, their reduced points with them', async (t) => {
+  if (skipWithoutServer(t)) return;
+  const random = seededRandom(34);
+  const vectors = lowRankVectors(random, 400);
+  const { schema, store, count } = await reducedGuild(t, vectors);
+  assert.equal(await store.reduceGuild('big'), 'ready');
+  const theirs = `SELECT id FROM ${schema}.images WHERE guild_id = 'big' AND author_id = 'u2'`;
+  assert.equal(await count(`SELECT count(*) FROM (${theirs}) AS ids`), 80);
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.image_reductions WHERE guild_id = 'big'`), 400);
+  assert.equal(await store.removeAuthor('big', 'u2'), 80);
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.images WHERE author_id = 'u2'`), 0);
+  assert.equal(await count(`SELECT count(*) FROM ${schema}.image_reductions WHERE guild_id = 'big'`), 320);
+  assert.equal(await count(`SELECT images FROM ${schema}.guilds WHERE guild_id = 'big'`), 320);
+  // Reduced search goes on without them: their own vectors find other members' images only.
+  for (const n of [2, 7, 12]) {
+    const hits = await store.findSimilar('big', vectors[n] ?? assert.fail(), { k: 5 });
+    assert.equal(hits.length, 5);
+    assert.ok(hits.every((hit) => hit.record.authorId !== 'u2'));
+  }
+});
+
 test('postgres store: an interrupted reduction resumes where it stopped, and two processes never fill one guild at once', async (t) => {
   if (skipWithoutServer(t)) return;
   const random = seededRandom(33);

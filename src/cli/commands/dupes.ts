@@ -2,17 +2,20 @@
  * `dejavu dupes [--data <dataDir>] [--guild <id>] [--threshold T] [--json]`: every pair of indexed images the
  * bot's duplicate detector would report, each unordered pair once, most confident first. With --json, stdout is
  * `[{"a": "<path>", "b": "<path>", "score": S}]` where S is the detector's confidence (0–1).
- * Every image queries the index for its shortlist (DUPLICATE_SHORTLIST) and the shipped detector decides —
- * the same calls the bot makes for a new image. Identical bytes always count (score 1).
+ * Every image goes through the bot's own decision (findDuplicates in src/services/indexing.ts) as if it had
+ * just been posted: only earlier images of other posts are candidates, identical bytes always count (score 1).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getConfig } from '../../config.ts';
 import { DejavuError } from '../../errors.ts';
-import { DEFAULT_DUPLICATE_SETTINGS, detectDuplicates, DUPLICATE_SHORTLIST } from '../../services/duplicates/index.ts';
+import { createDuplicateDetector } from '../../services/detector.ts';
+import { DEFAULT_DUPLICATE_SETTINGS } from '../../services/duplicates/index.ts';
+import { findDuplicates, sameBytesAs } from '../../services/indexing.ts';
 import { openConfiguredStore } from '../../store/open.ts';
+import { imageSourceOf } from '../../store/records.ts';
 import type { ImageRecord, ImageStore } from '../../store/types.ts';
-import { Progress, writeStdout } from '../common.ts';
+import { pathOf, Progress, writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
 import { DEFAULT_CLI_GUILD } from './index.ts';
 
@@ -30,13 +33,9 @@ export interface DuplicatePair {
   score: number;
 }
 
-/** What a record is called in the output: its file path for CLI-indexed images, else its label. */
-function pathOf(record: ImageRecord): string {
-  return record.kind === 'file' ? record.sourceKey : record.label;
-}
-
-/** Runs the shipped detector for every record of a guild; each unordered pair once, best score kept. */
+/** Runs the bot's duplicate decision for every record of a guild; each unordered pair once, best score kept. */
 export async function findDuplicatePairs(store: ImageStore, guildId: string, threshold: number, onRecord?: () => void): Promise<DuplicatePair[]> {
+  const search = { store, detector: createDuplicateDetector() };
   const pairs = new Map<string, { a: ImageRecord; b: ImageRecord; score: number }>();
   const keep = (a: ImageRecord, b: ImageRecord, score: number): void => {
     const [first, second] = a.id < b.id ? [a, b] : [b, a];
@@ -46,11 +45,12 @@ export async function findDuplicatePairs(store: ImageStore, guildId: string, thr
   };
   for await (const record of store.listRecords(guildId)) {
     onRecord?.();
-    for (const same of await store.findByHash(guildId, record.contentHash)) if (same.id !== record.id) keep(record, same, 1);
     const vector = await store.getVector(guildId, record.id);
     if (vector === undefined) continue;
-    const candidates = await store.findSimilar(guildId, vector, { k: DUPLICATE_SHORTLIST.k, filter: (other) => other.id !== record.id });
-    for (const match of detectDuplicates({ vector, signature: record.signature }, candidates, { threshold })) keep(record, match.record, match.confidence);
+    const source = imageSourceOf(record);
+    const embedding = { vector, signature: record.signature, width: record.width, height: record.height };
+    const matches = await findDuplicates(search, source, embedding, await sameBytesAs(store, source, record.contentHash), threshold);
+    for (const match of matches) keep(record, match.record, match.similarity);
   }
   return [...pairs.values()]
     .sort((x, y) => y.score - x.score || x.a.id - y.a.id || x.b.id - y.b.id)

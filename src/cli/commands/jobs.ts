@@ -2,7 +2,7 @@
  * `dejavu jobs`: the shared job queue of a multi-process deployment (BullMQ on REDIS_URL), from any machine.
  *   dejavu jobs [--json]                              counts and the dead-letter list
  *   dejavu jobs retry <jobId>                         queues a dead letter again with fresh attempts
- *   dejavu jobs backfill|reembed <guildId> <channelId> [--restart]   queues a channel job; a running bot runs it
+ *   dejavu jobs backfill|reembed|resign <guildId> <channelId> [--restart]   queues a channel job; a running bot runs it
  * stdout (--json): `{"counts":{waiting,active,delayed,failed,completed},"deadLetters":[{id,job,attempts,failedAt,reason}]}`.
  */
 import { parseArgs } from 'node:util';
@@ -17,15 +17,17 @@ const HELP = `usage: dejavu jobs [--json]
        dejavu jobs retry <jobId>
        dejavu jobs backfill <guildId> <channelId> [--restart]
        dejavu jobs reembed <guildId> <channelId>
+       dejavu jobs resign <guildId> <channelId>
 
 The job queue shared by every bot process (needs REDIS_URL; without it, jobs live inside the one bot
 process). Without a subcommand: job counts and the dead-letter list (jobs that failed every attempt).
 A queued backfill or re-embedding is run by any running bot; \`reembed\` forgets the channel's images
-and indexes its history again.`;
+and indexes its history again; \`resign\` gives the channel's images stored with an older duplicate
+signature a current one (bots also queue it at startup for every channel that needs it).`;
 
 export const command: CliCommand = {
   name: 'jobs',
-  summary: 'backfill / re-embedding job queue: counts, dead letters, retry, enqueue',
+  summary: 'backfill / re-embedding / re-signing job queue: counts, dead letters, retry, enqueue',
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -67,7 +69,7 @@ export const command: CliCommand = {
         await writeStdout(`queued again\t${rest[0]}\n`);
         return 0;
       }
-      if ((action === 'backfill' || action === 'reembed') && rest.length === 2) {
+      if ((action === 'backfill' || action === 'reembed' || action === 'resign') && rest.length === 2) {
         const job = channelJobSchema.safeParse({ kind: action, guildId: rest[0], channelId: rest[1], ...(values.restart ? { restart: true } : {}) });
         if (!job.success) {
           console.error(`dejavu jobs: guild and channel ids are Discord ids (digits): ${job.error.issues.map((issue) => issue.message).join('; ')}`);

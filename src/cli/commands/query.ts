@@ -1,8 +1,9 @@
 /**
  * `dejavu query <files…> [--data <dataDir>] [--guild <id>] [-k N] [--json]`: the indexed images most similar
- * to each file, best first. Uses ImageStore.findSimilar (the bot's search path too), excluding the query's
- * own path. With --json, stdout is an array of `{"file","results":[{"path","score","id","width","height"}]}`
- * or `{"file","error"}`, one entry per file in the order given.
+ * to each file, best first, through the bot's own search (findSimilarImages: query expansion, one result per
+ * set of byte-identical copies, scores = cosine to the file), excluding the query's own path. With --json,
+ * stdout is an array of `{"query","results":[{"file","score","id","width","height"}]}` or `{"query","error"}`,
+ * one entry per file in the order given.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -10,8 +11,9 @@ import { parseArgs } from 'node:util';
 import { getConfig } from '../../config.ts';
 import { describeError, StoreError } from '../../errors.ts';
 import type { ImageEmbedding } from '../../embedding/types.ts';
+import { findSimilarImages, MAX_RESULT_DEPTH } from '../../services/similarity.ts';
 import { openConfiguredStore } from '../../store/open.ts';
-import { createCliEmbedder, writeStdout } from '../common.ts';
+import { createCliEmbedder, pathOf, writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
 import { DEFAULT_CLI_GUILD } from './index.ts';
 
@@ -20,11 +22,11 @@ const HELP = `usage: dejavu query <files…> [--data <dataDir>] [--guild <id>] [
 Finds the indexed images most similar to each file (never the file itself).
   --data    data directory (default: DATA_DIR)
   --guild   guild id to search (default: local)
-  -k        results per file (default 10, at most 1000)
+  -k        results per file (default 10, at most ${MAX_RESULT_DEPTH}: the bot's deepest result)
   --json    machine-readable output on stdout`;
 
 interface Result {
-  path: string;
+  file: string;
   score: number;
   id: number;
   width: number;
@@ -35,7 +37,7 @@ function isEmbedding(value: unknown): value is ImageEmbedding {
   return typeof value === 'object' && value !== null && 'vector' in value && value.vector instanceof Float32Array;
 }
 
-type Entry = { file: string; results: Result[] } | { file: string; error: string };
+type Entry = { query: string; results: Result[] } | { query: string; error: string };
 
 export const command: CliCommand = {
   name: 'query',
@@ -57,7 +59,9 @@ export const command: CliCommand = {
       return values.help === true ? 0 : 2;
     }
     const k = Number(values.k);
-    if (!Number.isInteger(k) || k < 1 || k > 1000) throw new StoreError('INVALID_INPUT', `-k must be an integer from 1 to 1000 (got ${values.k})`);
+    if (!Number.isInteger(k) || k < 1 || k > MAX_RESULT_DEPTH) {
+      throw new StoreError('INVALID_INPUT', `-k must be an integer from 1 to ${MAX_RESULT_DEPTH}, the bot's deepest result (got ${values.k})`);
+    }
     const config = getConfig();
     const guildId = values.guild ?? DEFAULT_CLI_GUILD;
     const files = positionals.map((file) => resolve(file));
@@ -74,14 +78,17 @@ export const command: CliCommand = {
         const embedding = outcome.get(i);
         const label = positionals[i] ?? file;
         if (!isEmbedding(embedding)) {
-          entries.push({ file: label, error: describeError(embedding) });
+          entries.push({ query: label, error: describeError(embedding) });
           continue;
         }
-        // The query's own file is never a result of itself.
-        const similar = await store.findSimilar(guildId, embedding.vector, { k, filter: (record) => record.sourceKey !== file });
+        // The bot's search as an owner sees it in an NSFW channel: every indexed image, except the file itself.
+        const page = await findSimilarImages(
+          { store, embedder },
+          { guildId, query: { vector: embedding.vector }, k, canView: () => true, nsfwAllowed: true, excludeSourceKeys: [file] },
+        );
         entries.push({
-          file: label,
-          results: similar.map(({ record, score }) => ({ path: record.label, score: Number(score.toFixed(6)), id: record.id, width: record.width, height: record.height })),
+          query: label,
+          results: page.matches.map(({ record, score }) => ({ file: pathOf(record), score: Number(score.toFixed(6)), id: record.id, width: record.width, height: record.height })),
         });
       }
     } finally {
@@ -92,7 +99,7 @@ export const command: CliCommand = {
       await writeStdout(`${JSON.stringify(entries)}\n`);
     } else {
       const lines = entries.flatMap((entry) =>
-        'error' in entry ? [`${entry.file}\terror\t${entry.error}`] : [entry.file, ...entry.results.map((r) => `  ${r.score.toFixed(4)}\t${r.path}`)],
+        'error' in entry ? [`${entry.query}\terror\t${entry.error}`] : [entry.query, ...entry.results.map((r) => `  ${r.score.toFixed(4)}\t${r.file}`)],
       );
       await writeStdout(`${lines.join('\n')}\n`);
     }

@@ -1,10 +1,12 @@
 /**
  * What a channel job does, whichever queue runs it: a backfill resumes the channel's crawl from its stored
  * cursor (so a retried job continues where the killed one stopped; images already indexed are skipped by
- * the indexer); a re-embedding first forgets the channel's images, then crawls the channel from the top.
+ * the indexer); a re-embedding first forgets the channel's images, then crawls the channel from the top; a
+ * re-signing resumes its own cursor over the channel's stale images.
  */
 import { DejavuError, isDejavuError } from '../../errors.ts';
 import type { Backfiller } from '../backfill.ts';
+import type { ResignService } from '../resign.ts';
 import type { BackfillProgress, FetchHistoryPage } from '../types.ts';
 import type { ChannelJob } from './types.ts';
 
@@ -12,6 +14,8 @@ export interface ChannelJobDependencies {
   backfill: Backfiller;
   /** Removes every image of the channel (records, vectors, queued work); the re-embedding starts from that. */
   forgetChannelImages(guildId: string, channelId: string): Promise<number>;
+  /** Runs `resign` jobs. */
+  resign: ResignService;
 }
 
 export interface ChannelJobRun {
@@ -33,6 +37,11 @@ export function shouldRunLater(error: unknown): boolean {
 
 export async function runChannelJob(dependencies: ChannelJobDependencies, job: ChannelJob, run: ChannelJobRun): Promise<BackfillProgress> {
   const { guildId, channelId } = job;
+  if (job.kind === 'resign') {
+    const resigned = await dependencies.resign.resign({ guildId, channelId, fetchPage: run.fetchPage, onProgress: run.onProgress });
+    if (!resigned.done) throw interruptedError(job);
+    return resigned;
+  }
   let restart = job.restart === true;
   if (job.kind === 'reembed' && job.cleared !== true) {
     await dependencies.forgetChannelImages(guildId, channelId);

@@ -7,8 +7,12 @@ import { z } from 'zod';
 import type { BackfillProgress, FetchHistoryPage } from '../types.ts';
 
 export const channelJobSchema = z.object({
-  /** `backfill`: crawl the channel's history (resuming the stored cursor). `reembed`: forget the channel's images, then crawl it again from the top. */
-  kind: z.enum(['backfill', 'reembed']),
+  /**
+   * `backfill`: crawl the channel's history (resuming the stored cursor). `reembed`: forget the channel's
+   * images, then crawl it again from the top. `resign`: give the channel's images signed by an older
+   * signature format a current one (src/services/resign.ts), keeping the old records until then.
+   */
+  kind: z.enum(['backfill', 'reembed', 'resign']),
   guildId: z.string().regex(/^\d{1,20}$/),
   channelId: z.string().regex(/^\d{1,20}$/),
   /** backfill only: crawl again from the top even if the channel was crawled before. */

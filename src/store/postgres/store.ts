@@ -322,6 +322,11 @@ class PgImageStore implements PostgresImageStore {
     return this.removeWhere(guildId, 'channel_id = $2', channelId);
   }
 
+  /** The rows go (their reduced points with them, ON DELETE CASCADE); nothing else holds the vectors. */
+  async removeAuthor(guildId: string, authorId: string): Promise<number> {
+    return this.removeWhere(guildId, 'author_id = $2', authorId);
+  }
+
   async removeGuild(guildId: string): Promise<number> {
     this.projections.delete(guildId);
     return this.withGuild(guildId, 0, async (client) => {

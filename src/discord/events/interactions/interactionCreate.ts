@@ -5,6 +5,7 @@ import { describeForUser } from '../../errors.ts';
 import { translate } from '../../i18n.ts';
 import { translatorFor } from '../../locale.ts';
 import { parsePageButtonId } from '../../replies/similar.ts';
+import { handleNotARepost } from '../../reports.ts';
 import { answerPage } from '../../similar-search.ts';
 import { RecentIds } from '../../once.ts';
 import { defineEvent } from '../event.ts';
@@ -51,6 +52,7 @@ export default defineEvent({
     }
     try {
       if (interaction.isButton()) {
+        if (await handleNotARepost(interaction, context)) return;
         await turnPage(interaction, context);
         return;
       }

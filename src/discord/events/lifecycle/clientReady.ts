@@ -1,14 +1,14 @@
 import { Events } from 'discord.js';
-import { isDejavuError } from '../../../errors.ts';
-import { historyFetcher, historyFetchers } from '../../backfill.ts';
+import { historyFetchers } from '../../backfill.ts';
+import { catchUpGuild } from '../../catch-up.ts';
+import { queueResignJobs } from '../../resign.ts';
 import { defineEvent } from '../event.ts';
 
 /**
  * Once logged in: start taking channel jobs (backfills, re-embeddings) from the queue — any shard runs any
- * guild's job, reading history over REST — then catch up on messages posted while the bot was offline, for
- * every channel of this shard's guilds whose newest message the bot remembers. Channels run one after
- * another so a restart does not flood Discord's REST limits; a channel another process is crawling right
- * now (its lock is taken) is left to it.
+ * guild's job, reading history over REST — then catch up on messages posted while the bot was offline in
+ * this shard's guilds, one guild after another (../../catch-up.ts). Channels holding images with an older
+ * duplicate signature get a re-signing job first (it runs alongside).
  */
 export default defineEvent({
   name: 'Start the job worker and catch up on messages posted while offline',
@@ -21,18 +21,8 @@ export default defineEvent({
     } catch (error) {
       context.log.error({ err: error }, 'job worker did not start; queued backfills wait for another process');
     }
-    for (const guild of client.guilds.cache.values()) {
-      const fetchPage = historyFetcher(guild);
-      for (const channelId of await context.services.backfill.knownChannels(guild.id)) {
-        if (!guild.channels.cache.has(channelId)) continue;
-        try {
-          const progress = await context.services.backfill.catchUp({ guildId: guild.id, channelId, fetchPage });
-          if (progress.scanned > 0) context.log.info({ guildId: guild.id, channelId, scanned: progress.scanned, indexed: progress.indexed }, 'caught up');
-        } catch (error) {
-          if (isDejavuError(error) && error.code === 'LOCKED') context.log.info({ guildId: guild.id, channelId }, 'catch-up skipped: another process is crawling the channel');
-          else context.log.warn({ guildId: guild.id, channelId, err: error }, 'catch-up failed');
-        }
-      }
-    }
+    // Images signed by an older signature format get a new one in the background (src/services/resign.ts).
+    await queueResignJobs(context, client);
+    for (const guild of client.guilds.cache.values()) await catchUpGuild(context, guild);
   },
 });
