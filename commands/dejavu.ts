@@ -1,11 +1,14 @@
-/** `/dejavu config|stats|backfill|reports`: server settings, statistics, history indexing and "Not a repost" reports (Manage Server). */
+/**
+ * `/dejavu config|stats|backfill|reports`: server settings, statistics, history indexing and "Not a repost"
+ * reports (Manage Server), and the member-privacy subcommands (forget-me, forget, remember-me:
+ * src/discord/privacy.ts).
+ */
 import {
   ApplicationIntegrationType,
   ChannelType,
   EmbedBuilder,
   InteractionContextType,
   MessageFlags,
-  PermissionFlagsBits,
   SlashCommandBuilder,
   type ChatInputCommandInteraction,
   type GuildBasedChannel,
@@ -22,6 +25,7 @@ import { finishDeferred, interactionScope } from '../src/discord/interactions.ts
 import { canManageGuild } from '../src/discord/permissions.ts';
 import { addModerationConfigOptions, addReportsSubcommand, moderationConfigPatch, moderationSettingsFields, reports } from './dejavu/moderation.ts';
 import { addWaveOptions, waveField, wavePatch } from '../src/discord/waves-config.ts';
+import { addPrivacySubcommands, executePrivacy, isPrivacySubcommand } from '../src/discord/privacy.ts';
 import { addMediaOptions, mediaField, mediaPatch } from '../src/discord/media-config.ts';
 
 const en = translate('en');
@@ -54,10 +58,11 @@ const PROGRESS_EDIT_INTERVAL_MS = 3000;
 /** Interaction tokens expire after 15 minutes; stop editing the reply a little before. */
 const TOKEN_LIFETIME_MS = 14 * 60 * 1000;
 
-export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu')
+const dejavu = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu')
   .setContexts(InteractionContextType.Guild)
   .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
-  .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+  // No default member permissions: every member may run forget-me and remember-me; the other subcommands
+  // check Manage Server when they run (see execute).
   .addSubcommand((sub) =>
     // The duplicate-notice moderation options (templates, allowed-role) come from commands/dejavu/moderation.ts.
     addMediaOptions(addWaveOptions(addModerationConfigOptions(named(sub, key('config'), 'config')
@@ -80,6 +85,8 @@ export const data = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu'
   .addSubcommand((sub) =>
     named(sub, key('backfill'), 'backfill').addChannelOption((o) => named(o, key('backfill.options.channel'), 'channel').addChannelTypes(...TEXT_CHANNELS)),
   );
+
+export const data = addPrivacySubcommands(dejavu);
 
 /**
  * A channel option's id, only if it is a channel of this guild. Reads the raw value when Discord sent no
@@ -143,6 +150,7 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
   if (Object.keys(patch).length === 0) return settingsEmbed(t, settings);
   if ((patch.noticeMode ?? settings.noticeMode) === 'log' && !(patch.logChannelId ?? settings.logChannelId)) return t('config.logNeedsChannel');
   const updated = await context.services.settings.update(interaction.guildId, patch);
+  context.log.info({ guildId: interaction.guildId, memberId: interaction.user.id, fields: Object.keys(patch) }, 'settings changed');
   return settingsEmbed(t, updated).setDescription(t('config.saved'));
 }
 
@@ -208,12 +216,16 @@ export async function execute(interaction: ChatInputCommandInteraction, context:
   const scope = await interactionScope(interaction, context);
   if (!scope || !interaction.inCachedGuild()) return;
   const { settings, t } = scope;
-  // Default member permissions can be overridden by server admins: check at run time too.
+  const subcommand = interaction.options.getSubcommand(true);
+  if (isPrivacySubcommand(subcommand)) {
+    await executePrivacy(interaction, context, subcommand, t);
+    return;
+  }
+  // Everything else is for server managers (the command has no default member permissions, see data).
   if (!canManageGuild(scope.member, interaction.memberPermissions)) {
     await interaction.reply({ content: t('errors.manageGuild'), flags: MessageFlags.Ephemeral });
     return;
   }
-  const subcommand = interaction.options.getSubcommand(true);
   if (subcommand === 'backfill') {
     await interaction.deferReply();
     try {

@@ -151,6 +151,9 @@ const environmentSchema = z.object({
 
 export type Environment = z.infer<typeof environmentSchema>;
 
+/** Every environment variable the configuration reads (.env.example lists each one). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(environmentSchema.shape);
+
 export interface Config extends Environment {
   /** Absolute path of DATA_DIR. */
   dataDir: string;

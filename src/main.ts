@@ -4,8 +4,8 @@
  */
 import { getConfig } from './config.ts';
 import { startBot } from './discord/bot.ts';
-import { describeError } from './errors.ts';
 import { childLogger } from './logger.ts';
+import { exitOnStartupError } from './startup-error.ts';
 
 const log = childLogger('main');
 
@@ -31,7 +31,4 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
 }
 
-main().catch((error: unknown) => {
-  log.fatal({ err: error }, describeError(error));
-  process.exit(1);
-});
+main().catch((error: unknown) => exitOnStartupError(error, log));

@@ -10,13 +10,19 @@
  */
 import { join } from 'node:path';
 import { ShardingManager } from 'discord.js';
-import { getConfig } from './config.ts';
+import { ConfigError, getConfig, type Config } from './config.ts';
 import { withHugePageMalloc } from './index/huge-pages.ts';
 import { childLogger } from './logger.ts';
+import { exitOnStartupError } from './startup-error.ts';
 
 const log = childLogger('shard-manager');
-const config = getConfig();
-if (!config.DISCORD_TOKEN) throw new Error('DISCORD_TOKEN is not set');
+let config: Config;
+try {
+  config = getConfig();
+  if (!config.DISCORD_TOKEN) throw new ConfigError('DISCORD_TOKEN is not set: put your bot token in .env (copy .env.example) or the environment');
+} catch (error) {
+  exitOnStartupError(error, log);
+}
 
 // Shards inherit this environment: huge pages make big guild indexes load ~1.5× faster (src/index/huge-pages.ts).
 Object.assign(process.env, withHugePageMalloc(process.env));

@@ -34,7 +34,9 @@ export async function catchUpPlan(guild: Guild, known: ReadonlySet<string>): Pro
 
 export async function catchUpGuild(context: BotContext, guild: Guild): Promise<void> {
   const { backfill } = context.services;
-  const known = new Set(await backfill.knownChannels(guild.id));
+  // Cached text channels are passed as candidates: a stored cursor that the guild's channel list lacks still counts.
+  const candidates = guild.channels.cache.filter((channel) => channel.isTextBased()).map((channel) => channel.id);
+  const known = new Set(await backfill.knownChannels(guild.id, candidates));
   if (known.size === 0) return;
   let plan: Map<string, Crawl>;
   try {

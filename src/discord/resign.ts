@@ -11,8 +11,8 @@ export async function queueResignJobs(context: BotContext, client: Client): Prom
   for (const guild of client.guilds.cache.values()) {
     try {
       const channels = await context.services.resign.staleChannels(guild.id);
+      // Not only cached channels: archived threads are fetched by the job (a channel gone for good ends it at once).
       for (const channelId of channels) {
-        if (!guild.channels.cache.has(channelId)) continue;
         await context.services.jobs.enqueue({ kind: 'resign', guildId: guild.id, channelId });
         queued += 1;
       }

@@ -139,9 +139,17 @@ export class Backfiller implements BackfillService {
     if (previous === undefined || compareSnowflakes(messageId, previous.messageId) > 0) this.seen.set(key, { guildId, channelId, messageId });
   }
 
-  async knownChannels(guildId: string): Promise<string[]> {
+  async knownChannels(guildId: string, candidates: readonly string[] = []): Promise<string[]> {
     await this.flushSeen();
-    return (await this.guildState(guildId)).channels;
+    const listed = (await this.guildState(guildId)).channels;
+    // A stored cursor missing from the list (a DATA_DIR written by an older release) still counts.
+    const unlisted: string[] = [];
+    for (const channelId of candidates) {
+      if (listed.includes(channelId) || unlisted.includes(channelId)) continue;
+      if ((await this.cursor(guildId, channelId))?.newestSeenId != null) unlisted.push(channelId);
+    }
+    if (unlisted.length > 0) await this.rememberChannels(guildId, unlisted);
+    return [...listed, ...unlisted];
   }
 
   async lastBackfillAt(guildId: string): Promise<number | null> {
@@ -174,15 +182,22 @@ export class Backfiller implements BackfillService {
     await this.options.keyv.delete(guildKey(guildId));
   }
 
-  /** Persists markSeen ids (newest id per channel). */
+  /**
+   * Persists markSeen ids (newest id per channel) and lists their channels among the guild's known ones:
+   * startup catch-up walks that list, and a channel that only ever had live traffic needs it as much as
+   * a backfilled one.
+   */
   async flushSeen(): Promise<void> {
     const entries = [...this.seen.values()];
     this.seen.clear();
+    const channelsByGuild = new Map<string, string[]>();
     for (const { guildId, channelId, messageId } of entries) {
       const cursor = (await this.cursor(guildId, channelId)) ?? emptyCursor();
       cursor.newestSeenId = maxId(cursor.newestSeenId, messageId);
       await this.saveCursor(guildId, channelId, cursor);
+      channelsByGuild.set(guildId, [...(channelsByGuild.get(guildId) ?? []), channelId]);
     }
+    for (const [guildId, channelIds] of channelsByGuild) await this.rememberChannels(guildId, channelIds);
   }
 
   /** Stops running crawls after their current page (cursors kept) and saves seen ids. */
@@ -224,7 +239,7 @@ export class Backfiller implements BackfillService {
     const signal = AbortSignal.any([controller.signal, ...external]);
     try {
       await this.flushSeen();
-      await this.rememberChannel(guildId, channelId);
+      await this.rememberChannels(guildId, [channelId]);
       let cursor = (await this.cursor(guildId, channelId)) ?? emptyCursor();
       if (mode === 'full' && options.restart === true) cursor = { ...emptyCursor(), newestSeenId: cursor.newestSeenId };
       const tracker = new ProgressTracker(guildId, channelId, mode, cursor);
@@ -335,10 +350,11 @@ export class Backfiller implements BackfillService {
     return stored.success ? stored.data : { lastBackfillAt: null, channels: [] };
   }
 
-  private async rememberChannel(guildId: string, channelId: string): Promise<void> {
+  private async rememberChannels(guildId: string, channelIds: readonly string[]): Promise<void> {
     const state = await this.guildState(guildId);
-    if (state.channels.includes(channelId)) return;
-    state.channels.push(channelId);
+    const added = channelIds.filter((channelId) => !state.channels.includes(channelId));
+    if (added.length === 0) return;
+    state.channels.push(...added);
     await this.options.keyv.set(guildKey(guildId), state);
   }
 }

@@ -20,6 +20,7 @@ import { VideoFrameExtractor } from '../embedding/video.ts';
 import { ImageIndexer, type DuplicateDetector } from './indexing.ts';
 import { createJobQueue, type JobQueue } from './jobs/index.ts';
 import { createLockService, type LockService } from './locks.ts';
+import { KeyvMemberPrivacy, PRIVACY_NAMESPACE } from './privacy.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
 import { KeyvReportStore, REPORTS_NAMESPACE } from './reports.ts';
@@ -70,6 +71,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const backfillKeyv = createKeyv<unknown>(keyvOptions, BACKFILL_NAMESPACE);
   const unfinishedKeyv = createKeyv<unknown>(keyvOptions, UNFINISHED_NAMESPACE);
   const wavesKeyv = createKeyv<unknown>(keyvOptions, WAVES_NAMESPACE);
+  const privacyKeyv = createKeyv<unknown>(keyvOptions, PRIVACY_NAMESPACE);
   const settings = new GuildSettingsStore(settingsKeyv);
   const reportsKeyv = createKeyv<unknown>(keyvOptions, REPORTS_NAMESPACE);
   const reports = new KeyvReportStore(reportsKeyv);
@@ -87,6 +89,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     settings,
     detector: overrides.detector ?? createDuplicateDetector(),
     maxImageBytes: config.MAX_IMAGE_BYTES,
+    privacy: new KeyvMemberPrivacy(privacyKeyv),
     media: {
       video: new VideoFrameExtractor({ ffmpegPath: config.FFMPEG_PATH }),
       maxVideoBytes: config.VIDEO_MAX_BYTES,
@@ -182,6 +185,14 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       return removed;
     },
 
+    forgetMember(guildId: string, userId: string, byUserId: string): Promise<number> {
+      return indexer.forgetAuthor(guildId, userId, byUserId);
+    },
+
+    rememberMember(guildId: string, userId: string): Promise<boolean> {
+      return indexer.rememberAuthor(guildId, userId);
+    },
+
     async stats(guildId: string): Promise<GuildServiceStats> {
       const guilds = await store.stats();
       return {
@@ -213,7 +224,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         if (overrides.embedder === undefined) await step('close embedder', () => embedder.close());
         await step('close downloads', () => downloader.close());
         await step('close locks', () => locks.close());
-        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, reportsKeyv, resignKeyv, wavesKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
+        await step('close keyv', () => Promise.all([settingsKeyv, backfillKeyv, unfinishedKeyv, reportsKeyv, resignKeyv, wavesKeyv, privacyKeyv].map((keyv: Keyv<unknown>) => keyv.disconnect())));
       })();
       return closing;
     },

@@ -3,7 +3,7 @@
  *
  *   skip checks → queue → already indexed? → download (media-proxy rendition when large) → sha256
  *   → exact-hash shortcut (reuse the stored vector and signature) or embed
- *   → [per-guild lock] duplicate candidates from the store → detector → add to the store [unlock]
+ *   → [per-guild lock] author forgotten? → duplicate candidates from the store → detector → add to the store [unlock]
  *
  * Animated GIF/WebP and videos (mp4, webm, mov; keyframes through ffmpeg) become up to three frame records
  * of the message (src/services/media.ts), each searched and added like an image; their duplicates are merged.
@@ -11,7 +11,9 @@
  * Searching and adding under one per-guild lock means two copies posted at the same moment still see
  * each other (the second is checked against the first), while the expensive part (download, embedding)
  * runs concurrently. Deleted messages leave tombstones so an image whose message is deleted while it
- * waits or is being embedded is never added (or is removed right after).
+ * waits or is being embedded is never added (or is removed right after). Forgetting a member runs under
+ * the same lock, so an image of theirs in flight is either added before (and removed with the rest) or
+ * refused after.
  */
 import { createHash } from 'node:crypto';
 import { DejavuError, type ErrorCode } from '../errors.ts';
@@ -23,6 +25,7 @@ import { animatedFrames, MAX_FRAMES, pageCount } from '../embedding/frames.ts';
 import type { VideoFrameExtractor, VideoLimits } from '../embedding/video.ts';
 import { redact, renditionUrl, type DownloadResult, type MediaDownload } from './download.ts';
 import { frameBase, frameContentHash, frameSourceKey, isVideoType, mayBeAnimated, type MediaKind } from './media.ts';
+import type { MemberPrivacy } from './privacy.ts';
 import type { WorkQueue } from './queue.ts';
 import type { DuplicateMatch, GuildSettingsService, ImageReference, Indexer, IndexOptions, IndexOutcome } from './types.ts';
 
@@ -72,6 +75,8 @@ export interface ImageIndexerOptions {
   maxUnfinished?: number;
   /** GIF/WebP frames and videos; without it animations are indexed by their first frame and videos skipped. */
   media?: MediaOptions;
+  /** Members who asked to be forgotten: their images are never indexed. Default: nobody is. */
+  privacy?: MemberPrivacy;
   logger?: Logger;
 }
 
@@ -164,6 +169,9 @@ export async function findDuplicates(
   return [...exact, ...detected];
 }
 
+/** Skip reason of images whose author asked to be forgotten. */
+export const FORGOTTEN = 'member opted out';
+
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -237,6 +245,39 @@ export class ImageIndexer implements Indexer {
   }
 
   /**
+   * Forgets a member in a guild: records the opt-out, then removes every image of theirs (the store's
+   * files are compacted, see ImageStore.removeAuthor). Runs under the guild's lock, so an image of theirs
+   * being indexed right now is either removed with the rest or refused. Resolves with the images removed.
+   */
+  async forgetAuthor(guildId: string, authorId: string, byUserId: string): Promise<number> {
+    const privacy = this.requirePrivacy(guildId);
+    const removed = await this.withGuildLock(guildId, async () => {
+      await privacy.forget(guildId, authorId, byUserId);
+      return this.options.store.removeAuthor(guildId, authorId);
+    });
+    this.log.info({ guildId, authorId, byUserId, removed }, 'member forgotten: images removed, new posts not indexed');
+    return removed;
+  }
+
+  /** Ends a member's opt-out: their new posts are indexed again. Resolves whether they were forgotten. */
+  async rememberAuthor(guildId: string, authorId: string): Promise<boolean> {
+    const privacy = this.requirePrivacy(guildId);
+    const was = await this.withGuildLock(guildId, () => privacy.remember(guildId, authorId));
+    this.log.info({ guildId, authorId, wasForgotten: was }, 'member remembered: new posts are indexed again');
+    return was;
+  }
+
+  /** Whether the image's author asked to be forgotten in its guild. */
+  async isForgotten(source: Pick<ImageSource, 'guildId' | 'authorId'>): Promise<boolean> {
+    return (await this.options.privacy?.optOut(source.guildId, source.authorId)) !== undefined;
+  }
+
+  private requirePrivacy(guildId: string): MemberPrivacy {
+    if (this.options.privacy === undefined) throw new DejavuError('CONFIG_INVALID', 'This indexer has no member-privacy list', { guildId });
+    return this.options.privacy;
+  }
+
+  /**
    * Shutdown, after the queue was drained: refuses new images (kept as unfinished) and waits until every
    * image already submitted has its outcome, so takeUnfinished() afterwards really has everything.
    */
@@ -292,6 +333,7 @@ export class ImageIndexer implements Indexer {
     try {
       const settings = await this.options.settings.get(source.guildId);
       if (settings.ignoredChannelIds.includes(source.channelId)) return this.skipped(source, 'ignored channel');
+      if (await this.isForgotten(source)) return this.skipped(source, FORGOTTEN);
       if (unsupportedContentType(image.contentType)) return this.skipped(source, `unsupported type ${image.contentType}`);
       const video = isVideoType(image.contentType);
       if (video) {
@@ -353,19 +395,28 @@ export class ImageIndexer implements Indexer {
     timings.embedMs = lap();
     if (this.isDeleted(source)) return { status: 'deleted', source };
 
-    const { records, duplicates } = await this.withGuildLock(source.guildId, async () => {
+    const added = await this.withGuildLock(source.guildId, async () => {
       lap(); // time spent waiting for the lock counts as neither
+      // Checked again under the lock: the member may have been forgotten while this image was embedded.
+      if (await this.isForgotten(source)) return undefined;
       const found: DuplicateMatch[] = [];
       const search = { store, detector: this.options.detector, isDeleted: (record: ImageSource) => this.isDeleted(record), logger: this.log };
       for (const part of parts) found.push(...(await findDuplicates(search, part.source, part.embedding!, part.sameBytes, threshold)));
       timings.detectMs = lap();
       // Frame 0 last: once the attachment's own key is stored, every frame is (see the already-indexed check).
-      const added: ImageRecord[] = [];
-      for (const part of [...parts].reverse()) added.unshift(await store.add(part.source, part.contentHash, part.embedding!));
+      const stored: ImageRecord[] = [];
+      for (const part of [...parts].reverse()) stored.unshift(await store.add(part.source, part.contentHash, part.embedding!));
       timings.addMs = lap();
-      return { records: added, duplicates: mergeDuplicates(found) };
+      return { records: stored, duplicates: mergeDuplicates(found) };
     });
+    if (added === undefined) return this.skipped(source, FORGOTTEN);
+    const { records, duplicates } = added;
     const record = records[0]!;
+    if (await this.isForgotten(source)) {
+      // Forgotten by another process (its lock is not ours) while this image was added: take it out again.
+      await store.removeMessage(source.guildId, source.messageId);
+      return this.skipped(source, FORGOTTEN);
+    }
     if (this.isDeleted(source)) {
       // Deleted while we were adding: take it out again so nothing deleted is ever shown.
       await store.removeMessage(source.guildId, source.messageId);

@@ -9,7 +9,8 @@
  * windows that hold them (`after` pages, oldest first), one page at a time, and pauses after each message
  * it re-signed (CDN downloads). Resumable: a cursor per channel (the newest message handled, counts, the
  * signature version it works towards) is written to keyv after every message, so a restarted job goes on
- * after it. A message that failed or is gone is counted and passed: its old signature stays.
+ * after it. A message whose images could not be fetched again is counted and passed: its old signature
+ * stays. A message missing from a page that holds its neighbours was deleted: its images are removed.
  */
 import type { Keyv } from 'keyv';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -160,7 +161,9 @@ export class Resigner implements ResignService {
         for (const messageId of inPage) {
           if (this.closed || signal.aborted) return this.stopped(guildId, channelId, cursor);
           const message = byId.get(messageId);
-          const outcome = message === undefined ? 'gone' : await this.resignMessage(guildId, message);
+          let outcome: 'resigned' | 'current' | 'failed' | 'gone' = 'gone';
+          if (message !== undefined) outcome = await this.resignMessage(guildId, message);
+          else if (messages.length > 0) await this.forgetDeleted(guildId, channelId, messageId);
           cursor.scanned += 1;
           if (outcome === 'resigned') cursor.indexed += 1;
           else if (outcome === 'failed') cursor.failed += 1;
@@ -171,6 +174,7 @@ export class Resigner implements ResignService {
           if (outcome === 'resigned' && (this.options.pauseMs ?? 200) > 0) await sleep(this.options.pauseMs ?? 200, undefined, { signal }).catch(() => undefined);
         }
         pending = pending.slice(inPage.length);
+        this.log.info({ ...report(guildId, channelId, cursor, false), left: pending.length }, 're-signing progress');
       }
       cursor.done = true;
       cursor.finishedAt = Date.now();
@@ -201,6 +205,17 @@ export class Resigner implements ResignService {
     const scan = await this.scan(guildId);
     scan.delete(channelId);
     if (scan.size === 0) await this.options.keyv.set(cleanKey(guildId), SIGNATURE_VERSION);
+  }
+
+  /**
+   * The page holds the messages around this one but not it: it was deleted while the bot was away (no
+   * delete event came), so its images go, as a live delete would remove them. An empty page proves nothing
+   * (the channel may be unreadable now): those records stay.
+   */
+  private async forgetDeleted(guildId: string, channelId: string, messageId: string): Promise<void> {
+    this.options.indexer.forgetMessage(guildId, messageId);
+    const removed = await this.options.store.removeMessage(guildId, messageId);
+    this.log.info({ guildId, channelId, messageId, removed }, 'images of a deleted message removed');
   }
 
   private stopped(guildId: string, channelId: string, cursor: ResignCursor): BackfillProgress {

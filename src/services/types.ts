@@ -338,8 +338,11 @@ export interface BackfillService {
    * next startup's catchUp starts after it. Call it once the message's images have their outcomes.
    */
   markSeen(guildId: string, channelId: string, messageId: string): void;
-  /** Channels of the guild with a known newest message (candidates for catchUp at startup). */
-  knownChannels(guildId: string): Promise<string[]>;
+  /**
+   * Channels of the guild with a known newest message (what catchUp covers at startup): every channel
+   * backfilled or with live traffic, plus those of `candidates` that have a stored newest message.
+   */
+  knownChannels(guildId: string, candidates?: readonly string[]): Promise<string[]>;
   isRunning(channelId: string): boolean;
   lastBackfillAt(guildId: string): Promise<number | null>;
 }
@@ -396,6 +399,11 @@ export interface Services {
   removeChannel(guildId: string, channelId: string): Promise<number>;
   removeGuild(guildId: string): Promise<number>;
   stats(guildId: string): Promise<GuildServiceStats>;
+  // Member privacy (./privacy.ts): a forgotten member's images are removed and their new posts not indexed.
+  /** Removes every image of the member from the guild's index and stops indexing theirs; resolves with the count removed. */
+  forgetMember(guildId: string, userId: string, byUserId: string): Promise<number>;
+  /** Indexes the member's new posts again; resolves whether they had been forgotten. */
+  rememberMember(guildId: string, userId: string): Promise<boolean>;
   /** Drains the queue, stops backfills (cursors kept), flushes the store, closes the embedder and keyv. */
   close(): Promise<void>;
 }

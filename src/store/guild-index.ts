@@ -46,6 +46,11 @@ export interface GuildManifest {
   count: number;
   index: { kind: VectorIndexKind; file: string } | null;
   recordsFile: string | null;
+  /**
+   * A compaction was asked for (a member was forgotten) and the index file may still hold vectors marked
+   * deleted: the next open compacts before serving. Absent in older manifests (false).
+   */
+  compactPending?: boolean;
 }
 
 export interface GuildIndexOptions {
@@ -112,6 +117,8 @@ export class GuildIndex {
   private queue: Promise<unknown> = Promise.resolve();
   private isClosed = false;
   private rebuild: Rebuild | undefined;
+  /** See GuildManifest.compactPending; cleared when a rebuilt index (only live vectors) replaces the current one. */
+  private compactRequested: boolean;
 
   private constructor(
     readonly dir: string,
@@ -122,6 +129,7 @@ export class GuildIndex {
   ) {
     this.seq = manifest.seq;
     this.nextId = manifest.nextId;
+    this.compactRequested = manifest.compactPending === true;
   }
 
   /**
@@ -165,6 +173,11 @@ export class GuildIndex {
 
   get indexKind(): VectorIndexKind {
     return this.index.kind;
+  }
+
+  /** A compaction was asked for and has not yet written its snapshot (e.g. the process stopped meanwhile). */
+  get compactPending(): boolean {
+    return this.compactRequested;
   }
 
   /** Changes not yet in a snapshot. */
@@ -315,6 +328,8 @@ export class GuildIndex {
     // A rebuild already running would replay the removals onto its result as deletion marks: start over.
     this.cancelRebuild();
     if (this.index.deletedCount > 0 || preferredKind(this.index.size, this.options.policy) !== this.index.kind) {
+      // Written into every snapshot until the rebuilt index is in place, so a stop in between resumes it.
+      this.compactRequested = true;
       if (this.index.size + this.index.deletedCount > (this.options.backgroundRebuildMinSize ?? BACKGROUND_REBUILD_MIN_SIZE)) {
         this.startRebuild();
         return;
@@ -336,7 +351,7 @@ export class GuildIndex {
     await rename(join(this.dir, `${indexFile}.tmp`), join(this.dir, indexFile));
     await writeRows(join(this.dir, `${recordsFile}.tmp`), this.records.values());
     await rename(join(this.dir, `${recordsFile}.tmp`), join(this.dir, recordsFile));
-    const manifest: GuildManifest = { ...this.manifest, seq, nextId: this.nextId, count: this.records.size, index: { kind, file: indexFile }, recordsFile };
+    const manifest: GuildManifest = { ...this.manifest, seq, nextId: this.nextId, count: this.records.size, index: { kind, file: indexFile }, recordsFile, compactPending: this.compactRequested };
     await writeFileAtomic(this.dir, MANIFEST, JSON.stringify(manifest));
     this.manifest = manifest;
     await this.journal.clear();
@@ -443,9 +458,11 @@ export class GuildIndex {
     this.rebuild = undefined;
   }
 
+  /** Every replacement is built from the live vectors alone (rebuild, compaction, growth into HNSW). */
   private replaceIndex(index: VectorIndex): void {
     const old = this.index;
     this.index = index;
+    this.compactRequested = false;
     old.close?.();
   }
 

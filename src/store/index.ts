@@ -180,8 +180,8 @@ class KeyvImageStore implements OpenImageStore {
       const ids = guild.idsByAuthor(authorId);
       const removed = await guild.remove(ids);
       await deleteMany(this.keyv, ids.map((id) => recordKey(guildId, id)));
-      // Always, even with nothing removed now: it finishes the compaction of an earlier, interrupted one.
-      await guild.compact();
+      // Also with nothing removed now when an earlier compaction was interrupted: this one finishes it.
+      if (removed > 0 || guild.compactPending) await guild.compact();
       return { removed, guild };
     });
     // A large guild compacts in the background; the vectors are in no file once it has written its snapshot.
@@ -280,6 +280,11 @@ class KeyvImageStore implements OpenImageStore {
     if (replayed.length > 0) {
       log.info({ guildId, entries: replayed.length }, 'replaying journal into keyv');
       await this.replayIntoKeyv(guildId, replayed);
+    }
+    if (guild.compactPending) {
+      // A member's forgetting was interrupted before the compacted index was written: finish it first.
+      log.info({ guildId }, 'finishing an interrupted compaction');
+      await guild.exclusive(() => guild.compact());
     }
     return guild;
   }

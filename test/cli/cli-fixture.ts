@@ -41,10 +41,10 @@ export function makePhotoFolder(): PhotoFolder {
   return { root, photos, dataDir: join(root, 'data'), group, copy };
 }
 
-export async function dejavu(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
+export async function dejavu(args: string[], cwd: string, environment: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   return execFileAsync(process.execPath, [BIN, ...args], {
     cwd,
-    env: { ...process.env, MODEL_DIR: SHARED_MODEL_DIR, EMBEDDER_URL: '', KEYV_URL: '', LOG_LEVEL: 'warn' },
+    env: { ...process.env, MODEL_DIR: SHARED_MODEL_DIR, EMBEDDER_URL: '', KEYV_URL: '', LOG_LEVEL: 'warn', ...environment },
     maxBuffer: 64 * 1024 * 1024,
   });
 }

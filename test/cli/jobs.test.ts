@@ -64,3 +64,20 @@ test('dejavu jobs: refuses without REDIS_URL, enqueues, lists dead letters and r
   assert.equal(retried.code, 0, retried.stderr);
   assert.deepEqual(await queue.counts(), { waiting: 1, active: 0, delayed: 0, failed: 0, completed: 0 });
 });
+
+test('dejavu jobs resign queues a re-signing job; the same channel is queued once', { skip }, async (t) => {
+  const resignPrefix = `${prefix}-resign`;
+  const environment = { REDIS_URL: REDIS_URL ?? '', REDIS_PREFIX: resignPrefix };
+  const queue = await new BullJobQueue(undefined, { redisUrl: REDIS_URL ?? '', prefix: resignPrefix, concurrency: 1, attempts: 1, backoffMs: 0, lockMs: 2000 }).ready();
+  t.after(async () => {
+    await queue.obliterate();
+    await queue.close();
+  });
+  const first = await dejavu(['jobs', 'resign', '1000', '3000', '--json'], environment);
+  assert.equal(first.code, 0, first.stderr);
+  const ticket = JSON.parse(first.stdout) as { id: string; job: { kind: string; channelId: string } };
+  assert.deepEqual([ticket.job.kind, ticket.job.channelId], ['resign', '3000']);
+  const second = await dejavu(['jobs', 'resign', '1000', '3000', '--json'], environment);
+  assert.equal((JSON.parse(second.stdout) as { id: string }).id, ticket.id, 'a pending job of the channel is reused');
+  assert.equal((await queue.counts()).waiting, 1);
+});

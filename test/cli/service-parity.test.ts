@@ -18,6 +18,8 @@ interface QueryEntry {
 }
 
 const GUILD = '100';
+/** The backend the services of test/services/helpers.ts use: the same vectors on both sides. */
+const SAME_BACKEND = { EMBEDDING_BACKEND: 'wasm' };
 
 test('dejavu query and dupes give the bot’s ranking and the bot’s duplicate decisions', async (t) => {
   if (!requireShared(t)) return;
@@ -56,7 +58,7 @@ test('dejavu query and dupes give the bot’s ranking and the bot’s duplicate 
       writeFileSync(path, oxfordImage(name));
       return path;
     });
-    const query = JSON.parse((await dejavu(['query', ...files, '--data', setup.dataDir, '--guild', GUILD, '-k', '6', '--json'], root)).stdout) as QueryEntry[];
+    const query = JSON.parse((await dejavu(['query', ...files, '--data', setup.dataDir, '--guild', GUILD, '-k', '6', '--json'], root, SAME_BACKEND)).stdout) as QueryEntry[];
     assert.deepEqual(query.map((entry) => entry.query), files);
     for (const [i, entry] of query.entries()) {
       const bot = botAnswers[i]!;
@@ -67,7 +69,7 @@ test('dejavu query and dupes give the bot’s ranking and the bot’s duplicate 
     const first = query[0]!.results.map((result) => result.file);
     assert.equal(first.filter((file) => file === group[0] || file === 'copy-of-first.jpg').length, 1, first.join(', '));
 
-    const pairs = JSON.parse((await dejavu(['dupes', '--data', setup.dataDir, '--guild', GUILD, '--json'], root)).stdout) as Array<{ a: string; b: string; score: number }>;
+    const pairs = JSON.parse((await dejavu(['dupes', '--data', setup.dataDir, '--guild', GUILD, '--json'], root, SAME_BACKEND)).stdout) as Array<{ a: string; b: string; score: number }>;
     const listed = new Set(pairs.map((pair) => `${[pair.a, pair.b].sort().join(' ~ ')} ${pair.score.toFixed(4)}`));
     assert.deepEqual([...listed].sort(), [...reported].sort());
 

@@ -6,15 +6,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PermissionFlagsBits } from 'discord.js';
-import { hasShared, oxfordImage, readOxfordGroups } from '../helpers/shared.ts';
+import { modelSkip } from '../helpers/shared.ts';
+import { pictureGroups } from '../helpers/pictures.ts';
 import type { FakeMessage } from '../fake-discord/server.ts';
 import { answerLinks, linkedMessageIds, startHarness, waitIndexed, type Harness } from './harness.ts';
 
-const skip = hasShared() ? false : 'needs ../shared (model weights and datasets)';
+const skip = modelSkip();
 let harness: Harness;
-// Oxford groups: [original, edited copy, edited copy, edited copy]; distractors are unrelated photos.
-let groups: string[][] = [];
-let distractors: string[] = [];
+// Drawn pictures: each group is [original, edited copy, edited copy, edited copy]; distractors are unrelated.
+let groups: Buffer[][] = [];
+let distractors: Buffer[] = [];
 const posted: Record<string, FakeMessage> = {};
 
 function imagesIndexed(): Promise<number> {
@@ -48,29 +49,34 @@ async function answerOf(interactionId: string): Promise<FakeMessage> {
 before(async () => {
   if (skip) return;
   harness = await startHarness();
-  ({ groups, distractors } = readOxfordGroups());
+  ({ groups, distractors } = await pictureGroups(5, 8));
 });
 
 after(async () => {
   await harness?.close();
 });
 
-function group(index: number): string[] {
+function group(index: number): Buffer[] {
   const found = groups[index];
-  assert.ok(found, `oxford group ${index}`);
+  assert.ok(found, `picture group ${index}`);
   return found;
 }
 
+function pick(picture: Buffer | undefined): Buffer {
+  assert.ok(picture, 'a drawn picture');
+  return picture;
+}
+
 test('posted images are indexed, and an unrelated image gets no notice', { skip }, async () => {
-  posted.original = await harness.postImage('general', harness.alice, 'original.jpg', oxfordImage(group(0)[0] ?? ''));
+  posted.original = await harness.postImage('general', harness.alice, 'original.jpg', pick(group(0)[0]));
   assert.equal(await imagesIndexed(), 1);
-  posted.unrelated = await harness.postImage('general', harness.bob, 'unrelated.jpg', oxfordImage(distractors[0] ?? ''));
+  posted.unrelated = await harness.postImage('general', harness.bob, 'unrelated.jpg', pick(distractors[0]));
   assert.equal(await imagesIndexed(), 2);
   assert.equal(harness.fake.botMessages().length, 0, 'no notice for an original or an unrelated image');
 });
 
 test('an edited repost gets one duplicate notice linking the original', { skip }, async () => {
-  posted.repost = await harness.postImage('memes', harness.bob, 'repost.jpg', oxfordImage(group(0)[1] ?? ''));
+  posted.repost = await harness.postImage('memes', harness.bob, 'repost.jpg', pick(group(0)[1]));
   const notices = noticesFor(posted.repost.id);
   assert.equal(notices.length, 1);
   const notice = notices[0];
@@ -81,7 +87,7 @@ test('an edited repost gets one duplicate notice linking the original', { skip }
 });
 
 test('/similar with an attachment lists the copies first, best first, with a collage', { skip }, async () => {
-  const answer = await slashSimilar(harness.alice.id, 'general', oxfordImage(group(0)[2] ?? ''), 3);
+  const answer = await slashSimilar(harness.alice.id, 'general', pick(group(0)[2]), 3);
   const links = answerLinks(answer);
   assert.deepEqual(links.slice(0, 2).sort(), [posted.original?.id, posted.repost?.id].sort());
   const percents = answer.embeds.map((embed) => Number(/\*\*([\d.]+)%\*\*/.exec(embed.description ?? '')?.[1]));
@@ -110,7 +116,7 @@ test('/similar scope=channel only returns images of the channel it is used in', 
     channelId: harness.guild.channelId('memes'),
     userId: harness.alice.id,
     name: 'similar',
-    options: [{ name: 'image', attachment: { filename: 'query.jpg', bytes: oxfordImage(group(0)[2] ?? '') } }, { name: 'scope', value: 'channel' }],
+    options: [{ name: 'image', attachment: { filename: 'query.jpg', bytes: pick(group(0)[2]) } }, { name: 'scope', value: 'channel' }],
   });
   assert.deepEqual(answerLinks(await answerOf(interaction.id)), [posted.repost?.id], 'only the #memes copy, not the #general original');
 });
@@ -133,7 +139,7 @@ test('page buttons: Next shows the following matches, in Japanese for a Japanese
     userId: harness.alice.id,
     locale: 'ja',
     name: 'similar',
-    options: [{ name: 'image', attachment: { filename: 'query.jpg', bytes: oxfordImage(group(0)[2] ?? '') } }, { name: 'count', value: 1 }],
+    options: [{ name: 'image', attachment: { filename: 'query.jpg', bytes: pick(group(0)[2]) } }, { name: 'count', value: 1 }],
   });
   const first = await answerOf(interaction.id);
   assert.equal(first.embeds[0]?.title, '似た画像');
@@ -167,12 +173,12 @@ test('the 🔍 reaction answers in the channel, once per cooldown', { skip }, as
 });
 
 test('images of a private channel: only members who can see it find them, notices elsewhere never link it', { skip }, async () => {
-  posted.secret = await harness.postImage('secret', harness.alice, 'secret.jpg', oxfordImage(group(1)[0] ?? ''));
-  const query = oxfordImage(group(1)[1] ?? '');
+  posted.secret = await harness.postImage('secret', harness.alice, 'secret.jpg', pick(group(1)[0]));
+  const query = pick(group(1)[1]);
   assert.ok(answerLinks(await slashSimilar(harness.alice.id, 'general', query)).includes(posted.secret.id), 'alice (Members) sees it');
   assert.ok(!answerLinks(await slashSimilar(harness.bob.id, 'general', query)).includes(posted.secret.id), 'bob does not');
   // A public repost of the secret image: #general's audience cannot see #secret, so no notice links it.
-  const leak = await harness.postImage('general', harness.alice, 'leak.jpg', oxfordImage(group(1)[2] ?? ''));
+  const leak = await harness.postImage('general', harness.alice, 'leak.jpg', pick(group(1)[2]));
   assert.equal(noticesFor(leak.id).length, 0, 'its only match is in #secret');
 });
 
@@ -187,26 +193,26 @@ test('a notice links a private channel only from a channel with the same audienc
     ],
   });
   await harness.fake.waitFor(() => harness.bot.client.channels.cache.has(harness.guild.channelId('secret-too')), 5000, 'CHANNEL_CREATE');
-  const repost = await harness.postImage('secret-too', harness.owner, 'inside.jpg', oxfordImage(group(1)[3] ?? ''));
+  const repost = await harness.postImage('secret-too', harness.owner, 'inside.jpg', pick(group(1)[3]));
   const notice = noticesFor(repost.id)[0];
   assert.ok(notice, 'a notice in the equally private channel');
   assert.ok(linkedMessageIds(notice.content).includes(posted.secret?.id ?? ''));
 });
 
 test('images from an NSFW channel only appear in answers shown in NSFW channels', { skip }, async () => {
-  posted.nsfw = await harness.postImage('lewd', harness.alice, 'nsfw.jpg', oxfordImage(group(4)[0] ?? ''));
-  const query = oxfordImage(group(4)[1] ?? '');
+  posted.nsfw = await harness.postImage('lewd', harness.alice, 'nsfw.jpg', pick(group(4)[0]));
+  const query = pick(group(4)[1]);
   assert.ok(!answerLinks(await slashSimilar(harness.alice.id, 'general', query)).includes(posted.nsfw.id));
   assert.ok(answerLinks(await slashSimilar(harness.alice.id, 'lewd', query)).includes(posted.nsfw.id));
 });
 
 test('corrupt, empty and fake images are skipped without a crash; later images are still indexed', { skip }, async () => {
   const count = await imagesIndexed();
-  await harness.postImage('general', harness.bob, 'corrupt.jpg', Buffer.concat([oxfordImage(group(2)[0] ?? '').subarray(0, 200), Buffer.alloc(300, 7)]));
+  await harness.postImage('general', harness.bob, 'corrupt.jpg', Buffer.concat([pick(group(2)[0]).subarray(0, 200), Buffer.alloc(300, 7)]));
   await harness.postImage('general', harness.bob, 'empty.png', Buffer.alloc(0));
   await harness.postImage('general', harness.bob, 'fake.png', Buffer.from('this is not a picture at all'));
   assert.equal(await imagesIndexed(), count);
-  await harness.postImage('general', harness.bob, 'fine.jpg', oxfordImage(group(3)[0] ?? ''));
+  await harness.postImage('general', harness.bob, 'fine.jpg', pick(group(3)[0]));
   assert.equal(await imagesIndexed(), count + 1);
 });
 
@@ -216,7 +222,7 @@ test('a deleted message never appears in results again', { skip }, async () => {
   await new Promise((resolve) => setTimeout(resolve, 200));
   await harness.bot.settle();
   assert.equal(await harness.bot.services.getRecord(harness.guild.id, posted.repost?.attachments[0]?.id ?? ''), undefined, 'record removed by MESSAGE_DELETE');
-  const links = answerLinks(await slashSimilar(harness.alice.id, 'general', oxfordImage(group(0)[3] ?? '')));
+  const links = answerLinks(await slashSimilar(harness.alice.id, 'general', pick(group(0)[3])));
   assert.ok(!links.includes(posted.repost?.id ?? ''));
   assert.equal(links[0], posted.original?.id);
 });
@@ -231,10 +237,10 @@ function recordOf(message: FakeMessage): Promise<unknown> {
 }
 
 test('bulk deletes, channel deletes and edits that remove attachments forget the images', { skip }, async () => {
-  const first = await harness.postImage('memes', harness.bob, 'bulk-1.jpg', oxfordImage(distractors[2] ?? ''));
-  const second = await harness.postImage('memes', harness.bob, 'bulk-2.jpg', oxfordImage(distractors[3] ?? ''));
-  const lewd = await harness.postImage('lewd', harness.bob, 'lewd.jpg', oxfordImage(distractors[4] ?? ''));
-  const edited = await harness.postImage('memes', harness.bob, 'edited.jpg', oxfordImage(distractors[5] ?? ''));
+  const first = await harness.postImage('memes', harness.bob, 'bulk-1.jpg', pick(distractors[2]));
+  const second = await harness.postImage('memes', harness.bob, 'bulk-2.jpg', pick(distractors[3]));
+  const lewd = await harness.postImage('lewd', harness.bob, 'lewd.jpg', pick(distractors[4]));
+  const edited = await harness.postImage('memes', harness.bob, 'edited.jpg', pick(distractors[5]));
   for (const message of [first, second, lewd, edited]) assert.ok(await recordOf(message), 'indexed first');
   harness.fake.bulkDelete(harness.guild.channelId('memes'), [first.id, second.id]);
   harness.fake.deleteChannel(harness.guild.channelId('lewd'));
@@ -248,7 +254,7 @@ test('an image embed unfurled later (MESSAGE_UPDATE) is indexed', { skip }, asyn
   const link = await harness.fake.postMessage({ channelId: harness.guild.channelId('general'), authorId: harness.bob.id, content: 'look https://images.example.com/tower.jpg' });
   await waitIndexed(harness, link.id);
   assert.equal(await imagesIndexed(), count);
-  await harness.fake.editMessage({ messageId: link.id, unfurl: true, embeds: [await harness.fake.imageEmbed({ bytes: oxfordImage(distractors[6] ?? ''), filename: 'tower.jpg' })] });
+  await harness.fake.editMessage({ messageId: link.id, unfurl: true, embeds: [await harness.fake.imageEmbed({ bytes: pick(distractors[6]), filename: 'tower.jpg' })] });
   await quiet();
   assert.equal(await imagesIndexed(), count + 1);
 });
@@ -265,7 +271,7 @@ test('/dejavu config needs Manage Server; the owner can change the notice mode',
   });
   await answerOf(changed.id);
   assert.equal((await harness.bot.services.settings.get(harness.guild.id)).noticeMode, 'react');
-  const repost = await harness.postImage('memes', harness.alice, 'again.jpg', oxfordImage(group(3)[1] ?? ''));
+  const repost = await harness.postImage('memes', harness.alice, 'again.jpg', pick(group(3)[1]));
   assert.equal(noticesFor(repost.id).length, 0);
   assert.ok(harness.fake.reactionsOn(repost.id).some((reaction) => reaction.me), 'react mode reacts instead of replying');
 });
@@ -274,12 +280,42 @@ test('after a restart the index is intact', { skip }, async () => {
   const count = await imagesIndexed();
   await harness.restartBot();
   assert.equal(await imagesIndexed(), count);
-  const links = answerLinks(await slashSimilar(harness.alice.id, 'general', oxfordImage(group(0)[2] ?? '')));
+  const links = answerLinks(await slashSimilar(harness.alice.id, 'general', pick(group(0)[2])));
   assert.equal(links[0], posted.original?.id);
   // Events still flow after the restart.
-  const fresh = await harness.postImage('general', harness.alice, 'after-restart.jpg', oxfordImage(distractors[1] ?? ''));
+  const fresh = await harness.postImage('general', harness.alice, 'after-restart.jpg', pick(distractors[1]));
   await waitIndexed(harness, fresh.id);
   assert.equal(await imagesIndexed(), count + 1);
+});
+
+test('an image posted while the bot was down, in a channel it only saw live, is caught up at startup', { skip }, async () => {
+  // #memes was never backfilled: the bot only knows it from live messages.
+  assert.equal(await harness.bot.services.backfill.lastBackfillAt(harness.guild.id), null);
+  let missed: FakeMessage | undefined;
+  await harness.restartBot(async () => {
+    missed = await harness.fake.postMessage({ channelId: harness.guild.channelId('memes'), authorId: harness.alice.id, attachments: [{ filename: 'missed.jpg', bytes: pick(distractors[7]) }], dispatch: false });
+  });
+  await harness.bot.settle();
+  assert.ok(missed);
+  assert.ok(await recordOf(missed), 'indexed by the startup catch-up');
+  assert.equal(answerLinks(await slashSimilar(harness.alice.id, 'general', pick(distractors[7])))[0], missed.id);
+});
+
+test('a reaction other than 🔍 on an uncached message costs no REST call; 🔍 still answers', { skip }, async () => {
+  // After a restart no earlier message is cached: reactions on them arrive partial.
+  await harness.restartBot();
+  await harness.bot.settle();
+  const target = posted.original?.id ?? '';
+  assert.ok(!harness.bot.client.channels.cache.some((channel) => channel.isTextBased() && channel.messages.cache.has(target)));
+  await quiet();
+  const before = harness.fake.requests.length;
+  harness.fake.addReaction({ messageId: target, userId: harness.alice.id, emoji: '👍' });
+  await quiet();
+  assert.deepEqual(harness.fake.requests.slice(before).map((request) => `${request.method} ${request.path}`), [], 'no REST call for 👍');
+  const channelId = harness.guild.channelId('general');
+  harness.fake.addReaction({ messageId: target, userId: harness.alice.id, emoji: '🔍' });
+  const reply = await harness.fake.waitFor(() => harness.fake.botMessages(channelId).find((message) => message.referencedMessageId === target && message.content.includes(`<@${harness.alice.id}>`)), 30_000, 'reaction answer');
+  assert.ok(answerLinks(reply).length > 0);
 });
 
 test('when the bot leaves the guild, its images are forgotten', { skip }, async () => {

@@ -12,7 +12,7 @@ import { startBot, type BotHandle } from '../../src/discord/bot.ts';
 import { createEmbedder, embedderOptionsFromConfig } from '../../src/embedding/index.ts';
 import { commandDefinitions } from '../../src/discord/commands.ts';
 import { startFakeDiscord, type FakeDiscord, type FakeGuild, type FakeMessage, type FakeUser } from '../fake-discord/server.ts';
-import { SHARED_MODEL_DIR } from '../helpers/shared.ts';
+import { botModelDir, SHARED_MODEL_DIR } from '../helpers/shared.ts';
 
 export interface Harness {
   fake: FakeDiscord;
@@ -23,8 +23,11 @@ export interface Harness {
   alice: FakeUser;
   bob: FakeUser;
   dataDir: string;
-  /** Stops the bot (flushing its store) and starts a fresh one on the same DATA_DIR; `whileStopped` runs in between. */
-  restartBot(whileStopped?: () => Promise<void>): Promise<BotHandle>;
+  /**
+   * Stops the bot (flushing its store) and starts a fresh one on the same DATA_DIR; `whileDown` runs in
+   * between, with no bot connected (messages posted then reach no gateway).
+   */
+  restartBot(whileDown?: () => Promise<void>): Promise<BotHandle>;
   /** Posts a message with one image attachment and waits until the bot has handled it. */
   postImage(channel: string, author: FakeUser, filename: string, bytes: Buffer, content?: string): Promise<FakeMessage>;
   close(): Promise<void>;
@@ -37,7 +40,7 @@ export interface HarnessOptions {
   beforeStart?: (fake: FakeDiscord, guild: FakeGuild, users: { owner: FakeUser; alice: FakeUser; bob: FakeUser }) => Promise<void>;
 }
 
-/** The environment of a bot under test: the fake Discord's API and CDN, a data folder, the shared model. */
+/** The environment of a bot under test: the fake Discord's API and CDN, a data folder, the installed model. */
 export function botEnvironment(fake: FakeDiscord, dataDir: string): Record<string, string> {
   return {
     DISCORD_TOKEN: fake.token,
@@ -45,7 +48,7 @@ export function botEnvironment(fake: FakeDiscord, dataDir: string): Record<strin
     // Host and port of the fake CDN; loopback is allowed only because it is listed exactly.
     CDN_ALLOWED_HOSTS: fake.cdnHost,
     DATA_DIR: dataDir,
-    MODEL_DIR: SHARED_MODEL_DIR,
+    MODEL_DIR: botModelDir() ?? SHARED_MODEL_DIR,
     EMBEDDING_BACKEND: 'wasm',
     EMBEDDING_WORKERS: '1',
   };
@@ -102,9 +105,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     alice,
     bob,
     dataDir,
-    async restartBot(whileStopped) {
+    async restartBot(whileDown) {
       await bot.stop();
-      await whileStopped?.();
+      await whileDown?.();
       bot = await startBot(config, { overrides: { embedder } });
       return bot;
     },

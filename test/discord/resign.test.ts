@@ -2,7 +2,8 @@
  * The re-signing job end to end: images stored with a signature of an older format get a current one
  * through the `resign` channel job, queued at startup, over the fake Discord (messages re-fetched, images
  * downloaded again) with the real model and store; the job is stopped by a restart halfway and resumes
- * from its cursor without redoing the messages it had finished.
+ * from its cursor without redoing the messages it had finished. A message deleted while the bot was away
+ * loses its images; an image the CDN no longer serves keeps its old signature.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,7 +66,9 @@ test('images with an older signature are re-signed by a startup job that survive
   for (let index = 0; index < IMAGES; index += 1) {
     posted.push(await harness.postImage('history', harness.alice, `photo-${index}.jpg`, oxfordImage(distractors[index] ?? '')));
   }
-  assert.equal((await records()).filter((record) => isCurrentSignature(record.signature)).length, IMAGES);
+  const deleted = await harness.postImage('history', harness.bob, 'deleted.jpg', oxfordImage(distractors[IMAGES] ?? ''));
+  const unreachable = await harness.postImage('history', harness.bob, 'unreachable.jpg', oxfordImage(distractors[IMAGES + 1] ?? ''));
+  assert.equal((await records()).filter((record) => isCurrentSignature(record.signature)).length, IMAGES + 2);
   const variant = harness.bot.services.embedder.variant;
 
   // Turn the stored records into what an older version left: same vectors, signatures of another format.
@@ -88,6 +91,9 @@ test('images with an older signature are re-signed by a startup job that survive
     } finally {
       await store.close();
     }
+    // While the bot is away: one message is deleted (no event reaches it), one image vanishes from the CDN.
+    harness.fake.deleteMessage(deleted.id);
+    harness.fake.injectCdnFailure({ match: 'unreachable.jpg', status: 404, count: 100 });
   });
   // The fresh start found the stale channel and queued its job: wait until it is partway, then restart.
   const channelId = harness.guild.channelId('history');
@@ -112,11 +118,15 @@ test('images with an older signature are re-signed by a startup job that survive
     120_000,
     'the re-signing job finished',
   );
-  assert.ok((await records()).every((record) => isCurrentSignature(record.signature)), 'every image has a current signature');
-  assert.equal(final.indexed, IMAGES);
+  const after = await records();
+  assert.ok(!after.some((record) => record.messageId === deleted.id), 'the deleted message lost its images');
+  const kept = after.find((record) => record.messageId === unreachable.id);
+  assert.ok(kept && !isCurrentSignature(kept.signature), 'the unreachable image keeps its old record and signature');
+  assert.ok(after.filter((record) => record.messageId !== unreachable.id).every((record) => isCurrentSignature(record.signature)), 'every other image has a current signature');
+  assert.deepEqual([final.indexed, final.failed, final.skipped], [IMAGES, 1, 1]);
   // Each image was downloaded twice in all (indexed, re-signed once): the resumed job skipped the finished ones.
   for (let index = 0; index < IMAGES; index += 1) assert.equal(downloadsOf(`photo-${index}.jpg`), 2, `photo-${index}.jpg`);
   // The records still point at their messages, and nothing is left to re-sign.
-  assert.deepEqual((await records()).map((record) => record.messageId).sort(), posted.map((message) => message.id).sort());
+  assert.deepEqual((await records()).map((record) => record.messageId).sort(), [...posted, unreachable].map((message) => message.id).sort());
   assert.deepEqual(await harness.bot.services.resign.staleChannels(harness.guild.id), []);
 });

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
+import { PROJECT_MODEL_DIR } from '../../src/embedding/options.ts';
 
 export const SHARED_DIR = resolve(process.env.DEJAVU_SHARED_DIR ?? join(import.meta.dirname, '..', '..', '..', 'shared'));
 export const SHARED_MODEL_DIR = join(SHARED_DIR, 'models', 'efficientnet-b0-imagenet-tfjs', 'notop-avgpool-graph-model');
@@ -35,4 +36,20 @@ export function readOxfordGroups(): OxfordGroups {
 
 export function oxfordImage(name: string): Buffer {
   return readFileSync(join(OXFORD_DIR, 'images', name));
+}
+
+/**
+ * The model the bot end-to-end tests load: the copy `npm ci` installed into data/models (what a fresh
+ * clone has), else the one in ../shared. Undefined when neither is there.
+ */
+export function botModelDir(): string | undefined {
+  return [PROJECT_MODEL_DIR, SHARED_MODEL_DIR].find((folder) => existsSync(join(folder, 'model.json')));
+}
+
+/** `skip` for a test that needs the model (not the photos): false when it may run, else a visible reason. */
+export function modelSkip(): false | string {
+  if (botModelDir() !== undefined) return false;
+  const reason = `SKIPPED: needs the model (run \`npm run model:fetch\`) in ${PROJECT_MODEL_DIR} or ${SHARED_MODEL_DIR}`;
+  console.warn(reason);
+  return reason;
 }

@@ -159,6 +159,41 @@ test('guild index: closing during a background rebuild cancels it and loses noth
   await reopened.exclusive(() => reopened.close());
 });
 
+/** Whether any file under `dir` holds the vector's float32 bytes. */
+function vectorInFiles(dir: string, vector: Float32Array): boolean {
+  const bytes = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).some((entry) => entry.isFile() && readFileSync(join(entry.parentPath, entry.name)).includes(bytes));
+}
+
+test('guild index: a compaction stopped by a close is resumed at the next open, and then no file holds the removed vectors', async (t) => {
+  const dir = join(temporaryDir(t), 'g1');
+  const background = options({ backgroundRebuildMinSize: 100, rebuildSliceMs: 0 });
+  const { guild } = await GuildIndex.open(dir, background);
+  const vectors = await addRandom(guild, 400, 5);
+  await guild.exclusive(() => guild.snapshot());
+  const forgotten = [...vectors.keys()].filter((id) => id % 7 === 0);
+  const removedVectors = forgotten.map((id) => guild.getVector(id) ?? assert.fail(`vector ${id}`));
+  await guild.exclusive(async () => {
+    await guild.remove(forgotten);
+    await guild.compact(); // 400 > 100: in the background
+  });
+  assert.equal(guild.rebuilding, true);
+  await guild.exclusive(() => guild.close()); // stops it: the snapshot keeps the deletion marks
+  assert.equal((await readManifest(dir))?.compactPending, true);
+  assert.ok(removedVectors.some((vector) => vectorInFiles(dir, vector)), 'the interrupted compaction left removed vectors on disk');
+
+  const { guild: reopened } = await GuildIndex.open(dir, background);
+  t.after(() => reopened.exclusive(() => reopened.close()));
+  assert.equal(reopened.compactPending, true);
+  await reopened.exclusive(() => reopened.compact()); // what the store does when it loads such a guild
+  await reopened.rebuilt();
+  assert.equal(reopened.compactPending, false);
+  assert.equal((await readManifest(dir))?.compactPending, false);
+  assert.ok(removedVectors.every((vector) => !vectorInFiles(dir, vector)), 'no file holds a removed vector');
+  assert.equal(reopened.size, 400 - forgotten.length);
+  for (const id of forgotten) assert.equal(reopened.getVector(id), undefined);
+});
+
 test('guild index: rejects guild ids that could escape the data directory', async (t) => {
   const dir = temporaryDir(t);
   await assert.rejects(GuildIndex.open(join(dir, 'x'), options({ guildId: '../evil' })), { code: 'INVALID_INPUT' });

@@ -17,7 +17,10 @@ import type { CliCommand } from '../types.ts';
 const HELP = `usage: dejavu eval <datasetDir> [--method ${METHOD_NAMES.join('|')}]… [--json] [--no-cache]
 
 Evaluates ranking (mAP, recall@1 or precision@10) and, on near-duplicate sets, the duplicate decision
-(recall at pair precision ≥ 0.99, and at the shipped default). Default: every method.`;
+(recall at pair precision ≥ 0.99, and at the shipped default). Default: every method.
+  --method    one method (repeatable)
+  --json      machine-readable output on stdout
+  --no-cache  embed every image again instead of reading DATA_DIR/eval-cache`;
 
 function isMethodName(value: string): value is MethodName {
   return (METHOD_NAMES as readonly string[]).includes(value);

@@ -11,7 +11,9 @@ import type { CliCommand } from '../types.ts';
 
 const HELP = `usage: dejavu stats [--data <dataDir>] [--json]
 
-Prints the number of indexed images per guild and the metadata backend.`;
+Prints the number of indexed images per guild and the metadata backend.
+  --data    data directory (default: DATA_DIR)
+  --json    machine-readable output on stdout`;
 
 export const command: CliCommand = {
   name: 'stats',

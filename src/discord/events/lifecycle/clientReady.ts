@@ -21,8 +21,10 @@ export default defineEvent({
     } catch (error) {
       context.log.error({ err: error }, 'job worker did not start; queued backfills wait for another process');
     }
-    // Images signed by an older signature format get a new one in the background (src/services/resign.ts).
-    await queueResignJobs(context, client);
+    // Images signed by an older signature format get a new one in the background (src/services/resign.ts);
+    // finding them reads every record once, so it runs alongside the catch-up below.
+    const resignQueued = queueResignJobs(context, client);
     for (const guild of client.guilds.cache.values()) await catchUpGuild(context, guild);
+    await resignQueued;
   },
 });
