@@ -10,6 +10,8 @@ import {
   InteractionContextType,
   MessageFlags,
   SlashCommandBuilder,
+  TimestampStyles,
+  time,
   type ChatInputCommandInteraction,
   type GuildBasedChannel,
   type GuildTextBasedChannel,
@@ -155,15 +157,18 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
 }
 
 async function stats(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, t: Translate): Promise<EmbedBuilder> {
+  // One read of the store: services.stats already holds this guild's image count.
   const guildStats = await context.services.stats(interaction.guildId);
-  const storeStats = (await context.services.store.stats()).find((entry) => entry.id === interaction.guildId);
   const queue = guildStats.queue;
   return new EmbedBuilder().setTitle(t('stats.title')).addFields(
     { name: t('stats.images'), value: String(guildStats.imagesIndexed), inline: true },
-    { name: t('stats.indexSize'), value: String(storeStats?.images ?? guildStats.imagesIndexed), inline: true },
     { name: t('stats.backend'), value: guildStats.backend, inline: true },
     { name: t('stats.queue'), value: `${queue.pending} + ${queue.running}`, inline: true },
-    { name: t('stats.lastBackfill'), value: guildStats.lastBackfillAt === null ? t('stats.never') : `<t:${Math.floor(guildStats.lastBackfillAt / 1000)}:R>`, inline: true },
+    {
+      name: t('stats.lastBackfill'),
+      value: guildStats.lastBackfillAt === null ? t('stats.never') : time(Math.floor(guildStats.lastBackfillAt / 1000), TimestampStyles.RelativeTime),
+      inline: true,
+    },
     { name: t('stats.falsePositives'), value: String(guildStats.falsePositivesReported), inline: true },
   );
 }

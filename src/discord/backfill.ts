@@ -103,11 +103,12 @@ export function progressBar(fraction: number): string {
   return `\`${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}\``;
 }
 
-function formatDuration(seconds: number): string {
+/** A remaining time in the reader's language and units (`3 min 20 s`, `3分20秒`). */
+export function formatDuration(t: Translate, seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  if (s < 60) return t('backfill.duration.seconds', { s });
+  if (s < 3600) return t('backfill.duration.minutes', { m: Math.floor(s / 60), s: s % 60 });
+  return t('backfill.duration.hours', { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
 }
 
 /** Overall fraction: finished channels plus the running channel's own fraction. */
@@ -121,6 +122,6 @@ export function progressText(t: Translate, totals: BackfillTotals, done: boolean
   const counts = { channelsDone: totals.channelsDone, channelsTotal: totals.channelsTotal, messages: totals.messages, images: totals.images };
   if (done) return t('backfill.done', { bar: progressBar(1), ...counts });
   const elapsed = (now - totals.startedAt) / 1000;
-  const eta = fraction > 0.01 && elapsed > 1 ? formatDuration((elapsed / fraction) * (1 - fraction)) : t('backfill.unknownEta');
+  const eta = fraction > 0.01 && elapsed > 1 ? formatDuration(t, (elapsed / fraction) * (1 - fraction)) : t('backfill.unknownEta');
   return t('backfill.progress', { bar: progressBar(fraction), percent: Math.floor(fraction * 100), eta, ...counts });
 }

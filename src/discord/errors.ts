@@ -23,7 +23,8 @@ export function userMessageFor(error: unknown, t: Translate): string {
     case 'NOT_FOUND':
       return t('similar.messageNotFound');
     case 'INVALID_INPUT':
-      return error.message;
+      // The detail names the field (developer words); the sentence around it is the member's language.
+      return t('errors.invalidInput', { detail: error.message });
     case 'LOCKED':
       return t('errors.busyElsewhere');
     case 'JOB_FAILED':

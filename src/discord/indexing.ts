@@ -15,6 +15,7 @@ import { translatorFor } from './locale.ts';
 import { audienceCanSee } from './permissions.ts';
 import { trackWaves } from './waves.ts';
 import { DUPLICATE_REACTION, duplicateLogText, duplicateNoticeText, notARepostRow, TEMPLATE_REACTION, templateLogText, templateNoticeText } from './replies/duplicate.ts';
+import { fetchUncachedChannels } from './threads.ts';
 
 /** Messages that already got a notice, so an edit that adds an embed does not notify twice. */
 const noticed = new RecentIds(50_000);
@@ -72,8 +73,10 @@ function isAllowedReposter(message: Message<true>, settings: GuildSettings): boo
   return roleId !== null && message.member?.roles.cache.has(roleId) === true;
 }
 
-function planNotice(context: BotContext, message: Message<true>, settings: GuildSettings, outcomes: IndexOutcome[]): Promise<DuplicateNotice> {
+async function planNotice(context: BotContext, message: Message<true>, settings: GuildSettings, outcomes: IndexOutcome[]): Promise<DuplicateNotice> {
   const guild = message.guild;
+  // Originals in archived threads (forum and media posts) are not in the cache: fetch them to check them.
+  await fetchUncachedChannels(guild, outcomes.flatMap((outcome) => (outcome.status === 'indexed' ? outcome.duplicates.map((match) => match.record.channelId) : [])));
   // In log mode the notice is read by the log channel's audience; otherwise by the new message's channel's.
   const logChannel = settings.noticeMode === 'log' && settings.logChannelId ? guild.channels.cache.get(settings.logChannelId) : undefined;
   const audience: GuildBasedChannel | undefined = settings.noticeMode === 'log' ? logChannel : message.channel;

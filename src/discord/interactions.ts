@@ -3,7 +3,7 @@ import { MessageFlags, type ChatInputCommandInteraction, type Guild, type GuildB
 import type { GuildSettings } from '../services/types.ts';
 import type { BotContext } from './context.ts';
 import { describeForUser } from './errors.ts';
-import { translate, type Translate } from './i18n.ts';
+import type { Translate } from './i18n.ts';
 import { translatorFor } from './locale.ts';
 import type { ReplyPayload } from './replies/similar.ts';
 
@@ -25,7 +25,7 @@ export async function interactionScope(interaction: GuildInteraction, context: B
   const guild = interaction.guild;
   const channel = interaction.channel;
   if (!guild || !interaction.inCachedGuild() || !channel || channel.isDMBased()) {
-    await interaction.reply({ content: translate('en')('errors.guildOnly'), flags: MessageFlags.Ephemeral });
+    await interaction.reply({ content: translatorFor(null, interaction.locale, interaction.guildLocale)('errors.guildOnly'), flags: MessageFlags.Ephemeral });
     return null;
   }
   const settings = await context.services.settings.get(guild.id);

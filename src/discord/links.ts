@@ -1,12 +1,13 @@
-/** Discord URLs built from ids (stored records keep ids, never expiring CDN URLs). */
+/** Discord URLs built from ids (stored records keep ids, never expiring CDN URLs), through discord.js's formatters. */
+import { messageLink as jumpLink, time, TimestampStyles, type TimestampStylesString } from 'discord.js';
 
 export function messageLink(ids: { guildId: string; channelId: string; messageId: string }): string {
-  return `https://discord.com/channels/${ids.guildId}/${ids.channelId}/${ids.messageId}`;
+  return jumpLink(ids.channelId, ids.messageId, ids.guildId);
 }
 
 /** `<t:…:f>`: Discord renders the date in each reader's own locale and time zone. */
-export function discordTimestamp(milliseconds: number, style: 'f' | 'd' | 'R' = 'f'): string {
-  return `<t:${Math.floor(milliseconds / 1000)}:${style}>`;
+export function discordTimestamp(milliseconds: number, style: TimestampStylesString = TimestampStyles.ShortDateTime): string {
+  return time(Math.floor(milliseconds / 1000), style);
 }
 
 /** Parses `https://discord.com/channels/g/c/m` (also ptb/canary/discordapp.com) or a bare message id. */

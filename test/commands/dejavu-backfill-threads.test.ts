@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PermissionFlagsBits, type AnyThreadChannel } from 'discord.js';
 import { hasShared, oxfordImage, readOxfordGroups } from '../helpers/shared.ts';
-import { answerLinks, startHarness, type Harness } from '../discord/harness.ts';
+import { answerLinks, linkedMessageIds, startHarness, type Harness } from '../discord/harness.ts';
 import type { FakeDiscord, FakeGuild, FakeMessage, FakeUser } from '../fake-discord/server.ts';
 import { snowflake } from '../fake-discord/state.ts';
 import { archivedThreads, isThreadParent } from '../../src/discord/threads.ts';
@@ -146,6 +146,14 @@ test('after a restart and a thread sweep (no archived thread cached) /similar fi
   assert.equal(answerLinks(await similar(harness.alice.id, copy(4)))[0], id('members-post'), 'alice has the Members role');
   assert.ok(!answerLinks(await similar(harness.bob.id, copy(4))).includes(id('members-post')), 'bob cannot see the members-only forum');
   assert.ok(!answerLinks(await similar(harness.alice.id, copy(8))).includes(id('private-joined')), 'alice is no member of the private thread');
+});
+
+test('a repost of a media-channel image gets a duplicate notice linking the archived post', { skip }, async () => {
+  harness.bot.client.sweepers.sweepThreads((thread: AnyThreadChannel) => thread.archived === true);
+  const repost = await harness.postImage('general', harness.bob, 'repost.jpg', copy(6));
+  const notice = harness.fake.botMessages().find((message) => message.referencedMessageId === repost.id);
+  assert.ok(notice, 'a notice was posted');
+  assert.deepEqual(linkedMessageIds(notice.content), [id('media-b')]);
 });
 
 test('a forum post made and archived while the bot was offline is crawled at startup', { skip }, async () => {

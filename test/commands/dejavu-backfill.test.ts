@@ -5,33 +5,34 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationCommandOptionType } from 'discord.js';
-import { hasShared, oxfordImage, readOxfordGroups } from '../helpers/shared.ts';
+import { modelSkip } from '../helpers/shared.ts';
+import { scene } from '../helpers/pictures.ts';
 import { startHarness, type Harness } from '../discord/harness.ts';
 
-const skip = hasShared() ? false : 'needs ../shared (model weights and datasets)';
+const skip = modelSkip();
 const HISTORY_MESSAGES = 320;
-/** Every 8th message carries an image; a few distinct photos are reused (exact copies skip embedding). */
+/** Every 8th message carries an image; a few distinct pictures are reused (exact copies skip embedding). */
 const IMAGE_EVERY = 8;
 const DISTINCT_PHOTOS = 5;
 let harness: Harness;
-let distractors: string[] = [];
+let distractors: Buffer[] = [];
 
 before(async () => {
   if (skip) return;
-  distractors = readOxfordGroups().distractors;
+  distractors = await Promise.all(Array.from({ length: DISTINCT_PHOTOS + 3 }, (_, index) => scene(2000 + index)));
   harness = await startHarness({
     async beforeStart(fake, guild, { alice }) {
       const start = Date.now() - 3 * 24 * 3600 * 1000;
       for (let index = 0; index < HISTORY_MESSAGES; index += 1) {
         const withImage = index % IMAGE_EVERY === 0;
-        const photo = distractors[(index / IMAGE_EVERY) % DISTINCT_PHOTOS] ?? '';
+        const photo = distractors[(index / IMAGE_EVERY) % DISTINCT_PHOTOS];
         await fake.postMessage({
           channelId: guild.channelId('history'),
           authorId: alice.id,
           content: `message ${index}`,
           createdAt: new Date(start + index * 60_000),
           dispatch: false,
-          ...(withImage ? { attachments: [{ filename: `photo-${index}.jpg`, bytes: oxfordImage(photo) }] } : {}),
+          ...(withImage && photo ? { attachments: [{ filename: `photo-${index}.jpg`, bytes: photo }] } : {}),
         });
       }
     },
@@ -67,7 +68,7 @@ test('messages posted while the bot was offline are indexed at startup', { skip 
   const before = (await harness.bot.services.stats(harness.guild.id)).imagesIndexed;
   await harness.bot.stop();
   for (const photo of distractors.slice(DISTINCT_PHOTOS, DISTINCT_PHOTOS + 3)) {
-    await harness.fake.postMessage({ channelId: harness.guild.channelId('history'), authorId: harness.alice.id, attachments: [{ filename: 'offline.jpg', bytes: oxfordImage(photo) }], dispatch: false });
+    await harness.fake.postMessage({ channelId: harness.guild.channelId('history'), authorId: harness.alice.id, attachments: [{ filename: 'offline.jpg', bytes: photo }], dispatch: false });
   }
   const bot = await harness.restartBot();
   // The catch-up runs from the ready event; poll until it has indexed or 20 s passed.

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { PermissionFlagsBits } from 'discord.js';
 import { modelSkip } from '../helpers/shared.ts';
 import { pictureGroups } from '../helpers/pictures.ts';
+import { translate } from '../../src/discord/i18n.ts';
 import type { FakeMessage } from '../fake-discord/server.ts';
 import { answerLinks, linkedMessageIds, startHarness, waitIndexed, type Harness } from './harness.ts';
 
@@ -158,6 +159,22 @@ test('page buttons: Next shows the following matches, in Japanese for a Japanese
   assert.ok(harness.fake.interactionResponses(interaction.id).edits.length >= edits);
 });
 
+test('an unexpected failure is answered in the member\'s language', { skip }, async () => {
+  // Every attempt (discord.js retries a 5xx three times) to acknowledge the command fails: the handler throws,
+  // and the fallback answer is the one callback that gets through.
+  harness.fake.injectFailure({ route: '/interactions/:interaction/:token/callback', method: 'POST', status: 500, count: 4 });
+  const interaction = await harness.fake.sendSlashCommand({
+    channelId: harness.guild.channelId('general'),
+    userId: harness.alice.id,
+    locale: 'ja',
+    name: 'similar',
+    options: [{ name: 'image', attachment: { filename: 'query.jpg', bytes: pick(group(0)[2]) } }],
+  });
+  const answer = await harness.fake.waitFor(() => harness.fake.interactionResponses(interaction.id).original, 30_000, 'fallback answer');
+  assert.equal(answer.content, translate('ja')('errors.internal'));
+  assert.ok(answer.ephemeral);
+});
+
 test('the 🔍 reaction answers in the channel, once per cooldown', { skip }, async () => {
   const channelId = harness.guild.channelId('general');
   const before = harness.fake.botMessages(channelId).length;
@@ -274,6 +291,15 @@ test('/dejavu config needs Manage Server; the owner can change the notice mode',
   const repost = await harness.postImage('memes', harness.alice, 'again.jpg', pick(group(3)[1]));
   assert.equal(noticesFor(repost.id).length, 0);
   assert.ok(harness.fake.reactionsOn(repost.id).some((reaction) => reaction.me), 'react mode reacts instead of replying');
+});
+
+test('/dejavu stats shows the image count once, next to the backend and the queue', { skip }, async () => {
+  const count = await imagesIndexed();
+  const asked = await harness.fake.sendSlashCommand({ channelId: harness.guild.channelId('general'), userId: harness.owner.id, name: 'dejavu', options: [{ name: 'stats', options: [] }] });
+  const fields = (await answerOf(asked.id)).embeds[0]?.fields ?? [];
+  assert.deepEqual(fields.map((field) => field.name), ['Images indexed', 'Embedding backend', 'Queue depth', 'Last backfill']);
+  assert.equal(fields[0]?.value, String(count));
+  assert.equal(fields[3]?.value, 'never');
 });
 
 test('after a restart the index is intact', { skip }, async () => {

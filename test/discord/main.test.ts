@@ -12,10 +12,11 @@ import { parseConfig } from '../../src/config.ts';
 import { createServices } from '../../src/services/context.ts';
 import { startFakeDiscord } from '../fake-discord/server.ts';
 import { botEnvironment } from './harness.ts';
-import { hasShared, oxfordImage, readOxfordGroups } from '../helpers/shared.ts';
+import { modelSkip } from '../helpers/shared.ts';
+import { edited, scene } from '../helpers/pictures.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const skip = hasShared() ? false : 'needs ../shared (model weights and datasets)';
+const skip = modelSkip();
 
 test('npm start runs the bot; SIGTERM exits 0 after flushing the index', { skip }, async () => {
   const fake = await startFakeDiscord();
@@ -32,11 +33,10 @@ test('npm start runs the bot; SIGTERM exits 0 after flushing the index', { skip 
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await fake.waitFor(() => fake.gatewaySessions().length > 0, 40_000, 'the bot to connect');
 
-    const [group] = readOxfordGroups().groups;
-    const original = await fake.postMessage({ channelId: guild.channelId('general'), authorId: alice.id, attachments: [{ filename: 'a.jpg', bytes: oxfordImage(group?.[0] ?? '') }] });
+    const original = await fake.postMessage({ channelId: guild.channelId('general'), authorId: alice.id, attachments: [{ filename: 'a.jpg', bytes: await scene(1) }] });
     // Give the first image a head start so it is indexed before its copy arrives.
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const copy = await fake.postMessage({ channelId: guild.channelId('general'), authorId: bob.id, attachments: [{ filename: 'b.jpg', bytes: oxfordImage(group?.[1] ?? '') }] });
+    const copy = await fake.postMessage({ channelId: guild.channelId('general'), authorId: bob.id, attachments: [{ filename: 'b.jpg', bytes: await edited(1, 'smaller') }] });
     const notice = await fake.waitFor(() => fake.botMessages().find((message) => message.referencedMessageId === copy.id), 30_000, 'duplicate notice');
     assert.match(notice.content, new RegExp(original.id));
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { progressBar, progressText } from '../../src/discord/backfill.ts';
+import { formatDuration, progressBar, progressText } from '../../src/discord/backfill.ts';
 import { languageOf, translate } from '../../src/discord/i18n.ts';
 import { isImageAttachment } from '../../src/discord/images.ts';
 import { discordTimestamp, messageLink, parseMessageReference } from '../../src/discord/links.ts';
@@ -96,6 +96,20 @@ test('backfill progress text has a bar, counts and an ETA', () => {
   assert.match(text, /1\/2/);
   assert.match(text, /300/);
   assert.match(text, /10 s/);
+});
+
+test('backfill durations use the reader\'s units: s/min/h in English, 秒/分/時間 in Japanese', () => {
+  const en = translate('en');
+  const ja = translate('ja');
+  assert.equal(formatDuration(en, 42), '42 s');
+  assert.equal(formatDuration(en, 200), '3 min 20 s');
+  assert.equal(formatDuration(en, 7380), '2 h 3 min');
+  assert.equal(formatDuration(ja, 42), '42秒');
+  assert.equal(formatDuration(ja, 200), '3分20秒');
+  assert.equal(formatDuration(ja, 7380), '2時間3分');
+  const text = progressText(ja, { channelsDone: 1, channelsTotal: 4, messages: 300, images: 120, current: null, startedAt: 0 }, false, 600_000);
+  assert.match(text, /残り時間：30分0秒/);
+  assert.doesNotMatch(text, /\d (s|min|h)\b/);
 });
 
 test('paging sessions expire', () => {

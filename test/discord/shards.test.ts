@@ -27,24 +27,23 @@ import { newRedisClient } from '../../src/services/locks.ts';
 import { openConfiguredStore, type ConfiguredStore } from '../../src/store/open.ts';
 import { shardOf } from '../fake-discord/gateway.ts';
 import { startFakeDiscord, type FakeDiscord, type FakeGuild, type FakeMessage, type FakeUser } from '../fake-discord/server.ts';
-import { hasShared, oxfordImage, readOxfordGroups } from '../helpers/shared.ts';
+import { modelSkip } from '../helpers/shared.ts';
+import { pictureGroups, scene } from '../helpers/pictures.ts';
 import { answerLinks, botEnvironment, linkedMessageIds } from './harness.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL;
 const REDIS_URL = process.env.TEST_REDIS_URL;
-const skip = !hasShared()
-  ? 'needs ../shared (model weights and datasets)'
-  : POSTGRES_URL === undefined
+const skip = modelSkip() || (POSTGRES_URL === undefined
     ? 'SKIPPED: TEST_POSTGRES_URL is not set (source .ci/services.sh && start_services)'
     : REDIS_URL === undefined
       ? 'SKIPPED: TEST_REDIS_URL is not set (source .ci/services.sh && start_services)'
-      : false;
+      : false);
 if (skip) console.warn(skip);
 
 const DISCORD_EPOCH = 1_420_070_400_000n;
 const HISTORY_MESSAGES = 450;
-/** Every 3rd history message carries an image; four photos reused (exact copies skip the embedder). */
+/** Every 3rd history message carries an image; four pictures reused (exact copies skip the embedder). */
 const IMAGE_EVERY = 3;
 const JOB_LOCK_MS = 3000;
 
@@ -67,8 +66,8 @@ let database: string;
 let databaseUrl: string;
 let redisPrefix: string;
 let store: ConfiguredStore;
-let groups: string[][] = [];
-let distractors: string[] = [];
+let groups: Buffer[][] = [];
+let distractors: Buffer[] = [];
 let historyMessages: FakeMessage[] = [];
 
 async function waitUntil<T>(probe: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs: number, description: string): Promise<T> {
@@ -81,10 +80,15 @@ async function waitUntil<T>(probe: () => Promise<T | undefined | false | null> |
   }
 }
 
-function group(index: number): string[] {
+function group(index: number): Buffer[] {
   const found = groups[index];
-  assert.ok(found, `oxford group ${index}`);
+  assert.ok(found, `picture group ${index}`);
   return found;
+}
+
+function pick(picture: Buffer | undefined): Buffer {
+  assert.ok(picture, 'a drawn picture');
+  return picture;
 }
 
 function environment(shard: number, dataDir: string): Record<string, string> {
@@ -137,18 +141,18 @@ async function indexed(guild: FakeGuild, message: FakeMessage): Promise<void> {
   await waitUntil(() => store.getBySource(guild.id, sourceKey), 60_000, `image of ${message.id} indexed`);
 }
 
-async function post(guild: FakeGuild, channel: string, author: FakeUser, photo: string): Promise<FakeMessage> {
-  const message = await fake.postMessage({ channelId: guild.channelId(channel), authorId: author.id, attachments: [{ filename: 'photo.jpg', bytes: oxfordImage(photo) }] });
+async function post(guild: FakeGuild, channel: string, author: FakeUser, photo: Buffer): Promise<FakeMessage> {
+  const message = await fake.postMessage({ channelId: guild.channelId(channel), authorId: author.id, attachments: [{ filename: 'photo.jpg', bytes: photo }] });
   await indexed(guild, message);
   return message;
 }
 
-async function similar(guild: FakeGuild, userId: string, photo: string): Promise<string[]> {
+async function similar(guild: FakeGuild, userId: string, photo: Buffer): Promise<string[]> {
   const interaction = await fake.sendSlashCommand({
     channelId: guild.channelId('general'),
     userId,
     name: 'similar',
-    options: [{ name: 'image', attachment: { filename: 'query.jpg', bytes: oxfordImage(photo) } }, { name: 'count', value: 5 }],
+    options: [{ name: 'image', attachment: { filename: 'query.jpg', bytes: photo } }, { name: 'count', value: 5 }],
   });
   const answer = await waitUntil(() => {
     const responses = fake.interactionResponses(interaction.id);
@@ -159,7 +163,7 @@ async function similar(guild: FakeGuild, userId: string, photo: string): Promise
 
 before(async () => {
   if (skip) return;
-  ({ groups, distractors } = readOxfordGroups());
+  ({ groups, distractors } = await pictureGroups(4, 4));
   database = `dejavu_shards_${process.pid}_${Date.now()}`;
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
@@ -210,7 +214,7 @@ before(async () => {
         content: `message ${index}`,
         createdAt: new Date(start + index * 60_000),
         dispatch: false,
-        ...(withImage ? { attachments: [{ filename: `history-${index}.jpg`, bytes: oxfordImage(distractors[(index / IMAGE_EVERY) % 4] ?? '') }] } : {}),
+        ...(withImage ? { attachments: [{ filename: `history-${index}.jpg`, bytes: pick(distractors[(index / IMAGE_EVERY) % 4]) }] } : {}),
       }),
     );
   }
@@ -251,22 +255,22 @@ for (const shard of [0, 1]) {
   test(`shard ${shard}: indexing, a duplicate notice, /similar, a private channel and a deletion`, { skip }, async () => {
     const guild = guilds[shard]!;
     const photos = group(shard);
-    const original = await post(guild, 'general', alice, photos[0] ?? '');
-    const repost = await post(guild, 'memes', bob, photos[1] ?? '');
+    const original = await post(guild, 'general', alice, pick(photos[0]));
+    const repost = await post(guild, 'memes', bob, pick(photos[1]));
     const notice = await waitUntil(() => fake.botMessages().find((message) => message.referencedMessageId === repost.id), 30_000, 'duplicate notice');
     assert.deepEqual(linkedMessageIds(notice.content), [original.id]);
 
-    const links = await similar(guild, alice.id, photos[2] ?? '');
+    const links = await similar(guild, alice.id, pick(photos[2]));
     assert.deepEqual(links.slice(0, 2).sort(), [original.id, repost.id].sort());
 
     const secretPhotos = group(shard + 2);
-    const secret = await post(guild, 'secret', alice, secretPhotos[0] ?? '');
-    assert.ok((await similar(guild, alice.id, secretPhotos[1] ?? '')).includes(secret.id), 'alice (Members) sees #secret');
-    assert.ok(!(await similar(guild, bob.id, secretPhotos[1] ?? '')).includes(secret.id), 'bob does not');
+    const secret = await post(guild, 'secret', alice, pick(secretPhotos[0]));
+    assert.ok((await similar(guild, alice.id, pick(secretPhotos[1]))).includes(secret.id), 'alice (Members) sees #secret');
+    assert.ok(!(await similar(guild, bob.id, pick(secretPhotos[1]))).includes(secret.id), 'bob does not');
 
     fake.deleteMessage(repost.id);
     await waitUntil(async () => (await store.getBySource(guild.id, repost.attachments[0]?.id ?? '')) === undefined, 30_000, 'the deleted image removed');
-    const after = await similar(guild, alice.id, photos[3] ?? '');
+    const after = await similar(guild, alice.id, pick(photos[3]));
     assert.ok(!after.includes(repost.id), 'a deleted message is never shown');
     assert.equal(after[0], original.id);
   });
@@ -331,7 +335,7 @@ test('shard ranges: DISCORD_SHARD_LIST needs a numeric total, ids below it, each
   assert.throws(() => parseConfig({ DISCORD_SHARD_COUNT: '2', DISCORD_SHARD_LIST: '0,x' }), /DISCORD_SHARD_LIST/);
 });
 
-test('a shard reads the history of a guild it does not hold over REST, with the NSFW flag of the channel or thread parent', { skip: hasShared() ? false : 'needs ../shared (images)' }, async () => {
+test('a shard reads the history of a guild it does not hold over REST, with the NSFW flag of the channel or thread parent', async () => {
   const server = await startFakeDiscord({ shards: 2 });
   const client = new Client({ intents: [...INTENTS], partials: [...PARTIALS], rest: { api: server.apiUrl }, shards: [1], shardCount: 2 });
   try {
@@ -340,7 +344,7 @@ test('a shard reads the history of a guild it does not hold over REST, with the 
     let id = String(base << 22n);
     for (let offset = 1n; shardOf(id, 2) !== 0; offset += 1n) id = String((base + offset) << 22n);
     const guild = server.addGuild({ id, name: 'elsewhere', ownerId: user.id, channels: [{ name: 'plain' }, { name: 'lewd', nsfw: true }, { name: 'lewd-thread', type: 'public-thread', parent: 'lewd' }], members: [{ userId: user.id }] });
-    const bytes = oxfordImage('img_0322.jpg');
+    const bytes = await scene(1);
     const posted = [];
     for (const channel of ['plain', 'lewd-thread']) {
       posted.push(await server.postMessage({ channelId: guild.channelId(channel), authorId: user.id, dispatch: false, attachments: [{ filename: 'a.jpg', bytes }] }));

@@ -12,6 +12,7 @@ import {
   ApplicationCommandType,
   ButtonBuilder,
   ButtonStyle,
+  ChannelType,
   Client,
   Events,
   GatewayIntentBits,
@@ -323,6 +324,32 @@ describe('fake Discord with a real discord.js client', () => {
     const general2 = await fake.postMessage({ channelId: general.id, authorId: alice.id, content: 'not yours', dispatch: false });
     await assert.rejects(client.rest.patch(`/channels/${general.id}/messages/${general2.id}`, { body: { content: 'mine now' } }), { code: 50005 });
     await assert.rejects(general.send({ content: 'x'.repeat(2001) }), { code: 50035 });
+  });
+
+  test('archived threads: lists page by archive time with has_more; private ones need Manage Threads or membership; media channels hold only posts', async () => {
+    type ThreadList = { threads: Array<{ id: string; thread_metadata: { archive_timestamp: string } }>; members: Array<{ id: string }>; has_more: boolean };
+    const media = fake.addChannel(guild.id, { name: 'art', type: 'media' });
+    const base = Date.now() - 10 * 86_400_000;
+    const posts = [0, 1, 2].map((n) => fake.addChannel(guild.id, { name: `art-${n}`, type: 'public-thread', parent: media.id, archived: true, archivedAt: new Date(base + n * 3_600_000) }));
+    const ids = posts.map((post) => post.id);
+    const list = (path: string, query: Record<string, string> = {}): Promise<ThreadList> => client.rest.get(path as `/${string}`, { query: new URLSearchParams(query) }) as Promise<ThreadList>;
+    const first = await list(`/channels/${media.id}/threads/archived/public`, { limit: '2' });
+    assert.deepEqual(first.threads.map((thread) => thread.id), [ids[2], ids[1]], 'newest archive first');
+    assert.equal(first.has_more, true);
+    const second = await list(`/channels/${media.id}/threads/archived/public`, { limit: '2', before: first.threads[1]?.thread_metadata.archive_timestamp ?? '' });
+    assert.deepEqual(second.threads.map((thread) => thread.id), [ids[0]]);
+    assert.equal(second.has_more, false);
+    await assert.rejects(client.rest.post(`/channels/${media.id}/messages`, { body: { content: 'x' } }), { code: 50008 });
+    assert.equal((await client.channels.fetch(media.id))?.type, ChannelType.GuildMedia);
+
+    const general = guild.channelId('general');
+    const joined = fake.addChannel(guild.id, { name: 'joined', type: 'private-thread', parent: general, archived: true, members: [fake.applicationId] });
+    const closed = fake.addChannel(guild.id, { name: 'closed', type: 'private-thread', parent: general, archived: true });
+    await assert.rejects(list(`/channels/${general}/threads/archived/private`), { code: 50013 }, 'all private threads need Manage Threads');
+    const mine = await list(`/channels/${general}/users/@me/threads/archived/private`);
+    assert.deepEqual(mine.threads.map((thread) => thread.id), [joined.id]);
+    assert.deepEqual(mine.members.map((member) => member.id), [joined.id], 'with the bot’s thread member');
+    await assert.rejects(client.rest.get(`/channels/${closed.id}/messages`), { code: 50001 }, 'a private thread the bot is not in');
   });
 
   test('deletes of uncached messages arrive as partials; bulk deletes too', async () => {

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { compareSnowflakes, shouldIndexMessage, snowflakeTime } from '../../src/services/backfill.ts';
 import { DEFAULT_GUILD_SETTINGS } from '../../src/services/settings.ts';
 import type { BackfillProgress, FetchHistoryPage, HistoryMessage } from '../../src/services/types.ts';
-import { hasShared, requireShared } from '../helpers/shared.ts';
+import { botModelDir, hasShared, modelSkip, requireShared } from '../helpers/shared.ts';
 import { removeDir, startCdn, startServices, type LocalCdn, type TestServices } from './helpers.ts';
 
 const GUILD = '500';
@@ -146,6 +146,29 @@ test('backfill resumes from its cursor after a restart, does not recrawl a finis
     assert.equal(await setup.services.backfill.cursor(GUILD, CHANNEL), undefined);
   } finally {
     await setup.services.close();
+  }
+});
+
+test('a channel that only had live traffic is listed for catch-up after a restart', async (t) => {
+  const modelDir = botModelDir();
+  if (modelDir === undefined) {
+    t.skip(String(modelSkip()));
+    return;
+  }
+  let setup = await startServices(undefined, { MODEL_DIR: modelDir });
+  const dir = setup.dataDir;
+  try {
+    const live = snowflake(CHANNEL_CREATED + 3_600_000);
+    setup.services.backfill.markSeen(GUILD, CHANNEL, live);
+    await setup.services.close();
+    setup = await startServices(dir, { MODEL_DIR: modelDir });
+    assert.deepEqual(await setup.services.backfill.knownChannels(GUILD), [CHANNEL]);
+    const log: Array<{ before?: string; after?: string }> = [];
+    await setup.services.backfill.catchUp({ guildId: GUILD, channelId: CHANNEL, fetchPage: pager(() => [], log) });
+    assert.equal(log[0]?.after, live, 'catch-up starts after the last live message');
+  } finally {
+    await setup.services.close();
+    await removeDir(dir);
   }
 });
 

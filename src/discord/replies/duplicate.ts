@@ -1,5 +1,5 @@
 /** Text of a duplicate ("repost") notice: one line per original, best first; same-template notes; the "Not a repost" button. */
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, channelMention, userMention } from 'discord.js';
 import type { DuplicateMatch } from '../../services/types.ts';
 import type { Translate } from '../i18n.ts';
 import { discordTimestamp, messageLink } from '../links.ts';
@@ -11,7 +11,7 @@ export function duplicateLines(t: Translate, matches: readonly DuplicateMatch[])
   return matches.map((match) =>
     t('duplicate.match', {
       percent: (Math.max(0, match.similarity) * 100).toFixed(1),
-      author: `<@${match.record.authorId}>`,
+      author: userMention(match.record.authorId),
       date: discordTimestamp(match.record.createdAt),
       link: messageLink(match.record),
     }),
@@ -23,7 +23,7 @@ export function duplicateNoticeText(t: Translate, matches: readonly DuplicateMat
 }
 
 export function duplicateLogText(t: Translate, notice: { guildId: string; channelId: string; messageId: string; authorId: string }, matches: readonly DuplicateMatch[]): string {
-  return [t('duplicate.logNotice', { author: `<@${notice.authorId}>`, channel: `<#${notice.channelId}>`, link: messageLink(notice) }), ...duplicateLines(t, matches)].join('\n');
+  return [t('duplicate.logNotice', { author: userMention(notice.authorId), channel: channelMention(notice.channelId), link: messageLink(notice) }), ...duplicateLines(t, matches)].join('\n');
 }
 
 // --- Same-template notes and the "Not a repost" button ---

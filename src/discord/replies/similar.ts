@@ -1,5 +1,5 @@
 /** The one reply format for similarity answers (/similar, context menu, 🔍 reaction, page buttons). */
-import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, userMention } from 'discord.js';
 import type { Translate } from '../i18n.ts';
 import { discordTimestamp } from '../links.ts';
 
@@ -57,7 +57,7 @@ export function similarReply({ t, matches, page, hasMore, sessionId, collage, he
       .setDescription(
         t('similar.match', {
           percent: match.percent.toFixed(1),
-          author: `<@${match.authorId}>`,
+          author: userMention(match.authorId),
           date: discordTimestamp(match.createdAt),
           link: match.link,
         }),

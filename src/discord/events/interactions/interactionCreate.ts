@@ -2,7 +2,6 @@ import { Events, MessageFlags, type ButtonInteraction } from 'discord.js';
 import { findCommand } from '../../commands.ts';
 import type { BotContext } from '../../context.ts';
 import { describeForUser } from '../../errors.ts';
-import { translate } from '../../i18n.ts';
 import { translatorFor } from '../../locale.ts';
 import { parsePageButtonId } from '../../replies/similar.ts';
 import { handleNotARepost } from '../../reports.ts';
@@ -68,7 +67,9 @@ export default defineEvent({
     } catch (error) {
       context.log.error({ ...fields, err: error }, 'interaction failed');
       if (!interaction.isRepliable()) return;
-      const content = describeForUser(error, translate('en'));
+      // In the member's language; the guild's settings only if they can still be read.
+      const settings = interaction.guildId === null ? null : await context.services.settings.get(interaction.guildId).catch(() => null);
+      const content = describeForUser(error, translatorFor(settings, interaction.locale, interaction.guildLocale));
       const answer = interaction.deferred || interaction.replied ? interaction.followUp({ content, flags: MessageFlags.Ephemeral }) : interaction.reply({ content, flags: MessageFlags.Ephemeral });
       await answer.catch(() => undefined);
     }
