@@ -28,6 +28,7 @@ import { canManageGuild } from '../src/discord/permissions.ts';
 import { addModerationConfigOptions, addReportsSubcommand, moderationConfigPatch, moderationSettingsFields, reports } from './dejavu/moderation.ts';
 import { addWaveOptions, waveField, wavePatch } from '../src/discord/waves-config.ts';
 import { addPrivacySubcommands, executePrivacy, isPrivacySubcommand } from '../src/discord/privacy.ts';
+import { addMediaOptions, mediaField, mediaPatch } from '../src/discord/media-config.ts';
 
 const en = translate('en');
 const key = (path: string) => `commands.dejavu.${path}`;
@@ -66,7 +67,7 @@ const dejavu = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu')
   // check Manage Server when they run (see execute).
   .addSubcommand((sub) =>
     // The duplicate-notice moderation options (templates, allowed-role) come from commands/dejavu/moderation.ts.
-    addWaveOptions(addModerationConfigOptions(named(sub, key('config'), 'config')
+    addMediaOptions(addWaveOptions(addModerationConfigOptions(named(sub, key('config'), 'config')
       .addNumberOption((o) => named(o, key('config.options.threshold'), 'threshold').setMinValue(50).setMaxValue(100))
       .addStringOption((o) =>
         named(o, key('config.options.mode'), 'mode').addChoices(
@@ -79,9 +80,8 @@ const dejavu = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu')
       .addChannelOption((o) => named(o, key('config.options.unignore'), 'unignore').addChannelTypes(...TEXT_CHANNELS))
       .addBooleanOption((o) => named(o, key('config.options.include-bots'), 'include-bots'))
       .addStringOption((o) => named(o, key('config.options.emoji'), 'emoji').setMaxLength(64))
-      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral')))),
+      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral'))))),
   )
-
   .addSubcommand((sub) => named(sub, key('stats'), 'stats'))
   .addSubcommand((sub) => addReportsSubcommand(sub))
   .addSubcommand((sub) =>
@@ -119,6 +119,7 @@ function settingsEmbed(t: Translate, settings: GuildSettings): EmbedBuilder {
     { name: t('config.ephemeral'), value: yesNo(settings.ephemeralReplies), inline: true },
     ...moderationSettingsFields(t, settings),
     { name: t('config.ignored'), value: channelList(settings.ignoredChannelIds) },
+    mediaField(t, settings),
     waveField(t, settings),
   );
 }
@@ -147,7 +148,7 @@ async function config(interaction: ChatInputCommandInteraction<'cached'>, contex
   const ephemeral = options.getBoolean('ephemeral');
   if (ephemeral !== null) patch.ephemeralReplies = ephemeral;
   Object.assign(patch, moderationConfigPatch(interaction));
-  Object.assign(patch, wavePatch(options));
+  Object.assign(patch, wavePatch(options), mediaPatch(options));
   if (Object.keys(patch).length === 0) return settingsEmbed(t, settings);
   if ((patch.noticeMode ?? settings.noticeMode) === 'log' && !(patch.logChannelId ?? settings.logChannelId)) return t('config.logNeedsChannel');
   const updated = await context.services.settings.update(interaction.guildId, patch);

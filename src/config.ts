@@ -96,6 +96,18 @@ const environmentSchema = z.object({
   DECODE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
 
+  // GIFs and videos (src/services/media.ts, src/embedding/frames.ts, src/embedding/video.ts)
+  /** Frames indexed per animated GIF/WebP or video: first, middle, last non-blank. */
+  MEDIA_FRAMES: z.coerce.number().int().min(1).max(3).default(3),
+  /** ffmpeg binary for video keyframes; videos are skipped (logged) when it does not run. */
+  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  /** Largest video downloaded. */
+  VIDEO_MAX_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
+  /** Longest video indexed, in seconds. */
+  VIDEO_MAX_SECONDS: z.coerce.number().int().positive().default(180),
+  /** Wall-clock limit of one video's keyframe extraction. */
+  VIDEO_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
+
   // Indexing pipeline (src/services)
   /** Images downloaded/embedded at once; the embedder batches what arrives together. */
   INDEX_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),

@@ -5,6 +5,7 @@
 import type { Attachment, Embed, GuildBasedChannel, Message } from 'discord.js';
 import type { ImageSource } from '../store/types.ts';
 import type { HistoryMessage, ImageReference } from '../services/types.ts';
+import { frameBase, isVideoType } from '../services/media.ts';
 import { isNsfw } from './permissions.ts';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|gif|webp|avif|bmp|tiff?)$/i;
@@ -14,6 +15,15 @@ export function isImageAttachment(attachment: Pick<Attachment, 'contentType' | '
   const type = attachment.contentType?.toLowerCase().split(';')[0]?.trim();
   if (type) return type.startsWith('image/') && type !== 'image/svg+xml';
   return IMAGE_EXTENSIONS.test(attachment.name);
+}
+
+const VIDEO_EXTENSIONS = /\.(mp4|webm|mov)$/i;
+
+/** mp4, webm and mov attachments: indexed by their keyframes when ffmpeg is available. */
+export function isVideoAttachment(attachment: Pick<Attachment, 'contentType' | 'name'>): boolean {
+  const type = attachment.contentType?.toLowerCase().split(';')[0]?.trim();
+  if (type) return isVideoType(type);
+  return VIDEO_EXTENSIONS.test(attachment.name);
 }
 
 /** The picture of an embed: `image` for rich embeds, `thumbnail` for an unfurled image link. */
@@ -51,7 +61,8 @@ export function imagesOfMessage(message: IndexableMessage): ImageReference[] {
   };
   const images: ImageReference[] = [];
   for (const attachment of message.attachments.values()) {
-    if (!isImageAttachment(attachment)) continue;
+    const video = isVideoAttachment(attachment);
+    if (!video && !isImageAttachment(attachment)) continue;
     const source: ImageSource = { ...common, sourceKey: attachment.id, kind: 'attachment', label: attachment.name };
     images.push({
       source,
@@ -59,7 +70,7 @@ export function imagesOfMessage(message: IndexableMessage): ImageReference[] {
       proxyUrl: attachment.proxyURL,
       width: attachment.width ?? undefined,
       height: attachment.height ?? undefined,
-      contentType: attachment.contentType ?? undefined,
+      contentType: attachment.contentType ?? (video ? videoTypeOf(attachment.name) : undefined),
       size: attachment.size,
     });
   }
@@ -72,9 +83,15 @@ export function imagesOfMessage(message: IndexableMessage): ImageReference[] {
   return images;
 }
 
-/** A fresh URL for a stored image (CDN URLs expire, so the caller re-fetched the message). */
+function videoTypeOf(name: string): string {
+  const extension = name.split('.').pop()?.toLowerCase();
+  return extension === 'mov' ? 'video/quicktime' : `video/${extension ?? 'mp4'}`;
+}
+
+/** A fresh URL for a stored image or frame (CDN URLs expire, so the caller re-fetched the message). */
 export function freshUrlOf(message: IndexableMessage, sourceKey: string): string | undefined {
-  const image = imagesOfMessage(message).find((candidate) => candidate.source.sourceKey === sourceKey);
+  const key = frameBase(sourceKey);
+  const image = imagesOfMessage(message).find((candidate) => candidate.source.sourceKey === key);
   return image ? (image.proxyUrl ?? image.url) : undefined;
 }
 

@@ -7,6 +7,7 @@
 import type { GuildBasedChannel, Message } from 'discord.js';
 import type { DuplicateMatch, DuplicateNotice, GuildSettings, IndexOutcome } from '../services/types.ts';
 import { planDuplicateNotice } from '../services/notices.ts';
+import { noticeableOutcomes } from '../services/media.ts';
 import type { BotContext } from './context.ts';
 import { imagesOfMessage } from './images.ts';
 import { RecentIds } from './once.ts';
@@ -52,14 +53,16 @@ export async function indexLiveMessage(context: BotContext, message: Message<tru
       context.log.warn({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, code: outcome.code, sourceKey: outcome.source.sourceKey }, 'image not indexed');
     }
   }
+  // GIFs get no notice and make no wave unless the guild asks (reaction GIFs are reposted by design).
+  const noticeable = noticeableOutcomes(outcomes, settings);
   // A copy in a spam wave is reported by the wave's one alert, not by a notice of its own.
-  if (await trackWaves(context, message, settings, outcomes)) return { outcomes, notice: null };
-  if (!outcomes.some((outcome) => outcome.status === 'indexed' && outcome.duplicates.length > 0)) return { outcomes, notice: null };
+  if (await trackWaves(context, message, settings, noticeable)) return { outcomes, notice: null };
+  if (!noticeable.some((outcome) => outcome.status === 'indexed' && outcome.duplicates.length > 0)) return { outcomes, notice: null };
   if (isAllowedReposter(message, settings)) {
     context.log.info({ guildId: message.guildId, channelId: message.channelId, messageId: message.id, memberId: message.author.id, roleId: settings.allowedReposterRoleId }, 'duplicate notice skipped: allowed reposter');
     return { outcomes, notice: { action: 'none', reason: 'the author has the allowed-reposters role' } };
   }
-  const notice = await planNotice(context, message, settings, outcomes);
+  const notice = await planNotice(context, message, settings, noticeable);
   if (notice.action !== 'none' && noticed.firstSighting(message.id)) await postNotice(context, message, settings, notice);
   return { outcomes, notice };
 }

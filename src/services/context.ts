@@ -16,6 +16,7 @@ import type { ImageRecord, ImageStore } from '../store/types.ts';
 import { BACKFILL_NAMESPACE, Backfiller } from './backfill.ts';
 import { createDuplicateDetector } from './detector.ts';
 import { Downloader } from './download.ts';
+import { VideoFrameExtractor } from '../embedding/video.ts';
 import { ImageIndexer, type DuplicateDetector } from './indexing.ts';
 import { createJobQueue, type JobQueue } from './jobs/index.ts';
 import { createLockService, type LockService } from './locks.ts';
@@ -84,11 +85,18 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     store,
     embedder,
     queue,
-    download: (url, signal) => downloader.download(url, signal),
+    download: (url, signal, media) => downloader.download(url, signal, media),
     settings,
     detector: overrides.detector ?? createDuplicateDetector(),
     maxImageBytes: config.MAX_IMAGE_BYTES,
     privacy: new KeyvMemberPrivacy(privacyKeyv),
+    media: {
+      video: new VideoFrameExtractor({ ffmpegPath: config.FFMPEG_PATH }),
+      maxVideoBytes: config.VIDEO_MAX_BYTES,
+      videoLimits: { maxSeconds: config.VIDEO_MAX_SECONDS, maxFrames: config.MEDIA_FRAMES, maxPixels: config.MAX_IMAGE_PIXELS, timeoutMs: config.VIDEO_TIMEOUT_MS },
+      maxFrames: config.MEDIA_FRAMES,
+      maxPixels: config.MAX_IMAGE_PIXELS,
+    },
   });
   const backfill = new Backfiller({ indexer, settings, keyv: backfillKeyv, locks });
   const removeChannel = async (guildId: string, channelId: string): Promise<number> => {

@@ -20,6 +20,7 @@ import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { DejavuError, DownloadError, type ErrorCode } from '../errors.ts';
 import { childLogger, type Logger } from '../logger.ts';
 import { bareHost, matchUrl, parseAllowedHosts, type AllowedHost, type HostMatch } from './allowed-hosts.ts';
+import { isVideoType } from './media.ts';
 
 const log = childLogger('download');
 
@@ -41,6 +42,13 @@ export interface DownloadOptions {
   resolveHost?: (hostname: string) => Promise<LookupAddress[]>;
   /** Default: the `download` child of the process logger. */
   logger?: Logger;
+}
+
+/** A video download: video content types only, under its own size cap. */
+export interface MediaDownload {
+  video?: boolean;
+  /** Cap for this download instead of the downloader's (image) cap. */
+  maxBytes?: number;
 }
 
 export interface DownloadResult {
@@ -219,10 +227,13 @@ export class Downloader {
     );
   }
 
-  /** Downloads an image. Throws DownloadError (HOST_NOT_ALLOWED, DOWNLOAD_*, IMAGE_UNSUPPORTED). */
-  async download(rawUrl: string, signal?: AbortSignal): Promise<DownloadResult> {
+  /**
+   * Downloads an image (or, with `media.video`, a video: its own size cap and content types).
+   * Throws DownloadError (HOST_NOT_ALLOWED, DOWNLOAD_*, IMAGE_UNSUPPORTED).
+   */
+  async download(rawUrl: string, signal?: AbortSignal, media: MediaDownload = {}): Promise<DownloadResult> {
     try {
-      return await this.downloadWithRetries(rawUrl, signal);
+      return await this.downloadWithRetries(rawUrl, signal, media);
     } catch (error) {
       if (error instanceof DejavuError && error.code === 'HOST_NOT_ALLOWED') this.noteRefusal(error);
       throw error;
@@ -245,14 +256,14 @@ export class Downloader {
     }
   }
 
-  private async downloadWithRetries(rawUrl: string, signal: AbortSignal | undefined): Promise<DownloadResult> {
+  private async downloadWithRetries(rawUrl: string, signal: AbortSignal | undefined, media: MediaDownload): Promise<DownloadResult> {
     const retries = this.options.retries ?? 2;
     const backoffMs = this.options.backoffMs ?? 250;
     const maxRetryAfterMs = this.options.maxRetryAfterMs ?? 10_000;
     checkUrl(rawUrl, this.allowedHosts);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const result = await this.attempt(rawUrl, signal);
+        const result = await this.attempt(rawUrl, signal, media);
         return { ...result, attempts: attempt };
       } catch (error) {
         if (error instanceof FinalError) throw error.error;
@@ -267,7 +278,8 @@ export class Downloader {
   }
 
   /** One attempt, following redirects. Throws FinalError or RetryableError. */
-  private async attempt(rawUrl: string, outerSignal: AbortSignal | undefined): Promise<Omit<DownloadResult, 'attempts'>> {
+  private async attempt(rawUrl: string, outerSignal: AbortSignal | undefined, media: MediaDownload): Promise<Omit<DownloadResult, 'attempts'>> {
+    const maxBytes = media.maxBytes ?? this.options.maxBytes;
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     const signal = outerSignal === undefined ? timeout : AbortSignal.any([timeout, outerSignal]);
     let current = rawUrl;
@@ -290,7 +302,7 @@ export class Downloader {
           method: 'GET',
           dispatcher: this.agent,
           signal,
-          headers: { accept: 'image/*', 'user-agent': 'DejavuBot (https://github.com/dejavu, 0.1)' },
+          headers: { accept: media.video === true ? 'video/*' : 'image/*', 'user-agent': 'DejavuBot (https://github.com/dejavu, 0.1)' },
         });
       } catch (error) {
         throw this.transportError(error, url, timeout);
@@ -317,29 +329,29 @@ export class Downloader {
         throw new FinalError(new DownloadError('DOWNLOAD_FAILED', `HTTP ${statusCode}`, { host: url.hostname, statusCode }));
       }
       const contentType = String(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (!contentType.startsWith('image/') || contentType === 'image/svg+xml') {
+      if (media.video === true ? !isVideoType(contentType) : !contentType.startsWith('image/') || contentType === 'image/svg+xml') {
         await body.dump().catch(() => undefined);
         throw new FinalError(new DownloadError('IMAGE_UNSUPPORTED', `Not an image (${contentType || 'no content type'})`, { host: url.hostname, contentType }));
       }
       const declared = Number(headers['content-length']);
-      if (Number.isFinite(declared) && declared > this.options.maxBytes) {
+      if (Number.isFinite(declared) && declared > maxBytes) {
         discard(body);
-        throw new FinalError(tooLarge(url, this.options.maxBytes, declared));
+        throw new FinalError(tooLarge(url, maxBytes, declared));
       }
-      const bytes = await this.readCapped(body, url, timeout);
+      const bytes = await this.readCapped(body, url, timeout, maxBytes);
       return { bytes, contentType, url: url.toString() };
     }
   }
 
-  private async readCapped(body: Dispatcher.ResponseData['body'], url: URL, timeout: AbortSignal): Promise<Uint8Array> {
+  private async readCapped(body: Dispatcher.ResponseData['body'], url: URL, timeout: AbortSignal, maxBytes: number): Promise<Uint8Array> {
     const chunks: Buffer[] = [];
     let total = 0;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         total += chunk.length;
-        if (total > this.options.maxBytes) {
+        if (total > maxBytes) {
           discard(body);
-          throw new FinalError(tooLarge(url, this.options.maxBytes, total));
+          throw new FinalError(tooLarge(url, maxBytes, total));
         }
         chunks.push(chunk);
       }

@@ -5,6 +5,9 @@
  *   → exact-hash shortcut (reuse the stored vector and signature) or embed
  *   → [per-guild lock] author forgotten? → duplicate candidates from the store → detector → add to the store [unlock]
  *
+ * Animated GIF/WebP and videos (mp4, webm, mov; keyframes through ffmpeg) become up to three frame records
+ * of the message (src/services/media.ts), each searched and added like an image; their duplicates are merged.
+ *
  * Searching and adding under one per-guild lock means two copies posted at the same moment still see
  * each other (the second is checked against the first), while the expensive part (download, embedding)
  * runs concurrently. Deleted messages leave tombstones so an image whose message is deleted while it
@@ -18,7 +21,10 @@ import { isCurrentSignature } from '../embedding/signature.ts';
 import type { Embedder, ImageEmbedding } from '../embedding/types.ts';
 import { childLogger, type Logger } from '../logger.ts';
 import type { ImageRecord, ImageSource, ImageStore, ScoredRecord } from '../store/types.ts';
-import { redact, renditionUrl, type DownloadResult } from './download.ts';
+import { animatedFrames, MAX_FRAMES, pageCount } from '../embedding/frames.ts';
+import type { VideoFrameExtractor, VideoLimits } from '../embedding/video.ts';
+import { redact, renditionUrl, type DownloadResult, type MediaDownload } from './download.ts';
+import { frameBase, frameContentHash, frameSourceKey, isVideoType, mayBeAnimated, type MediaKind } from './media.ts';
 import type { MemberPrivacy } from './privacy.ts';
 import type { WorkQueue } from './queue.ts';
 import type { DuplicateMatch, GuildSettingsService, ImageReference, Indexer, IndexOptions, IndexOutcome } from './types.ts';
@@ -34,7 +40,21 @@ export interface DuplicateDetector {
   detect(query: ImageEmbedding, candidates: readonly ScoredRecord[], threshold: number | null): Promise<DuplicateMatch[]>;
 }
 
-export type DownloadFunction = (url: string, signal?: AbortSignal) => Promise<DownloadResult>;
+export type DownloadFunction = (url: string, signal?: AbortSignal, media?: MediaDownload) => Promise<DownloadResult>;
+
+/** Videos and animations: where keyframes come from, and the caps. */
+export interface MediaOptions {
+  /** ffmpeg keyframe extraction; null: videos are skipped (logged). */
+  video: VideoFrameExtractor | null;
+  /** Declared or downloaded video sizes above this are refused. */
+  maxVideoBytes: number;
+  /** Duration, frame, pixel and time caps for videos. */
+  videoLimits: VideoLimits;
+  /** Frames taken from an animation (1–3). */
+  maxFrames: number;
+  /** Pixel cap of one animation frame. */
+  maxPixels: number;
+}
 
 export interface ImageIndexerOptions {
   store: ImageStore;
@@ -53,16 +73,31 @@ export interface ImageIndexerOptions {
   tombstoneTtlMs?: number;
   /** Images refused by a full or closing queue kept for a later retry (bounded memory). Default 20 000. */
   maxUnfinished?: number;
+  /** GIF/WebP frames and videos; without it animations are indexed by their first frame and videos skipped. */
+  media?: MediaOptions;
   /** Members who asked to be forgotten: their images are never indexed. Default: nobody is. */
   privacy?: MemberPrivacy;
   logger?: Logger;
 }
 
-/** MIME types never indexed: videos (Discord reports them as attachments too) and SVG (scriptable, not a photo). */
+/** MIME types never indexed: videos other than mp4/webm/mov, SVG (scriptable, not a photo), anything not an image. */
 export function unsupportedContentType(contentType: string | undefined): boolean {
   if (contentType === undefined || contentType === '') return false; // unknown: the download checks it
   const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (isVideoType(type)) return false;
   return !type.startsWith('image/') || type === 'image/svg+xml';
+}
+
+/** One frame (or the whole still image) on its way into the store. */
+interface Part {
+  frame: number;
+  source: ImageSource;
+  contentHash: string;
+  /** Earlier records of other messages with the same content hash. */
+  sameBytes: ImageRecord[];
+  embedding?: ImageEmbedding;
+  /** Encoded bytes to embed when no stored vector can be reused. */
+  bytes?: Uint8Array;
 }
 
 /**
@@ -71,7 +106,8 @@ export function unsupportedContentType(contentType: string | undefined): boolean
  */
 export function isSamePost(record: ImageSource, image: ImageSource): boolean {
   if (record.guildId !== image.guildId) return false;
-  return record.messageId === '' && image.messageId === '' ? record.sourceKey === image.sourceKey : record.messageId === image.messageId;
+  // Frames of one animation or video are one post (src/services/media.ts).
+  return record.messageId === '' && image.messageId === '' ? frameBase(record.sourceKey) === frameBase(image.sourceKey) : record.messageId === image.messageId;
 }
 
 /**
@@ -171,6 +207,7 @@ export class ImageIndexer implements Indexer {
   /** Images the queue refused (full, or shut down first): retried later, saved at shutdown. */
   private readonly unfinished = new Map<string, ImageReference>();
   private closed = false;
+  private warnedNoFfmpeg = false;
 
   constructor(private readonly options: ImageIndexerOptions) {
     this.log = options.logger ?? childLogger('indexing');
@@ -298,8 +335,15 @@ export class ImageIndexer implements Indexer {
       if (settings.ignoredChannelIds.includes(source.channelId)) return this.skipped(source, 'ignored channel');
       if (await this.isForgotten(source)) return this.skipped(source, FORGOTTEN);
       if (unsupportedContentType(image.contentType)) return this.skipped(source, `unsupported type ${image.contentType}`);
-      // A large original is fine when a downscaled rendition will be fetched instead (the cap still applies to it).
-      if (image.size !== undefined && image.size > this.options.maxImageBytes && this.downloadUrl(image) === (image.proxyUrl ?? image.url)) {
+      const video = isVideoType(image.contentType);
+      if (video) {
+        const media = this.options.media;
+        if (!media?.video || !(await media.video.available())) return this.skipVideo(source);
+        if (image.size !== undefined && image.size > media.maxVideoBytes) {
+          return this.failed(source, new DejavuError('IMAGE_TOO_LARGE', `Video is ${image.size} bytes, the limit is ${media.maxVideoBytes}`, { size: image.size }));
+        }
+      } else if (image.size !== undefined && image.size > this.options.maxImageBytes && this.downloadUrl(image) === (image.proxyUrl ?? image.url)) {
+        // A large original is fine when a downscaled rendition will be fetched instead (the cap still applies to it).
         return this.failed(source, new DejavuError('IMAGE_TOO_LARGE', `Image is ${image.size} bytes, the limit is ${this.options.maxImageBytes}`, { size: image.size }));
       }
       if (this.isDeleted(source)) return { status: 'deleted', source };
@@ -341,19 +385,13 @@ export class ImageIndexer implements Indexer {
     const download = await this.download(image);
     timings.downloadMs = lap();
     const contentHash = sha256Hex(download.bytes);
-    const sameBytes = await sameBytesAs(store, source, contentHash);
-    let embedding: ImageEmbedding | undefined;
-    for (const record of sameBytes) {
-      // A record signed by an older format would pass its stale signature on: embed afresh instead.
-      if (!isCurrentSignature(record.signature)) continue;
-      const vector = await store.getVector(source.guildId, record.id);
-      if (vector !== undefined) {
-        embedding = { vector, signature: record.signature, width: record.width, height: record.height };
-        break;
-      }
-    }
-    const exactDuplicate = embedding !== undefined;
-    embedding ??= await this.options.embedder.embed(download.bytes);
+    const { parts, media } = await this.partsOf(image, download.bytes, contentHash, download.contentType);
+    const exactDuplicate = parts.every((part) => part.embedding !== undefined);
+    await Promise.all(
+      parts.map(async (part) => {
+        part.embedding ??= await this.options.embedder.embed(part.bytes!);
+      }),
+    );
     timings.embedMs = lap();
     if (this.isDeleted(source)) return { status: 'deleted', source };
 
@@ -361,20 +399,19 @@ export class ImageIndexer implements Indexer {
       lap(); // time spent waiting for the lock counts as neither
       // Checked again under the lock: the member may have been forgotten while this image was embedded.
       if (await this.isForgotten(source)) return undefined;
-      const duplicates = await findDuplicates(
-        { store, detector: this.options.detector, isDeleted: (record) => this.isDeleted(record), logger: this.log },
-        source,
-        embedding,
-        sameBytes,
-        threshold,
-      );
+      const found: DuplicateMatch[] = [];
+      const search = { store, detector: this.options.detector, isDeleted: (record: ImageSource) => this.isDeleted(record), logger: this.log };
+      for (const part of parts) found.push(...(await findDuplicates(search, part.source, part.embedding!, part.sameBytes, threshold)));
       timings.detectMs = lap();
-      const record = await store.add(source, contentHash, embedding);
+      // Frame 0 last: once the attachment's own key is stored, every frame is (see the already-indexed check).
+      const stored: ImageRecord[] = [];
+      for (const part of [...parts].reverse()) stored.unshift(await store.add(part.source, part.contentHash, part.embedding!));
       timings.addMs = lap();
-      return { record, duplicates };
+      return { records: stored, duplicates: mergeDuplicates(found) };
     });
     if (added === undefined) return this.skipped(source, FORGOTTEN);
-    const { record, duplicates } = added;
+    const { records, duplicates } = added;
+    const record = records[0]!;
     if (await this.isForgotten(source)) {
       // Forgotten by another process (its lock is not ours) while this image was added: take it out again.
       await store.removeMessage(source.guildId, source.messageId);
@@ -388,7 +425,75 @@ export class ImageIndexer implements Indexer {
     const elapsedMs = Math.round(performance.now() - started);
     timings.queueMs = Math.round(timings.queueMs);
     this.log.debug({ guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey, exactDuplicate, duplicates: duplicates.length, elapsedMs, ...timings }, 'indexed image');
-    return { status: 'indexed', record, duplicates, exactDuplicate, embedded: !exactDuplicate, elapsedMs, timings };
+    return {
+      status: 'indexed',
+      record,
+      duplicates,
+      exactDuplicate,
+      embedded: !exactDuplicate,
+      elapsedMs,
+      timings,
+      media,
+      ...(records.length > 1 ? { frames: records.slice(1) } : {}),
+    };
+  }
+
+  /**
+   * What to store for a file: one part for a still image, up to three frames for an animation or a video.
+   * An identical earlier file lends its stored vectors to every frame (frame hashes derive from the file's),
+   * so an identical repost needs neither ffmpeg, nor frame decoding, nor the embedder.
+   */
+  private async partsOf(image: ImageReference, bytes: Uint8Array, contentHash: string, downloadedType: string): Promise<{ parts: Part[]; media: MediaKind }> {
+    const { source } = image;
+    const options = this.options.media;
+    const video = isVideoType(image.contentType) || isVideoType(downloadedType);
+    const animatable = options !== undefined && !video && (mayBeAnimated(image.contentType) || mayBeAnimated(downloadedType));
+    const candidates = await this.reusableFrames(source, contentHash);
+    const stored = candidates.filter((part) => part.embedding !== undefined);
+    if (candidates[0]?.embedding !== undefined) {
+      // Identical bytes were indexed before: as many frames as that file had.
+      const kind: MediaKind = video ? 'video' : animatable && (await pageCount(bytes)) > 1 ? 'animated' : 'image';
+      return { parts: stored, media: kind };
+    }
+    if (video) {
+      if (!options?.video) throw new DejavuError('BACKEND_UNAVAILABLE', 'ffmpeg is not available', { sourceKey: source.sourceKey });
+      const frames = await options.video.extract(bytes, options.videoLimits);
+      return { parts: frames.map((frame, index) => ({ ...candidates[index]!, bytes: frame.bytes })), media: 'video' };
+    }
+    const frames = animatable ? await animatedFrames(bytes, { maxPixels: options.maxPixels, maxFrames: options.maxFrames }) : null;
+    if (frames === null) return { parts: [{ ...candidates[0]!, bytes }], media: 'image' };
+    // Frame 0 is the file itself: the decoder takes an animation's first page, as it does for any GIF.
+    return { parts: frames.map((frame, index) => ({ ...candidates[index]!, bytes: index === 0 ? bytes : frame.bytes })), media: 'animated' };
+  }
+
+  /** The parts of a file with their sources and hashes, and stored vectors where identical earlier files have them. */
+  private async reusableFrames(source: ImageSource, contentHash: string): Promise<Part[]> {
+    const { store } = this.options;
+    const parts: Part[] = [];
+    for (let frame = 0; frame < MAX_FRAMES; frame += 1) {
+      const hash = frameContentHash(contentHash, frame);
+      const partSource = { ...source, sourceKey: frameSourceKey(source.sourceKey, frame) };
+      const sameBytes = await sameBytesAs(store, partSource, hash);
+      const part: Part = { frame, source: partSource, contentHash: hash, sameBytes };
+      for (const record of sameBytes) {
+        // A record signed by an older format would pass its stale signature on: embed afresh instead.
+        if (!isCurrentSignature(record.signature)) continue;
+        const vector = await store.getVector(source.guildId, record.id);
+        if (vector !== undefined) {
+          part.embedding = { vector, signature: record.signature, width: record.width, height: record.height };
+          break;
+        }
+      }
+      parts.push(part);
+      // Still images have no frame records: stop at the first frame that no earlier file has.
+      if (frame === 0 && sameBytes.length === 0) {
+        for (let next = 1; next < MAX_FRAMES; next += 1) {
+          parts.push({ frame: next, source: { ...source, sourceKey: frameSourceKey(source.sourceKey, next) }, contentHash: frameContentHash(contentHash, next), sameBytes: [] });
+        }
+        break;
+      }
+    }
+    return parts;
   }
 
   // --- Re-signing (src/services/resign.ts): fresh embeddings for stored images, swapped in per message ---
@@ -427,11 +532,24 @@ export class ImageIndexer implements Indexer {
 
   /** The media proxy's downscaled rendition when the image is large; the original URL if that fails. */
   private downloadUrl(image: ImageReference): string {
+    // Videos as they are; animations too while under the cap (a rendition would keep only the first frame).
+    const whole = isVideoType(image.contentType) || (this.options.media !== undefined && mayBeAnimated(image.contentType) && (image.size ?? 0) <= this.options.maxImageBytes);
+    if (whole) return image.proxyUrl ?? image.url;
     return image.proxyUrl !== undefined ? renditionUrl(image.proxyUrl, image.width, image.height, this.options.renditionMaxSide ?? 512) : image.url;
   }
 
   private async download(image: ImageReference): Promise<DownloadResult> {
     const preferred = this.downloadUrl(image);
+    const media = this.options.media;
+    if (isVideoType(image.contentType) && media !== undefined) {
+      const video: MediaDownload = { video: true, maxBytes: media.maxVideoBytes };
+      try {
+        return await this.options.download(preferred, undefined, video);
+      } catch (error) {
+        if (!(error instanceof DejavuError && error.code === 'DOWNLOAD_FAILED' && preferred !== image.url)) throw error;
+        return this.options.download(image.url, undefined, video);
+      }
+    }
     try {
       return await this.options.download(preferred);
     } catch (error) {
@@ -454,6 +572,15 @@ export class ImageIndexer implements Indexer {
     return run;
   }
 
+  /** Without ffmpeg videos are skipped: said once at warn level (how to fix it), then per video at debug. */
+  private skipVideo(source: ImageSource): IndexOutcome {
+    if (!this.warnedNoFfmpeg) {
+      this.warnedNoFfmpeg = true;
+      this.log.warn({ guildId: source.guildId }, 'videos are not indexed: ffmpeg was not found (install the ffmpeg package, or set FFMPEG_PATH)');
+    }
+    return this.skipped(source, 'video skipped: no ffmpeg');
+  }
+
   private skipped(source: ImageSource, reason: string): IndexOutcome {
     this.log.debug({ guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey, reason }, 'image skipped');
     return { status: 'skipped', source, reason };
@@ -467,6 +594,16 @@ export class ImageIndexer implements Indexer {
     );
     return { status: 'failed', source, code: typed.code, error: typed };
   }
+}
+
+/** Duplicates found through several frames: one entry per earlier record, exact copies first, then by similarity. */
+export function mergeDuplicates(matches: readonly DuplicateMatch[]): DuplicateMatch[] {
+  const best = new Map<number, DuplicateMatch>();
+  for (const match of matches) {
+    const current = best.get(match.record.id);
+    if (current === undefined || (match.exact && !current.exact) || (match.exact === current.exact && match.similarity > current.similarity)) best.set(match.record.id, match);
+  }
+  return [...best.values()].sort((a, b) => Number(b.exact) - Number(a.exact) || b.similarity - a.similarity);
 }
 
 function asDejavuError(error: unknown): DejavuError {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DejavuError } from '../errors.ts';
 import type { Cooldowns, GuildSettings, GuildSettingsService } from './types.ts';
 import { waveSettingsShape } from './waves.ts';
+import { mediaSettingsShape } from './media.ts';
 
 export const SETTINGS_NAMESPACE = 'dejavu-settings';
 const HOUR_MS = 60 * 60 * 1000;
@@ -28,6 +29,8 @@ export const guildSettingsSchema = z.object({
   // --- end duplicate-notice moderation ---
   // Spam waves (src/services/waves.ts).
   ...waveSettingsShape,
+  // GIFs and videos (src/services/media.ts).
+  ...mediaSettingsShape,
 });
 
 export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze(guildSettingsSchema.parse({}));

@@ -8,6 +8,7 @@ import { expandQuery, QUERY_EXPANSION_NEIGHBOURS } from '../embedding/query-expa
 import type { Embedder } from '../embedding/types.ts';
 import { dot } from '../index/exact.ts';
 import type { ImageStore, RecordMetadata, ScoredRecord } from '../store/types.ts';
+import { frameBase } from './media.ts';
 import type { FindSimilarOptions, SimilarityMatch, SimilarityPage } from './types.ts';
 
 /** Deepest result a page may reach (offset + k): bounds the work of a "next page" click. */
@@ -59,15 +60,20 @@ export async function findSimilarImages(deps: SimilarityDependencies, options: F
   // come through the same filter, so nothing the asker may not see shapes the answer.
   const rankingVector = await expandedQuery(deps.store, guildId, vector, allowed);
 
-  // Identical uploads (same bytes) would fill a page with copies: keep the best-ranked one of each.
-  // Ask for extra results so collapsing still leaves a full page and a truthful hasMore.
+  // Identical uploads (same bytes) would fill a page with copies, and the frames of one GIF or video with
+  // itself: keep the best-ranked one of each. Ask for extra results so collapsing still leaves a full page.
   const wanted = offset + k + 1;
   const raw = await deps.store.findSimilar(guildId, rankingVector, { k: Math.min(MAX_RESULT_DEPTH * 2, wanted * 2), filter: allowed });
   const seenHashes = new Set<string>();
+  // An indexed query image's own other frames are the query itself.
+  const seenFiles = new Set<string>('record' in query ? [`${query.record.messageId}\u0000${frameBase(query.record.sourceKey)}`] : []);
   const unique: ScoredRecord[] = [];
   for (const { record, score } of raw) {
     if (!allowed(record) || seenHashes.has(record.contentHash)) continue; // filter again: defence in depth
+    const file = `${record.messageId}\u0000${frameBase(record.sourceKey)}`;
+    if (seenFiles.has(file)) continue;
     seenHashes.add(record.contentHash);
+    seenFiles.add(file);
     unique.push({ record, score });
   }
   const page = unique.slice(offset, offset + k);

@@ -13,6 +13,7 @@ import type { JobQueue } from './jobs/types.ts';
 import type { ReportService } from './reports.ts';
 import type { ResignService } from './resign.ts';
 import type { WaveService, WaveSettings } from './waves.ts';
+import type { MediaKind, MediaSettings } from './media.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Images to index
@@ -29,7 +30,7 @@ export interface ImageReference {
   /** Pixel size Discord reports, when known: decides whether a downscaled rendition is asked for. */
   width?: number;
   height?: number;
-  /** MIME type Discord reports (attachment.contentType). video/* and image/svg+xml are refused. */
+  /** MIME type Discord reports (attachment.contentType). mp4/webm/mov go through ffmpeg; other video/* and image/svg+xml are refused. */
   contentType?: string;
   /** Byte size Discord reports; over MAX_IMAGE_BYTES the image is refused without downloading. */
   size?: number;
@@ -67,6 +68,10 @@ export type IndexOutcome =
       elapsedMs: number;
       /** Where the time went (ms): waiting in the queue, download, hash lookups + embedding, duplicate detection, store add. */
       timings: IndexTimings;
+      /** Still image (default), animation or video (src/services/media.ts). */
+      media?: MediaKind;
+      /** Records of the further frames of an animation or video (`record` is frame 0); their matches are in `duplicates`. */
+      frames?: ImageRecord[];
     }
   | { status: 'already-indexed'; record: ImageRecord }
   /** Refused before any download: ignored channel, unsupported type (video, SVG), declared too large. */
@@ -200,8 +205,8 @@ export interface SimilarityPage {
 // Settings (src/services/settings.ts)
 // ---------------------------------------------------------------------------------------------
 
-/** Wave settings are a block of their own (src/services/waves.ts). */
-export interface GuildSettings extends WaveSettings {
+/** Wave and media settings are blocks of their own (src/services/waves.ts, src/services/media.ts). */
+export interface GuildSettings extends WaveSettings, MediaSettings {
   /**
    * Duplicate decision threshold; meaning defined by the duplicate detector (its score in [0, 1]).
    * null = the detector's default.

@@ -240,7 +240,11 @@ export class WaveService {
    */
   async observe(observation: WaveObservation, act: WaveActor): Promise<WaveState | null> {
     try {
-      return await this.serialised(observation.guildId, () => this.observeLocked(observation, act));
+      // The common case (no recent duplicate, bytes in no live wave) costs one keyv read and takes no lock.
+      const { guildId, post, settings } = observation;
+      const recent = recentDuplicates(post, observation.duplicates, settings.waveWindowMinutes * MINUTE_MS);
+      if (recent.length === 0 && typeof (await this.options.keyv.get(hashKey(guildId, post.contentHash))) !== 'string') return null;
+      return await this.serialised(guildId, () => this.observeLocked(observation, act));
     } catch (error) {
       this.log.error({ err: error, guildId: observation.guildId, messageId: observation.post.messageId }, 'wave tracking failed');
       return null;
