@@ -8,6 +8,9 @@
  * - in-process `embedMany` on that backend;
  * - the embedder HTTP service (`npm run embedder`, a child process on that backend) through HttpEmbedder.
  *
+ * Wall-time ratios suffer when other processes load the machine unevenly between the sequential phases; the
+ * CPU ms per image (every process and thread that did the work) is the steadier figure.
+ *
  * It also prints the cosine between the chosen backend's vectors and the wasm vectors of the same photos
  * (≥ 0.9999 everywhere keeps one embedding variant for both).
  */
@@ -38,14 +41,25 @@ const scratch = mkdtempSync(join(tmpdir(), 'dejavu-embed-paths-'));
 interface Result {
   path: string;
   seconds: number;
+  /** CPU time of every process and thread that did the work (client and service for the HTTP path). */
+  cpuSeconds: number;
   note: string;
 }
 const results: Result[] = [];
 
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+/** Wall time, and this process's CPU time (all its threads, worker threads included). */
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const value = await work();
-  return { value, seconds: (performance.now() - started) / 1000 };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { value, seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** CPU seconds used so far by a live process (all threads), from /proc (utime + stime, in clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function vectorsOf(list: Array<ImageEmbedding | Error>): Float32Array[] {
@@ -80,7 +94,7 @@ try {
     return out;
   });
   await wasm.close();
-  results.push({ path: 'wasm, 1 thread, batch 1 (baseline)', seconds: baseline.seconds, note: 'in-process, sequential' });
+  results.push({ path: 'wasm, 1 thread, batch 1 (baseline)', seconds: baseline.seconds, cpuSeconds: baseline.cpuSeconds, note: 'in-process, sequential' });
   console.error(`  baseline: ${(images.length / baseline.seconds).toFixed(2)} img/s`);
 
   // 2. In-process on the chosen backend.
@@ -88,7 +102,7 @@ try {
   await local.embedMany(images.slice(0, 8));
   const inProcess = await timed(() => local.embedMany(images));
   const localVectors = vectorsOf(inProcess.value);
-  results.push({ path: `in-process embedMany, ${local.backend}`, seconds: inProcess.seconds, note: '' });
+  results.push({ path: `in-process embedMany, ${local.backend}`, seconds: inProcess.seconds, cpuSeconds: inProcess.cpuSeconds, note: '' });
   const localBackend = local.backend;
   await local.close();
   console.error(`  in-process: ${(images.length / inProcess.seconds).toFixed(2)} img/s`);
@@ -103,9 +117,16 @@ try {
     await waitForHealth(`http://127.0.0.1:${port}`, 180_000);
     const remote = await HttpEmbedder.connect({ urls: [`http://127.0.0.1:${port}`], waitMs: 120_000 });
     await remote.embedMany(images.slice(0, 8));
+    const serverCpuBefore = processCpuSeconds(server.pid!);
     const service = await timed(() => remote.embedMany(images));
+    const serverCpu = processCpuSeconds(server.pid!) - serverCpuBefore;
     vectorsOf(service.value);
-    results.push({ path: `embedder service (HTTP, child process), ${remote.backend}`, seconds: service.seconds, note: 'same machine' });
+    results.push({
+      path: `embedder service (HTTP, child process), ${remote.backend}`,
+      seconds: service.seconds,
+      cpuSeconds: service.cpuSeconds + serverCpu,
+      note: `same machine; CPU = client ${service.cpuSeconds.toFixed(1)} s + service ${serverCpu.toFixed(1)} s`,
+    });
     await remote.close();
   } finally {
     server.kill('SIGTERM');
@@ -116,13 +137,20 @@ try {
   const photos = join(scratch, 'photos');
   mkdirSync(photos);
   for (const file of files) symlinkSync(file, join(photos, file.split('/').at(-1)!));
+  // Under bash so that its `times` builtin reports the child's CPU time (user and system) when it exits.
   const index = await timed(() =>
-    run(process.execPath, [join(ROOT, 'bin/dejavu.js'), 'index', photos, '--data', join(scratch, 'data')], { env: childEnv, maxBuffer: 16 * 2 ** 20 }),
+    run('bash', ['-c', '"$@"; times', 'dejavu-index', process.execPath, join(ROOT, 'bin/dejavu.js'), 'index', photos, '--data', join(scratch, 'data')], {
+      env: childEnv,
+      maxBuffer: 16 * 2 ** 20,
+    }),
   );
-  const summary = JSON.parse(index.value.stdout) as { indexed: number; failed: number; seconds: number };
+  const lines = index.value.stdout.trim().split('\n');
+  const summary = JSON.parse(lines.find((line) => line.startsWith('{'))!) as { indexed: number; failed: number; seconds: number };
+  const childTimes = [...lines.at(-1)!.matchAll(/(\d+)m([\d.]+)s/g)].map((match) => Number(match[1]) * 60 + Number(match[2]));
   results.push({
     path: `dejavu index (child process), EMBEDDING_BACKEND=${backend}`,
     seconds: index.seconds,
+    cpuSeconds: childTimes.reduce((sum, value) => sum + value, 0),
     note: `${summary.indexed} indexed, ${summary.failed} failed; wall time of the process (start and model load included; the command itself reports ${summary.seconds} s)`,
   });
 
@@ -136,10 +164,14 @@ try {
   const sorted = [...cosines].sort((a, b) => a - b);
 
   const base = results[0]!.seconds;
-  console.log(`| path | img/s | ratio to baseline | note |`);
-  console.log('|---|---|---|---|');
+  const baseCpu = results[0]!.cpuSeconds;
+  console.log(`| path | img/s | ratio to baseline | CPU ms/img | CPU ratio (baseline CPU / path CPU) | note |`);
+  console.log('|---|---|---|---|---|---|');
   for (const result of results) {
-    console.log(`| ${result.path} | ${(images.length / result.seconds).toFixed(1)} | ${(base / result.seconds).toFixed(2)}× | ${result.note} |`);
+    const cpuMs = (result.cpuSeconds * 1000) / images.length;
+    console.log(
+      `| ${result.path} | ${(images.length / result.seconds).toFixed(1)} | ${(base / result.seconds).toFixed(2)}× | ${cpuMs.toFixed(0)} | ${(baseCpu / result.cpuSeconds).toFixed(2)}× | ${result.note} |`,
+    );
   }
   console.log(
     `\n${images.length} photos, ${cores} cores, load average at end ${loadavg()[0]!.toFixed(2)}. ` +
