@@ -10,6 +10,7 @@ import { cudaProviderInstalled, gpuVisible, loadOnnxModel } from '../../src/embe
 import { createEmbedder, defaultEmbedderOptions, type Embedder, type ImageEmbedding } from '../../src/embedding/index.ts';
 import { convertToOnnx } from '../../src/embedding/onnx-convert.ts';
 import { PINNED_ONNX_MODEL, sha256Hex } from '../../src/embedding/pinned-model.ts';
+import { createEmbeddingServer } from '../../src/embedding/server/server.ts';
 import { ImageError } from '../../src/errors.ts';
 import { hasShared, oxfordImage, readOxfordGroups, requireShared, SHARED_DIR, SHARED_MODEL_DIR } from '../helpers/shared.ts';
 
@@ -90,6 +91,23 @@ test('a bad image is a typed error on ORT, and the others in the batch still emb
   assert.ok(broken instanceof ImageError && broken.code === 'IMAGE_UNSUPPORTED', String(broken));
   assert.ok(truncated instanceof ImageError && truncated.code === 'IMAGE_CORRUPT', String(truncated));
   await assert.rejects(ort.embed(new Uint8Array(0)), (error: unknown) => error instanceof ImageError && error.code === 'IMAGE_EMPTY');
+});
+
+test('the embedder service on ORT reports the provider that runs in /healthz and serves the same vectors', async (t) => {
+  if (!requireShared(t) || ort === undefined) return;
+  const service = createEmbeddingServer({ embedder: ort, maxBodyBytes: 10_000_000 });
+  const url = await service.listen();
+  try {
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { ok: boolean; backend: string; variant: string };
+    assert.deepEqual(health, { ok: true, backend: 'onnxruntime cpu (1 worker × 1 thread)', variant: ort.variant });
+    const image = oxfordImage(readOxfordGroups().groups[2]![0]!);
+    const answer = (await (await fetch(`${url}/v1/embed`, { method: 'POST', body: image })).json()) as { vector: string; backend: string };
+    assert.equal(answer.backend, health.backend);
+    const remote = new Float32Array(new Uint8Array(Buffer.from(answer.vector, 'base64')).buffer);
+    assert.deepEqual(remote, (await ort.embed(image)).vector);
+  } finally {
+    await service.close();
+  }
 });
 
 test('ort-cuda without a usable CUDA provider falls back to ORT CPU and logs why', async (t) => {
