@@ -26,8 +26,8 @@ import type { OrtProvider } from './worker-protocol.ts';
 const log = childLogger('embedding');
 
 /**
- * Largest batch per ORT CPU call: on 2 cores batch 4 was as fast per image as 8 and 16 (bench:embed,
- * docs/benchmarks.md) with less memory per worker. CUDA takes the configured maximum.
+ * Largest batch per ORT CPU call: on 2 cores batch 4 was at least as fast per image as batch 8, at the same
+ * CPU cost (bench:embed, docs/benchmarks.md). CUDA takes the configured maximum.
  */
 export const ORT_CPU_BATCH_LIMIT = 4;
 
