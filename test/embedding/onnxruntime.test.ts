@@ -110,6 +110,21 @@ test('the embedder service on ORT reports the provider that runs in /healthz and
   }
 });
 
+test('auto picks ONNX Runtime on a host without CUDA or tfjs-node', async (t) => {
+  if (!requireShared(t)) return;
+  if (cudaProviderInstalled() && gpuVisible()) {
+    t.skip('this host has the ORT CUDA provider and a GPU: auto picks CUDA');
+    return;
+  }
+  const chosen = await createEmbedder(defaultEmbedderOptions({ modelDir: SHARED_MODEL_DIR, backend: 'auto', workers: 1 }));
+  try {
+    // tfjs-node(-gpu) would come first when installed; this project installs neither.
+    assert.match(chosen.backend, /^(onnxruntime cpu \(1 worker × 1 thread\)|tensorflow(-gpu)?)$/);
+  } finally {
+    await chosen.close();
+  }
+});
+
 test('ort-cuda without a usable CUDA provider falls back to ORT CPU and logs why', async (t) => {
   if (!requireShared(t)) return;
   const entry = join(import.meta.dirname, '..', '..', 'src', 'embedding', 'index.ts');
