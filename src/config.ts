@@ -84,9 +84,11 @@ const environmentSchema = z.object({
   EMBEDDER_HEALTH_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   /** With EMBEDDER_URL: how long an image waits for a host when none is up, then fails with EMBEDDER_UNAVAILABLE. */
   EMBEDDER_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
-  /** `auto` picks tfjs-node-gpu, then tfjs-node, then the wasm worker pool. `cpu` is the slow pure-JS backend. */
-  EMBEDDING_BACKEND: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),
+  /** `auto`: ONNX Runtime CUDA (provider installed + GPU), tfjs-node-gpu, tfjs-node, ONNX Runtime CPU, the wasm pool. `cpu` is the slow pure-JS backend. */
+  EMBEDDING_BACKEND: z.enum(['auto', 'ort', 'ort-cuda', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),
   EMBEDDING_WORKERS: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  /** ONNX Runtime intra-op threads per embedding worker (2 cores: 2 workers × 1 thread cost the least CPU per image). */
+  EMBEDDING_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   EMBEDDING_MAX_BATCH: z.coerce.number().int().min(1).max(256).default(16),
   EMBEDDING_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(4),
 

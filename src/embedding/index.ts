@@ -1,7 +1,7 @@
 /**
  * Entry point of the embedding engine. `createEmbedder` returns an HttpEmbedder when embedder hosts are
- * configured, otherwise a LocalEmbedder on the best available backend:
- * tfjs-node-gpu → tfjs-node → wasm worker pool (pure-JS cpu only when asked for).
+ * configured, otherwise a LocalEmbedder on the best available backend: ONNX Runtime CUDA → tfjs-node-gpu →
+ * tfjs-node → ONNX Runtime CPU → wasm worker pool (pure-JS cpu only when asked for).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -77,9 +77,9 @@ export async function expectedRemoteVariant(options: Pick<EmbedderOptions, 'mode
 }
 
 /** Picks and starts the inference backend named by `options.backend` (see EmbedderOptions). */
-export async function createInferenceBackend(options: Pick<EmbedderOptions, 'backend' | 'workers' | 'modelDir'>): Promise<InferenceBackend> {
-  // Imported on demand: TF.js loads only in the thread that runs the model (not in a pool's main thread,
-  // nor in HTTP clients).
+export async function createInferenceBackend(options: Pick<EmbedderOptions, 'backend' | 'workers' | 'threads' | 'modelDir'>): Promise<InferenceBackend> {
+  // Imported on demand: TF.js / ONNX Runtime load only where the model runs (not in HTTP clients), and a
+  // pool's main thread loads neither runtime.
   const inThread = async (kind: TensorflowKind): Promise<InferenceBackend> => {
     const { InThreadBackend } = await import('./backends/tensorflow.ts');
     return InThreadBackend.create(kind, options.modelDir);
@@ -87,10 +87,33 @@ export async function createInferenceBackend(options: Pick<EmbedderOptions, 'bac
   const cpuSide = async (kind: 'wasm' | 'cpu'): Promise<InferenceBackend> => {
     if (options.workers === 0) return inThread(kind);
     const { WorkerPoolBackend } = await import('./backends/worker-pool.ts');
-    return WorkerPoolBackend.create(kind, options.modelDir, options.workers);
+    return WorkerPoolBackend.create({ kind, modelDir: options.modelDir }, options.workers);
+  };
+  const ort = async (provider: 'cpu' | 'cuda'): Promise<InferenceBackend> => {
+    const { createOrtBackend } = await import('./backends/onnxruntime.ts');
+    return createOrtBackend({ modelDir: options.modelDir, provider, workers: options.workers, threads: options.threads });
+  };
+  /** CUDA, or null after logging loudly why it cannot run here. */
+  const ortCuda = async (): Promise<InferenceBackend | null> => {
+    try {
+      return await ort('cuda');
+    } catch (error) {
+      if (isModelProblem(error)) throw error;
+      const { cudaProblems } = await import('./backends/onnxruntime.ts');
+      log.error(
+        { reason: error instanceof Error ? error.message : String(error), problems: cudaProblems() },
+        '!!! ONNX Runtime CUDA could not start; embedding on the CPU instead. It needs the ORT CUDA provider ' +
+          '(`npm run gpu:install`), an NVIDIA driver with a visible GPU, CUDA 12 and cuDNN 9 (see Dockerfile.gpu) !!!',
+      );
+      return null;
+    }
   };
 
   switch (options.backend) {
+    case 'ort-cuda':
+      return (await ortCuda()) ?? ort('cpu');
+    case 'ort':
+      return ort('cpu');
     case 'gpu':
       return inThread('tensorflow-gpu');
     case 'node':
@@ -100,7 +123,12 @@ export async function createInferenceBackend(options: Pick<EmbedderOptions, 'bac
     case 'cpu':
       log.warn('EMBEDDING_BACKEND=cpu: the pure-JS backend is about 20× slower than wasm');
       return cpuSide('cpu');
-    case 'auto':
+    case 'auto': {
+      const { cudaProviderInstalled, gpuVisible } = await import('./backends/onnxruntime.ts');
+      if (cudaProviderInstalled() && gpuVisible()) {
+        const cuda = await ortCuda();
+        if (cuda !== null) return cuda;
+      }
       for (const kind of ['tensorflow-gpu', 'tensorflow'] as const) {
         try {
           return await inThread(kind);
@@ -112,7 +140,14 @@ export async function createInferenceBackend(options: Pick<EmbedderOptions, 'bac
           else log.warn({ kind, reason }, `native TensorFlow backend ${kind} is installed but failed to load; trying the next backend`);
         }
       }
+      try {
+        return await ort('cpu');
+      } catch (error) {
+        if (isModelProblem(error)) throw error;
+        log.error({ reason: error instanceof Error ? error.message : String(error) }, 'ONNX Runtime CPU could not start; falling back to the (slower) wasm worker pool');
+      }
       return cpuSide('wasm');
+    }
   }
 }
 

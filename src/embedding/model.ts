@@ -18,8 +18,9 @@ import { ModelError } from '../errors.ts';
 import { MODEL_FIX, PINNED_MODEL_FILES, PINNED_MODEL_JSON_SHA256, sha256Hex } from './pinned-model.ts';
 import { INPUT_SIZE } from './preprocess.ts';
 import { EMBEDDING_DIMENSIONS } from './types.ts';
+import { l2Normalise } from './vectors.ts';
 
-export { INPUT_SIZE };
+export { INPUT_SIZE, l2Normalise };
 
 /** Swish-activated output of the last 1×1 conv: [N, 7, 7, 1280] for a 224×224 input. */
 export const ACTIVATION_NODE = 'StatefulPartitionedCall/model/top_activation/mul';
@@ -146,20 +147,6 @@ export function averagePoolL2(activations: Float32Array, count: number, channels
     vectors.push(l2Normalise(sums, positions));
   }
   return vectors;
-}
-
-/** Divides by `divisor` and scales to unit length (a zero vector stays zero). */
-export function l2Normalise(values: ArrayLike<number>, divisor = 1): Float32Array {
-  const out = new Float32Array(values.length);
-  let squares = 0;
-  for (let index = 0; index < values.length; index += 1) {
-    const value = values[index]! / divisor;
-    out[index] = value;
-    squares += value * value;
-  }
-  const norm = Math.sqrt(squares);
-  if (norm > 0) for (let index = 0; index < out.length; index += 1) out[index]! /= norm;
-  return out;
 }
 
 /** Embeds a batch of preprocessed 224×224×3 float inputs (concatenated) into unit vectors. */

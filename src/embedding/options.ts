@@ -20,15 +20,24 @@ export function resolveModelDir(config: Pick<Config, 'MODEL_DIR' | 'modelDir'>):
   return existsSync(join(PROJECT_MODEL_DIR, 'model.json')) ? PROJECT_MODEL_DIR : config.modelDir;
 }
 
-export type BackendChoice = 'auto' | 'gpu' | 'node' | 'wasm' | 'cpu';
+/**
+ * `ort`: ONNX Runtime CPU; `ort-cuda`: ONNX Runtime on CUDA 12 (falls back to `ort` with a logged reason);
+ * `gpu` / `node`: tfjs-node-gpu / tfjs-node; `wasm`: the TF.js wasm pool; `cpu`: pure-JS TF.js (slow).
+ */
+export type BackendChoice = 'auto' | 'ort' | 'ort-cuda' | 'gpu' | 'node' | 'wasm' | 'cpu';
 
 export interface EmbedderOptions {
   /** TF.js graph model folder (the pinned EfficientNet-B0, or a compatible graph). */
   modelDir: string;
-  /** `auto`: tfjs-node-gpu, then tfjs-node, then the wasm worker pool. `cpu` only when asked. */
+  /**
+   * `auto`: ONNX Runtime CUDA (when its provider is installed and a GPU is visible), tfjs-node-gpu,
+   * tfjs-node (when installed), ONNX Runtime CPU, then the wasm worker pool. `cpu` only when asked.
+   */
   backend: BackendChoice;
-  /** Wasm/cpu worker threads. 0 runs the model in the calling thread (the single-thread baseline). */
+  /** Inference worker threads (ORT CPU, wasm, cpu). 0 runs the model in the calling thread (the single-thread baseline). */
   workers: number;
+  /** ONNX Runtime intra-op threads per worker. */
+  threads: number;
   /** Micro-batching: at most this many images per model call … */
   maxBatch: number;
   /** … gathered for at most this long after the first one arrives. */
@@ -51,6 +60,7 @@ export function embedderOptionsFromConfig(config: Config): EmbedderOptions {
     modelDir: resolveModelDir(config),
     backend: config.EMBEDDING_BACKEND,
     workers: config.EMBEDDING_WORKERS,
+    threads: config.EMBEDDING_THREADS,
     maxBatch: config.EMBEDDING_MAX_BATCH,
     batchWaitMs: config.EMBEDDING_BATCH_WAIT_MS,
     limits: { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS, timeoutMs: config.DECODE_TIMEOUT_MS },
@@ -67,6 +77,7 @@ export function defaultEmbedderOptions(overrides: Partial<EmbedderOptions> & Pic
   return {
     backend: 'wasm',
     workers: availableParallelism(),
+    threads: 1,
     maxBatch: 16,
     batchWaitMs: 4,
     limits: { maxBytes: 25 * 1024 * 1024, maxPixels: 50_000_000, timeoutMs: 10_000 },

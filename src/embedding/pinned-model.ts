@@ -40,3 +40,18 @@ export const EFFICIENTNET_B0_MODEL_JSON_SHA256 = new Set<string>([
   PINNED_MODEL_JSON_SHA256,
   '7c019e22fccd21d9ebf35d28c3356c2886ea5c4c7c85bbc7ede7f4401829d2f0',
 ]);
+
+/**
+ * The ONNX conversion of the pinned model (src/embedding/onnx-convert.ts), written beside it as `model.onnx`
+ * by `npm run model:fetch`. The converter is deterministic, so its output is pinned too: a different hash
+ * means the converter changed, and the constant must be updated together with it (test/embedding/onnx.test.ts).
+ */
+export const PINNED_ONNX_MODEL = {
+  file: 'model.onnx',
+  bytes: 16042268,
+  sha256: 'ed4d320551976917f122bccfc25f93cd794132a167e9bd28a10c7278bfafa61c',
+} as const;
+
+/** Input (NHWC float32 in [0,1]) and output ([N,1280] average pool) names of the converted ONNX graph. */
+export const ONNX_INPUT = 'image_input';
+export const ONNX_OUTPUT = 'embedding';

@@ -9,7 +9,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getConfig } from '../../config.ts';
-import { describeError } from '../../errors.ts';
+import type { ImageEmbedding } from '../../embedding/types.ts';
+import { describeError, type DejavuError } from '../../errors.ts';
 import { openConfiguredStore } from '../../store/open.ts';
 import type { ImageStore } from '../../store/types.ts';
 import { createCliEmbedder, Progress, writeStdout } from '../common.ts';
@@ -88,7 +89,8 @@ export const command: CliCommand = {
       console.error(`${path}: ${describeError(error)}`);
     };
     try {
-      for (let start = 0; start < files.length; start += CHUNK) {
+      /** Reads one chunk (skipping what is indexed) and starts embedding it. */
+      const prepareChunk = async (start: number): Promise<{ chunk: Candidate[]; embedded: Promise<Array<ImageEmbedding | DejavuError>> }> => {
         const chunk: Candidate[] = [];
         for (const path of files.slice(start, start + CHUNK)) {
           try {
@@ -102,7 +104,15 @@ export const command: CliCommand = {
             progress.tick();
           }
         }
-        const embeddings = await embedder.embedMany(chunk.map((item) => item.bytes));
+        return { chunk, embedded: embedder.embedMany(chunk.map((item) => item.bytes)) };
+      };
+      let pending = files.length > 0 ? prepareChunk(0) : undefined;
+      for (let start = 0; start < files.length; start += CHUNK) {
+        const { chunk, embedded } = await pending!;
+        // The next chunk is read and queued for embedding while this one is stored, so the embedding workers
+        // never wait for file reads and index writes.
+        pending = start + CHUNK < files.length ? prepareChunk(start + CHUNK) : undefined;
+        const embeddings = await embedded;
         for (const [i, item] of chunk.entries()) {
           const embedding = embeddings[i];
           progress.tick();

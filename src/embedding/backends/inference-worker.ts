@@ -1,7 +1,7 @@
-/** Body of one pool worker: an in-thread TF.js backend driven by messages from WorkerPoolBackend. */
+/** Body of one pool worker: an in-thread TF.js or ONNX Runtime backend driven by messages from WorkerPoolBackend. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isDejavuError } from '../../errors.ts';
-import { InThreadBackend } from './tensorflow.ts';
+import type { InferenceBackend } from './types.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.ts';
 
 const port = parentPort;
@@ -13,7 +13,17 @@ function describe(error: unknown): { code?: string; message: string } {
   return { message: error instanceof Error ? error.message : String(error) };
 }
 
-const ready = InThreadBackend.create(init.kind, init.modelDir);
+/** Imported on demand, so an ONNX Runtime worker never loads TF.js (and the reverse). */
+async function start(): Promise<InferenceBackend> {
+  if (init.kind === 'ort') {
+    const { OrtSessionBackend } = await import('./onnxruntime.ts');
+    return OrtSessionBackend.create(init.model, init.provider, init.threads);
+  }
+  const { InThreadBackend } = await import('./tensorflow.ts');
+  return InThreadBackend.create(init.kind, init.modelDir);
+}
+
+const ready = start();
 ready.then(
   () => port.postMessage({ type: 'ready' } satisfies WorkerReply),
   (error: unknown) => port.postMessage({ type: 'failed', error: describe(error) } satisfies WorkerReply),

@@ -97,11 +97,17 @@ class PoolWorker {
   }
 }
 
+export interface PoolSettings {
+  /** The backend's name; default `<kind> (<count> workers)`. */
+  name?: string;
+  /** See InferenceBackend.batchLimit. */
+  batchLimit?: number;
+}
+
 export class WorkerPoolBackend implements InferenceBackend {
   readonly name: string;
   readonly slots: number;
-  /** Same as the in-thread wasm backend's CPU_BATCH_LIMIT (not imported: that module loads TF.js). */
-  readonly batchLimit = 4;
+  readonly batchLimit: number | undefined;
   private closed = false;
 
   private workers: PoolWorker[] = [];
@@ -109,20 +115,26 @@ export class WorkerPoolBackend implements InferenceBackend {
   private constructor(
     private readonly init: WorkerInit,
     count: number,
+    settings: PoolSettings,
   ) {
     this.slots = count;
-    this.name = `${init.kind} (${count} worker${count === 1 ? '' : 's'})`;
+    this.name = settings.name ?? `${init.kind} (${count} worker${count === 1 ? '' : 's'})`;
+    this.batchLimit = settings.batchLimit;
   }
 
-  static async create(kind: WorkerInit['kind'], modelDir: string, count: number): Promise<WorkerPoolBackend> {
-    const pool = new WorkerPoolBackend({ kind, modelDir }, count);
+  /**
+   * Starts `count` workers from `init`. TF.js wasm/cpu pools cap batches at the in-thread backend's
+   * CPU_BATCH_LIMIT (4; not imported because that module loads TF.js).
+   */
+  static async create(init: WorkerInit, count: number, settings: PoolSettings = {}): Promise<WorkerPoolBackend> {
+    const pool = new WorkerPoolBackend(init, count, { batchLimit: init.kind === 'ort' ? undefined : 4, ...settings });
     const started = await Promise.allSettled(Array.from({ length: count }, (_, index) => pool.startWorker(index)));
     const failure = started.find((result) => result.status === 'rejected');
     if (failure !== undefined) {
       await pool.close();
       throw (failure as PromiseRejectedResult).reason;
     }
-    log.debug({ kind, workers: count }, 'embedding worker pool started');
+    log.debug({ backend: pool.name, workers: count }, 'embedding worker pool started');
     return pool;
   }
 

@@ -1,10 +1,19 @@
 /** Messages between WorkerPoolBackend and inference-worker.ts. */
 import type { TensorflowKind } from './types.ts';
 
-export interface WorkerInit {
-  kind: Extract<TensorflowKind, 'wasm' | 'cpu'>;
-  modelDir: string;
-}
+/** ONNX Runtime execution providers we run: the CPU one, and CUDA 12 when its provider library is installed. */
+export type OrtProvider = 'cpu' | 'cuda';
+
+export type WorkerInit =
+  | { kind: Extract<TensorflowKind, 'wasm' | 'cpu'>; modelDir: string }
+  | {
+      kind: 'ort';
+      /** ONNX model bytes (each worker builds its own session from them). */
+      model: Uint8Array;
+      provider: OrtProvider;
+      /** ORT intra-op threads of this worker's session. */
+      threads: number;
+    };
 
 export interface WorkerRequest {
   id: number;

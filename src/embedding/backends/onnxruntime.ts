@@ -1,0 +1,193 @@
+/**
+ * ONNX Runtime (onnxruntime-node) backends: the CPU execution provider, and CUDA 12 when ORT's CUDA provider
+ * library is installed (`npm run gpu:install`). The model is the ONNX conversion of the TF.js graph
+ * (src/embedding/onnx-convert.ts), read from `model.onnx` beside it or converted in memory at start.
+ *
+ * `session.run` is synchronous native work behind a promise: it would block the event loop of the thread
+ * that calls it. So sessions live in worker threads (WorkerPoolBackend), each with a few intra-op threads;
+ * `allow_spinning` is off so that idle pool threads do not burn a core on a small host.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { arch, platform } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { InferenceSession as OrtSession } from 'onnxruntime-node';
+import { DejavuError } from '../../errors.ts';
+import { childLogger } from '../../logger.ts';
+import { ONNX_INPUT, ONNX_OUTPUT, PINNED_MODEL_JSON_SHA256, PINNED_ONNX_MODEL, sha256Hex } from '../pinned-model.ts';
+import { INPUT_SIZE } from '../preprocess.ts';
+import { EMBEDDING_DIMENSIONS } from '../types.ts';
+import { l2Normalise } from '../vectors.ts';
+import type { InferenceBackend } from './types.ts';
+import type { OrtProvider } from './worker-protocol.ts';
+
+const log = childLogger('embedding');
+
+/**
+ * Largest batch per ORT CPU call: on 2 cores batch 4 was at least as fast per image as batch 8, at the same
+ * CPU cost (bench:embed, docs/benchmarks.md). CUDA takes the configured maximum.
+ */
+export const ORT_CPU_BATCH_LIMIT = 4;
+
+/** One ORT session in the current thread. Used inside pool workers (and in-thread when workers = 0). */
+export class OrtSessionBackend implements InferenceBackend {
+  readonly slots = 1;
+  readonly batchLimit: number | undefined;
+
+  private constructor(
+    private readonly ort: typeof import('onnxruntime-node'),
+    private readonly session: OrtSession,
+    readonly provider: OrtProvider,
+  ) {
+    this.batchLimit = provider === 'cpu' ? ORT_CPU_BATCH_LIMIT : undefined;
+  }
+
+  get name(): string {
+    return `onnxruntime ${this.provider}`;
+  }
+
+  /** Throws BACKEND_UNAVAILABLE when the session cannot be created (e.g. the CUDA provider cannot load). */
+  static async create(model: Uint8Array, provider: OrtProvider, threads: number): Promise<OrtSessionBackend> {
+    const ort = await import('onnxruntime-node');
+    let session: OrtSession;
+    try {
+      session = await ort.InferenceSession.create(model, {
+        executionProviders: provider === 'cuda' ? [{ name: 'cuda', deviceId: 0 }, 'cpu'] : ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        // EfficientNet is a chain: nothing to run in parallel between operators.
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new DejavuError('BACKEND_UNAVAILABLE', `onnxruntime ${provider} session failed to load: ${reason}`, { provider }, { cause: error });
+    }
+    const backend = new OrtSessionBackend(ort, session, provider);
+    // The first run allocates ORT's arena and (on CUDA) picks kernels: keep it out of the first request.
+    await backend.infer(new Float32Array(INPUT_SIZE * INPUT_SIZE * 3), 1);
+    return backend;
+  }
+
+  async infer(pixels: Float32Array, count: number): Promise<Float32Array[]> {
+    const input = new this.ort.Tensor('float32', pixels, [count, INPUT_SIZE, INPUT_SIZE, 3]);
+    const outputs = await this.session.run({ [ONNX_INPUT]: input });
+    const pooled = outputs[ONNX_OUTPUT]!.data as Float32Array;
+    const vectors: Float32Array[] = [];
+    for (let image = 0; image < count; image += 1) {
+      vectors.push(l2Normalise(pooled.subarray(image * EMBEDDING_DIMENSIONS, (image + 1) * EMBEDDING_DIMENSIONS)));
+    }
+    return vectors;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export interface OnnxModel {
+  bytes: Uint8Array;
+  /** `model.onnx` when the pinned file was there, else `converted at start`. */
+  source: string;
+}
+
+/**
+ * The ONNX model for a TF.js model folder. `model.onnx` is used only when model.json is the pinned one and
+ * the file has the pinned sha256 (it cannot go stale against another model.json); otherwise the graph is
+ * converted in memory (~0.5 s), which gives the same bytes for the pinned model.
+ */
+export async function loadOnnxModel(modelDir: string): Promise<OnnxModel> {
+  const onnxPath = join(modelDir, PINNED_ONNX_MODEL.file);
+  const modelJsonPath = join(modelDir, 'model.json');
+  if (existsSync(onnxPath) && existsSync(modelJsonPath) && sha256Hex(await readFile(modelJsonPath)) === PINNED_MODEL_JSON_SHA256) {
+    const bytes = await readFile(onnxPath);
+    if (bytes.length === PINNED_ONNX_MODEL.bytes && sha256Hex(bytes) === PINNED_ONNX_MODEL.sha256) return { bytes, source: onnxPath };
+    log.warn({ file: onnxPath }, `${onnxPath} does not match its pinned sha256; converting the TF.js graph in memory (run \`npm run model:fetch\` to rewrite it)`);
+  }
+  // Imported on demand: the converter reads the graph through model.ts, which loads TF.js.
+  const { convertToOnnx } = await import('../onnx-convert.ts');
+  return { bytes: await convertToOnnx(modelDir), source: 'converted at start' };
+}
+
+export interface OrtBackendSettings {
+  modelDir: string;
+  provider: OrtProvider;
+  /** Worker threads, one session each; 0 runs one session in the calling thread (tests, tools). */
+  workers: number;
+  /** Intra-op threads per session. */
+  threads: number;
+}
+
+/** Starts ORT sessions in `workers` worker threads (CUDA: one worker, the GPU does the parallel work). */
+export async function createOrtBackend(settings: OrtBackendSettings): Promise<InferenceBackend> {
+  const model = await loadOnnxModel(settings.modelDir);
+  log.debug({ source: model.source, provider: settings.provider }, 'onnx model ready');
+  if (settings.workers === 0) return OrtSessionBackend.create(model.bytes, settings.provider, settings.threads);
+  const { WorkerPoolBackend } = await import('./worker-pool.ts');
+  const workers = settings.provider === 'cuda' ? 1 : settings.workers;
+  const name =
+    settings.provider === 'cuda'
+      ? 'onnxruntime cuda (1 worker)'
+      : `onnxruntime cpu (${workers} worker${workers === 1 ? '' : 's'} × ${settings.threads} thread${settings.threads === 1 ? '' : 's'})`;
+  return WorkerPoolBackend.create({ kind: 'ort', model: model.bytes, provider: settings.provider, threads: settings.threads }, workers, {
+    name,
+    batchLimit: settings.provider === 'cpu' ? ORT_CPU_BATCH_LIMIT : undefined,
+  });
+}
+
+/** Folder of onnxruntime-node's native libraries for this platform. */
+function ortLibraryFolder(): string {
+  const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+  return join(dirname(entry), '..', 'bin', 'napi-v6', platform(), arch());
+}
+
+/** True when ORT's CUDA execution provider library has been installed (`npm run gpu:install`). */
+export function cudaProviderInstalled(): boolean {
+  return existsSync(join(ortLibraryFolder(), 'libonnxruntime_providers_cuda.so'));
+}
+
+/** True when a GPU device node is visible to this process. */
+export function gpuVisible(): boolean {
+  return existsSync('/dev/nvidia0') || existsSync('/dev/nvidiactl');
+}
+
+/**
+ * Why the CUDA provider cannot run here, as fixes to apply: the provider library, the driver, CUDA 12 and
+ * cuDNN 9 (what ORT 1.30's CUDA provider links against).
+ */
+export function cudaProblems(): string[] {
+  const problems: string[] = [];
+  if (!cudaProviderInstalled()) problems.push('the ORT CUDA provider is not installed (run `npm run gpu:install`)');
+  if (!gpuVisible()) problems.push('no /dev/nvidia0: no GPU visible (NVIDIA driver, or docker run --gpus all)');
+  const missing = missingLibraries(['libcuda.so.1', 'libcudart.so.12', 'libcublasLt.so.12', 'libcudnn.so.9']);
+  const fixes: Record<string, string> = {
+    'libcuda.so.1': 'libcuda.so.1 not found (NVIDIA driver)',
+    'libcudart.so.12': 'libcudart.so.12 not found (CUDA 12 runtime)',
+    'libcublasLt.so.12': 'libcublasLt.so.12 not found (CUDA 12 cuBLAS)',
+    'libcudnn.so.9': 'libcudnn.so.9 not found (cuDNN 9 for CUDA 12)',
+  };
+  return [...problems, ...missing.map((name) => fixes[name] ?? `${name} not found`)];
+}
+
+/** Names of shared libraries that neither ldconfig nor LD_LIBRARY_PATH knows. */
+export function missingLibraries(wanted: string[]): string[] {
+  let known = '';
+  try {
+    known = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', timeout: 5000 });
+  } catch {
+    // ldconfig missing (e.g. musl): rely on LD_LIBRARY_PATH only.
+  }
+  const searchPath = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  const onPath = (name: string): boolean =>
+    searchPath.some((folder) => {
+      try {
+        return readdirSync(folder).includes(name);
+      } catch {
+        return false;
+      }
+    });
+  return wanted.filter((name) => !known.includes(name) && !onPath(name));
+}
