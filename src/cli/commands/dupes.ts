@@ -50,7 +50,10 @@ export async function findDuplicatePairs(store: ImageStore, guildId: string, thr
     const vector = await store.getVector(guildId, record.id);
     if (vector === undefined) continue;
     const candidates = await store.findSimilar(guildId, vector, { k: DUPLICATE_SHORTLIST.k, filter: (other) => other.id !== record.id });
-    for (const match of detectDuplicates({ vector, signature: record.signature }, candidates, { threshold })) keep(record, match.record, match.confidence);
+    for (const match of await detectDuplicates({ vector, signature: record.signature }, candidates, { threshold })) {
+      // Same template under other text is not a duplicate pair.
+      if (match.kind === 'repost') keep(record, match.record, match.confidence);
+    }
   }
   return [...pairs.values()]
     .sort((x, y) => y.score - x.score || x.a.id - y.a.id || x.b.id - y.b.id)
