@@ -20,7 +20,7 @@ export interface Keypoints {
 
 export const DESCRIPTOR_WORDS = 8;
 /** Cap on keypoints per image: enough for a robust transform, small enough to match in a few ms. */
-export const MAX_KEYPOINTS = 256;
+export const MAX_KEYPOINTS = 320;
 /** Radius of the patch the descriptor and the orientation read. */
 const PATCH_RADIUS = 13;
 /** Margin kept from the border so that a rotated patch stays inside the image. */

@@ -149,6 +149,9 @@ export function compareDetail(
   const gain = Math.max(0.5, Math.min(2, rawGain));
   const offset = (sumQ - gain * sumC) / n;
 
+  // The candidate after gain and offset; outside the overlap it takes the query's value (no difference).
+  const fitted = new Float32Array(width * height);
+  for (let index = 0; index < fitted.length; index += 1) fitted[index] = inside[index] === 1 ? gain * (sampled[index] ?? 0) + offset : (query[index] ?? 0);
   const disagree = new Uint8Array(columns * rows);
   let textured = 0;
   let agreeing = 0;
@@ -167,9 +170,19 @@ export function compareDetail(
         for (let x = bx * BLOCK; x < (bx + 1) * BLOCK; x += 1) {
           if (inside[row + x] !== 1) continue;
           const q = query[row + x] ?? 0;
-          const c = gain * (sampled[row + x] ?? 0) + offset;
+          const at = row + x;
+          const c = fitted[at] ?? 0;
           count += 1;
-          if (Math.abs(q - c) > PIXEL_DIFFERENCE) differing += 1;
+          // Tolerant difference: the best of the candidate pixel and its four neighbours, so an alignment
+          // off by up to a pixel does not count, while another letter or word in that place still does.
+          if (Math.abs(q - c) > PIXEL_DIFFERENCE) {
+            const left = fitted[x > 0 ? at - 1 : at] ?? 0;
+            const right = fitted[x < width - 1 ? at + 1 : at] ?? 0;
+            const up = fitted[y > 0 ? at - width : at] ?? 0;
+            const down = fitted[y < height - 1 ? at + width : at] ?? 0;
+            const nearest = Math.min(Math.abs(q - left), Math.abs(q - right), Math.abs(q - up), Math.abs(q - down));
+            if (nearest > PIXEL_DIFFERENCE) differing += 1;
+          }
           sq += q;
           sqq += q * q;
           sc += c;

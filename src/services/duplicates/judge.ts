@@ -42,10 +42,15 @@ export interface PreparedDetail {
 }
 
 /**
- * Fewest RANSAC inliers for "same picture". Unrelated screenshots of one layout reach about 15 (their shared
- * bars and avatars), reposts and same-template memes 60 and more.
+ * Fewest RANSAC inliers for "same picture". Unrelated screenshots of one layout reach about 26 (their shared
+ * bars and avatars), screenshot reposts 36 and more, memes on one picture 70 and more.
  */
-export const MIN_INLIERS = 24;
+export const MIN_INLIERS = 30;
+/**
+ * A repost covers most of the other picture: at least this part of the query's blocks lie on the candidate
+ * (a crop inside its original covers all of it). Two screenshots aligned on their chrome only cover a part.
+ */
+export const REPOST_MIN_OVERLAP = 0.6;
 /**
  * A repost: at least this share of the textured blocks agree… (reposts of screenshots and memes agree on
  * 97–100 %, rescaled photos on 97 % and more; memes under another caption on at most ~88 %).
@@ -90,8 +95,40 @@ function shifted(transform: Affine, dx: number, dy: number): Affine {
   return { ...transform, m02: transform.m02 + dx, m12: transform.m12 + dy };
 }
 
+/** The transform applied after scaling by `scale` and rotating by `angle` about the query point (cx, cy). */
+function scaledAbout(transform: Affine, scale: number, angle: number, cx: number, cy: number): Affine {
+  const cos = Math.cos(angle) * scale;
+  const sin = Math.sin(angle) * scale;
+  // p' = c + R·(p − c): the linear part R, the offset c − R·c.
+  const ox = cx - cos * cx + sin * cy;
+  const oy = cy - sin * cx - cos * cy;
+  const { m00, m01, m02, m10, m11, m12 } = transform;
+  return {
+    m00: m00 * cos + m01 * sin,
+    m01: -m00 * sin + m01 * cos,
+    m02: m00 * ox + m01 * oy + m02,
+    m10: m10 * cos + m11 * sin,
+    m11: -m10 * sin + m11 * cos,
+    m12: m10 * ox + m11 * oy + m12,
+  };
+}
+
+/** Sub-pixel moves tried when the keypoint transform is close but not clean (keypoints sit on whole pixels). */
+function refinements(transform: Affine, width: number, height: number): Affine[] {
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  return [
+    ...([[0.5, 0], [-0.5, 0], [0, 0.5], [0, -0.5], [1, 0], [-1, 0], [0, 1], [0, -1]] as const).map(([dx, dy]) => shifted(transform, dx, dy)),
+    ...[0.996, 1.004, 0.992, 1.008].map((scale) => scaledAbout(transform, scale, 0, cx, cy)),
+    ...[0.003, -0.003].map((angle) => scaledAbout(transform, 1, angle, cx, cy)),
+  ];
+}
+
+/** Below this agreement the pair differs in content, not in alignment: no refinement is tried. */
+const REFINE_FROM = 0.85;
+
 const isRepost = (detail: DetailComparison, minAgreement: number): boolean =>
-  detail.texturedBlocks > 0 && detail.agreement >= minAgreement && detail.largestRegion <= REPOST_MAX_REGION;
+  detail.texturedBlocks > 0 && detail.overlap >= REPOST_MIN_OVERLAP && detail.agreement >= minAgreement && detail.largestRegion <= REPOST_MAX_REGION;
 
 /**
  * Judges a (query, candidate) pair. `minAgreement` can only make the repost rule stricter than
@@ -108,14 +145,20 @@ export async function judgePair(query: PreparedDetail, candidate: PreparedDetail
   const candidatePixels = await blurred(candidate);
   const transform = toAffine(best.transform, mirrored, query.width);
   const compare = (affine: Affine): DetailComparison => compareDetail(queryPixels, query, candidatePixels, candidate, affine);
-  let detail = compare(transform);
-  // Keypoints sit on whole pixels: when the first alignment is close but not clean, a sub-pixel shift can be.
-  if (!isRepost(detail, required) && detail.agreement >= 0.8) {
-    for (const [dx, dy] of [[0.5, 0], [-0.5, 0], [0, 0.5], [0, -0.5], [1, 0], [-1, 0], [0, 1], [0, -1]] as const) {
-      const other = compare(shifted(transform, dx, dy));
-      if (other.agreement > detail.agreement) detail = other;
+  let current = transform;
+  let detail = compare(current);
+  // Coordinate ascent over small moves, two rounds at most.
+  for (let round = 0; round < 2 && !isRepost(detail, required) && detail.agreement >= REFINE_FROM; round += 1) {
+    const start = current;
+    for (const move of refinements(start, query.width, query.height)) {
+      const other = compare(move);
+      if (other.agreement > detail.agreement) {
+        detail = other;
+        current = move;
+      }
       if (isRepost(detail, required)) break;
     }
+    if (current === start) break;
   }
   const kind: PairKind = isRepost(detail, required) ? 'repost' : detail.texturedBlocks > 0 ? 'template' : 'different';
   return { kind, inliers: best.inliers, mirrored, detail, score: detail.agreement };

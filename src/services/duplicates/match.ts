@@ -22,7 +22,7 @@ export interface KeypointMatch {
 }
 
 /** A match's Hamming distance must be below this fraction of the second best. */
-const RATIO = 0.8;
+const RATIO = 0.9;
 /** Matches farther than this (of 256 bits) are noise. */
 const MAX_DISTANCE = 80;
 const RANSAC_ITERATIONS = 300;
@@ -201,8 +201,8 @@ function fitMatches(query: Keypoints, candidate: Keypoints, pairs: Array<[number
   const py = Float64Array.from(pairs, ([i]) => query.y[i] ?? 0);
   const qx = Float64Array.from(pairs, ([, j]) => candidate.x[j] ?? 0);
   const qy = Float64Array.from(pairs, ([, j]) => candidate.y[j] ?? 0);
-  const limit = INLIER_PIXELS * INLIER_PIXELS;
-  const countInliers = (t: Similarity, keep?: Uint8Array): number => {
+  const countInliers = (t: Similarity, keep?: Uint8Array, pixels = INLIER_PIXELS): number => {
+    const limit = pixels * pixels;
     let count = 0;
     for (let k = 0; k < n; k += 1) {
       const x = px[k] ?? 0;
@@ -235,17 +235,15 @@ function fitMatches(query: Keypoints, candidate: Keypoints, pairs: Array<[number
     }
   }
   if (best === undefined || bestCount < 3) return none;
-  // Two refits on the inliers: the least-squares transform is more precise than any two-point sample.
-  for (let round = 0; round < 2; round += 1) {
+  // Refits on the inliers, the last ones on the tighter half of them: the least-squares transform is more
+  // precise than any two-point sample, and text's repeated letters leave near-miss matches a loose fit keeps.
+  for (const pixels of [INLIER_PIXELS, INLIER_PIXELS / 2, INLIER_PIXELS / 2]) {
     const keep = new Uint8Array(n);
-    countInliers(best, keep);
+    if (countInliers(best, keep, pixels) < 3) break;
     const pick = (values: Float64Array): Float64Array => values.filter((_, k) => keep[k] === 1);
     const refit = fitSimilarity(pick(px), pick(py), pick(qx), pick(qy));
     if (refit === undefined || !plausible(refit)) break;
-    const count = countInliers(refit);
-    if (count < bestCount) break;
     best = refit;
-    bestCount = count;
   }
-  return { transform: best, inliers: bestCount, matches: n };
+  return { transform: best, inliers: Math.max(bestCount, countInliers(best)), matches: n };
 }
