@@ -186,6 +186,13 @@ function fromThumbnailAlignment(alignment: Alignment, query: PreparedDetail, can
 const GUIDED_RADIUS = 12;
 /** Guided matches that must agree on one transform before the detail check trusts it. */
 const GUIDED_MIN_INLIERS = 12;
+/**
+ * The stricter detail rule of the guided path. Guided matches are near their predicted place by construction,
+ * so two screenshots of one layout that the thumbnails align get many of them: only the detail can tell, and
+ * different text in the same bubbles agrees on up to ~96 % of the blocks.
+ */
+const GUIDED_AGREEMENT = 0.99;
+const GUIDED_MAX_REGION = 1;
 
 /**
  * The pair as judged from a thumbnail alignment, for pictures whose keypoints did not match on their own (a
@@ -202,6 +209,6 @@ export async function judgeAligned(query: PreparedDetail, candidate: PreparedDet
   const queryPixels = await blurred(query);
   const candidatePixels = await blurred(candidate);
   const detail = compareDetail(queryPixels, query, candidatePixels, candidate, toAffine(guided.transform, alignment.mirrored, query.width));
-  const repost = isRepost(detail, Math.max(REPOST_AGREEMENT, minAgreement));
+  const repost = isRepost(detail, Math.max(GUIDED_AGREEMENT, minAgreement)) && detail.largestRegion <= GUIDED_MAX_REGION;
   return { kind: repost ? 'repost' : 'different', inliers: guided.inliers, mirrored: alignment.mirrored, detail, score: repost ? detail.agreement : 0 };
 }
