@@ -36,6 +36,13 @@ export const DUPLICATE_SHORTLIST = { k: 8, minScore: 0.6 } as const;
  */
 const GUIDED_CANDIDATES = 2;
 
+/**
+ * A pair the detail check calls the same template is still a repost when the 64-px thumbnails agree this
+ * well: a semi-transparent watermark changes the detail like new text does, but leaves the thumbnail as it
+ * was, while a new caption changes the thumbnail too.
+ */
+const WATERMARK_THUMBNAIL_SCORE = 0.9;
+
 export interface DuplicateSettings {
   /**
    * Minimum verification score to call a pair a duplicate. This is the number a guild sets with
@@ -111,6 +118,13 @@ export async function detectDuplicates(
         if (verification.score < DEFAULT_DUPLICATE_SETTINGS.threshold) continue;
         judgement = await judgeAligned(detail, candidateDetail, verification.alignment, threshold);
         if (judgement.kind === 'different') continue;
+      } else if (judgement.kind === 'template') {
+        thumbnail ??= prepareSignature(signature);
+        const verification = verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH);
+        if (verification.score >= Math.max(WATERMARK_THUMBNAIL_SCORE, threshold)) {
+          matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(verification.score), kind: 'repost', judgement, verification });
+          continue;
+        }
       }
       matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(judgement.score), kind: judgement.kind, judgement });
       continue;
