@@ -14,7 +14,7 @@ import { LocalEmbedder } from './local-embedder.ts';
 import type { EmbedderOptions } from './options.ts';
 import { EFFICIENTNET_B0_MODEL_JSON_SHA256, MODEL_FIX, sha256Hex } from './pinned-model.ts';
 import { preprocessTag, type PreprocessOptions } from './preprocess.ts';
-import { SIGNATURE_VERSION } from './signature.ts';
+import { VECTOR_SIGNATURE_TAG } from './signature.ts';
 import type { Embedder } from './types.ts';
 
 export { embedderOptionsFromConfig, defaultEmbedderOptions, type EmbedderOptions, type BackendChoice } from './options.ts';
@@ -53,7 +53,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
 }
 
 /**
- * `effnetb0-avg-<preprocessing>/<signature version>` for the EfficientNet-B0 graphs we know; another
+ * `effnetb0-avg-<preprocessing>/<frozen signature tag>` for the EfficientNet-B0 graphs we know; another
  * MODEL_DIR gets its model.json hash instead of `effnetb0`, so its vectors never mix with ours.
  */
 export async function modelVariant(modelDir: string, preprocessOptions: PreprocessOptions): Promise<string> {
@@ -63,7 +63,7 @@ export async function modelVariant(modelDir: string, preprocessOptions: Preproce
   }
   const hash = sha256Hex(await readFile(modelJsonPath));
   const model = EFFICIENTNET_B0_MODEL_JSON_SHA256.has(hash) ? 'effnetb0' : `model-${hash.slice(0, 12)}`;
-  return `${model}-avg-${preprocessTag(preprocessOptions)}/${SIGNATURE_VERSION}`;
+  return `${model}-avg-${preprocessTag(preprocessOptions)}/${VECTOR_SIGNATURE_TAG}`;
 }
 
 /**
@@ -73,7 +73,7 @@ export async function modelVariant(modelDir: string, preprocessOptions: Preproce
  */
 export async function expectedRemoteVariant(options: Pick<EmbedderOptions, 'modelDir' | 'preprocess'>): Promise<string> {
   if (existsSync(join(options.modelDir, 'model.json'))) return modelVariant(options.modelDir, options.preprocess);
-  return `effnetb0-avg-${preprocessTag(options.preprocess)}/${SIGNATURE_VERSION}`;
+  return `effnetb0-avg-${preprocessTag(options.preprocess)}/${VECTOR_SIGNATURE_TAG}`;
 }
 
 /** Picks and starts the inference backend named by `options.backend` (see EmbedderOptions). */

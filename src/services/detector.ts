@@ -1,7 +1,8 @@
 /**
  * Adapter between the indexer and the shipped duplicate detector (src/services/duplicates): the indexer
  * asks the store for the detector's shortlist, the detector verifies it, and its matches are reshaped into
- * the services' DuplicateMatch (similarity = the detector's confidence, the number the guild threshold uses).
+ * the services' DuplicateMatch (similarity = the detector's confidence, the number the guild threshold uses;
+ * kind = repost or same template under other text).
  */
 import type { ImageEmbedding } from '../embedding/types.ts';
 import type { ScoredRecord } from '../store/types.ts';
@@ -15,8 +16,8 @@ export function createDuplicateDetector(defaults: Partial<DuplicateSettings> = {
   return {
     shortlist: { k: DUPLICATE_SHORTLIST.k, minCosine: settings.minCosine },
     async detect(query: ImageEmbedding, candidates: readonly ScoredRecord[], threshold: number | null): Promise<DuplicateMatch[]> {
-      const matches = detectDuplicates({ embedding: query }, candidates, { ...settings, ...(threshold === null ? {} : { threshold }) });
-      return matches.map((match) => ({ record: match.record, similarity: match.confidence, cosine: match.score, exact: false, kind: 'repost' }));
+      const matches = await detectDuplicates({ embedding: query }, candidates, { ...settings, ...(threshold === null ? {} : { threshold }) });
+      return matches.map((match) => ({ record: match.record, similarity: match.confidence, cosine: match.score, exact: false, kind: match.kind }));
     },
   };
 }

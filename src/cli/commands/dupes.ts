@@ -50,7 +50,8 @@ export async function findDuplicatePairs(store: ImageStore, guildId: string, thr
     const source = imageSourceOf(record);
     const embedding = { vector, signature: record.signature, width: record.width, height: record.height };
     const matches = await findDuplicates(search, source, embedding, await sameBytesAs(store, source, record.contentHash), threshold);
-    for (const match of matches) keep(record, match.record, match.similarity);
+    // Same template under other text is not a duplicate pair.
+    for (const match of matches) if (match.kind === 'repost') keep(record, match.record, match.similarity);
   }
   return [...pairs.values()]
     .sort((x, y) => y.score - x.score || x.a.id - y.a.id || x.b.id - y.b.id)

@@ -2,32 +2,54 @@
  * The duplicate ("repost") detector the bot and `dejavu dupes` ship with. Two stages:
  *
  * 1. shortlist: the store's nearest neighbours by embedding cosine (`DUPLICATE_SHORTLIST`);
- * 2. verification: each shortlisted image's signature is aligned to the query's (mirror, rotation ≤ 15°,
- *    scale ≤ 2×, shift) and the correlation of their fine detail decides (see verify.ts).
+ * 2. verification of each shortlisted image, on the signatures stored with the records:
+ *    - current signatures (detail image + keypoints): keypoint matching with a RANSAC transform, then a
+ *      block comparison of the aligned detail images (judge.ts). It tells a repost from the same picture
+ *      under other text (a meme template, reported with kind `template`) and from another screenshot of
+ *      the same app;
+ *    - a pair where either image still has an older signature: the 64-px thumbnails are aligned and the
+ *      correlation of their fine detail decides (verify.ts), as it did when those images were indexed.
  *
- * One cosine threshold cannot tell an edited repost from another photo of the same building (issue 5:
- * recall 0.49 at pair precision 0.99); the aligned fine-detail correlation can (see README "Duplicate
- * detection" for the measured precision and recall).
+ * One cosine threshold cannot tell an edited repost from another photo of the same building, nor one chat
+ * screenshot from another; the verification can (see README "Duplicate detection").
  */
 import type { ImageEmbedding } from '../../embedding/types.ts';
-import { isCurrentSignature } from '../../embedding/signature.ts';
+import { hasThumbnail, isCurrentSignature } from '../../embedding/signature.ts';
 import type { ImageRecord, ScoredRecord } from '../../store/types.ts';
+import { judgeAligned, type Judgement, judgePair, type PreparedDetail, prepareDetail } from './judge.ts';
 import { DEFAULT_ALIGNMENT_SEARCH, prepareSignature, type PreparedSignature, type Verification, verifyPair } from './verify.ts';
 
 export { verifyPair, prepareSignature, DEFAULT_ALIGNMENT_SEARCH, type Verification, type PreparedSignature, type AlignmentSearch } from './verify.ts';
+export { judgePair, prepareDetail, type Judgement, type PairKind } from './judge.ts';
 
 /**
  * What to ask `ImageStore.findSimilar` for. Edited copies of one picture sit at cosine ≥ 0.65 (a 60 % crop
- * is the loosest on oxford-neardup-dev); 4 neighbours leave room for a picture reposted a few times while
- * capping the verification cost (~15 ms a pair on one core).
+ * is the loosest on oxford-neardup-dev). Screenshots of one app all look alike to the embedding, so a
+ * screenshot's repost is not always its nearest neighbour (rank 2–3 on text-heavy-dev): 8 neighbours leave
+ * room for that and for a picture reposted a few times, at ~3 ms of keypoint matching per candidate.
  */
-export const DUPLICATE_SHORTLIST = { k: 4, minScore: 0.6 } as const;
+export const DUPLICATE_SHORTLIST = { k: 8, minScore: 0.6 } as const;
+
+/**
+ * Candidates (by cosine) that get the thumbnail-guided second look when their keypoints do not match: a crop
+ * or rescale of a photo is among its nearest neighbours, and the thumbnail alignment costs ~15 ms a pair.
+ */
+const GUIDED_CANDIDATES = 2;
+
+/**
+ * A pair the detail check calls the same template is still a repost when the 64-px thumbnails agree this
+ * well: a semi-transparent watermark changes the detail like new text does, but leaves the thumbnail as it
+ * was, while a new caption changes the thumbnail too.
+ */
+const WATERMARK_THUMBNAIL_SCORE = 0.9;
 
 export interface DuplicateSettings {
   /**
-   * Minimum verification score to call a pair a duplicate: the correlation (0–1) of the two images' finest
-   * detail once aligned (see verify.ts). This is the number a guild sets with `/dejavu config`: higher =
-   * stricter. On oxford-neardup-dev, 99 % of edited copies score ≥ 0.80 while the 702 hardest look-alike
+   * Minimum verification score to call a pair a duplicate. This is the number a guild sets with
+   * `/dejavu config`: higher = stricter. For pairs of current signatures the score is the share of agreeing
+   * detail blocks, and a repost needs at least REPOST_AGREEMENT (0.97) whatever the threshold: a lower one
+   * would let the same meme under another caption through. For older signatures it is the correlation
+   * (0–1) of the two thumbnails' finest detail once aligned (see verify.ts). On oxford-neardup-dev, 99 % of edited copies score ≥ 0.80 while the 702 hardest look-alike
    * pairs (other photos of the same building, shortlisted by the embedding) score ≤ 0.78; 0.80 keeps that
    * gap as margin. Suggested range 0.7 (catch more heavily edited reposts) – 0.9 (near-identical files only).
    */
@@ -47,7 +69,12 @@ export interface DuplicateMatch {
   score: number;
   /** Verification score (see DuplicateSettings.threshold), clamped to [0, 1]: the detector's confidence. */
   confidence: number;
-  verification: Verification;
+  /** `repost`: the same picture again. `template`: the same picture under different text (not a repost). */
+  kind: 'repost' | 'template';
+  /** How a pair of current signatures was judged. */
+  judgement?: Judgement;
+  /** How a pair with an older signature was verified. */
+  verification?: Verification;
 }
 
 export type DuplicateQuery = { embedding: ImageEmbedding } | { vector: Float32Array; signature: Uint8Array };
@@ -56,27 +83,57 @@ function querySignature(query: DuplicateQuery): Uint8Array {
   return 'embedding' in query ? query.embedding.signature : query.signature;
 }
 
+const clamp = (value: number): number => Math.max(0, Math.min(1, value));
+
 /**
- * Which of the shortlisted `candidates` (from `findSimilar(…, DUPLICATE_SHORTLIST)`) are duplicates of the
- * query, most confident first. Pure and synchronous. Candidates without a current-format signature (indexed
- * by an older version) cannot be verified and are never reported.
+ * Which of the shortlisted `candidates` (from `findSimilar(…, DUPLICATE_SHORTLIST)`) are reposts of the query
+ * or the same template under other text, most confident first. Candidates without a readable signature are
+ * never reported.
  */
-export function detectDuplicates(
+export async function detectDuplicates(
   query: DuplicateQuery,
   candidates: readonly ScoredRecord[],
   settings: Partial<DuplicateSettings> = {},
-): DuplicateMatch[] {
+): Promise<DuplicateMatch[]> {
   const { threshold, minCosine } = { ...DEFAULT_DUPLICATE_SETTINGS, ...settings };
   const signature = querySignature(query);
-  if (!isCurrentSignature(signature)) return [];
-  let prepared: PreparedSignature | undefined;
+  if (!hasThumbnail(signature)) return [];
+  const current = isCurrentSignature(signature);
+  let detail: PreparedDetail | undefined;
+  let thumbnail: PreparedSignature | undefined;
   const matches: DuplicateMatch[] = [];
-  for (const candidate of candidates) {
-    if (candidate.score < minCosine || !isCurrentSignature(candidate.record.signature)) continue;
-    prepared ??= prepareSignature(signature);
-    const verification = verifyPair(prepared, prepareSignature(candidate.record.signature), DEFAULT_ALIGNMENT_SEARCH);
+  const byCosine = [...candidates].sort((a, b) => b.score - a.score);
+  for (const [rank, candidate] of byCosine.entries()) {
+    const other = candidate.record.signature;
+    if (candidate.score < minCosine || !hasThumbnail(other)) continue;
+    if (current && isCurrentSignature(other)) {
+      detail ??= prepareDetail(signature);
+      const candidateDetail = prepareDetail(other);
+      let judgement = await judgePair(detail, candidateDetail, threshold);
+      if (judgement.kind === 'different') {
+        if (rank >= GUIDED_CANDIDATES) continue;
+        // Keypoints alone miss strong crops and rescales: the thumbnail alignment, where it finds one, guides them.
+        thumbnail ??= prepareSignature(signature);
+        const verification = verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH);
+        if (verification.score < DEFAULT_DUPLICATE_SETTINGS.threshold) continue;
+        judgement = await judgeAligned(detail, candidateDetail, verification.alignment, threshold);
+        if (judgement.kind === 'different') continue;
+      } else if (judgement.kind === 'template') {
+        thumbnail ??= prepareSignature(signature);
+        const verification = verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH);
+        if (verification.score >= Math.max(WATERMARK_THUMBNAIL_SCORE, threshold)) {
+          matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(verification.score), kind: 'repost', judgement, verification });
+          continue;
+        }
+      }
+      matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(judgement.score), kind: judgement.kind, judgement });
+      continue;
+    }
+    thumbnail ??= prepareSignature(signature);
+    const verification = verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH);
     if (verification.score < threshold) continue;
-    matches.push({ record: candidate.record, score: candidate.score, confidence: Math.max(0, Math.min(1, verification.score)), verification });
+    matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(verification.score), kind: 'repost', verification });
   }
-  return matches.sort((a, b) => b.confidence - a.confidence);
+  // Reposts first, then templates; each most confident first.
+  return matches.sort((a, b) => Number(a.kind === 'template') - Number(b.kind === 'template') || b.confidence - a.confidence);
 }

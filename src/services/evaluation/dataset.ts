@@ -2,6 +2,9 @@
  * Evaluation datasets (see ../shared/datasets/*\/README.md). Two kinds, told apart by groups.json:
  * - category sets (`group_names` present): every image of a group is relevant to every other one;
  * - near-duplicate sets (`distractors` present): each group is an original followed by its edited copies.
+ *   A set may list further non-duplicates instead (`same_template_not_duplicates`: pairs of memes on one picture
+ *   with different captions; `screenshots_not_duplicates`: screenshots of one layout): their images join the
+ *   set as distractors, and the template pairs are kept so the harness can count those flagged as reposts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -20,12 +23,16 @@ export interface EvalDataset {
   groupOf: Int32Array;
   /** Edit applied to each file (near-duplicate sets with sources.json), e.g. `crop`, `rotate`, `original`. */
   editOf?: string[];
+  /** Pairs of indices that share a picture under different text (same meme template): not duplicates. */
+  templatePairs?: Array<[number, number]>;
 }
 
 interface GroupsFile {
   groups?: unknown;
   distractors?: unknown;
   group_names?: unknown;
+  same_template_not_duplicates?: unknown;
+  screenshots_not_duplicates?: unknown;
 }
 
 function isStringList(value: unknown): value is string[] {
@@ -78,6 +85,13 @@ export function loadDataset(directory: string): EvalDataset {
   };
   const groups = nameGroups.map((names, group) => names.map((name) => add(name, group)));
   for (const name of distractors) add(name, -1);
+  const templateNames = Array.isArray(parsed.same_template_not_duplicates) ? parsed.same_template_not_duplicates.filter(isStringList) : [];
+  const screenshots = isStringList(parsed.screenshots_not_duplicates) ? parsed.screenshots_not_duplicates : [];
+  for (const name of [...templateNames.flat(), ...screenshots]) if (!indexOfName.has(name)) add(name, -1);
+  const templatePairs = templateNames.flatMap((pair): Array<[number, number]> => {
+    const [first, second] = pair.map((name) => indexOfName.get(name));
+    return pair.length === 2 && first !== undefined && second !== undefined ? [[first, second]] : [];
+  });
 
   let editOf: string[] | undefined;
   const sourcesPath = join(root, 'sources.json');
@@ -85,5 +99,13 @@ export function loadDataset(directory: string): EvalDataset {
     const sources = JSON.parse(readFileSync(sourcesPath, 'utf8')) as Record<string, { transform?: string }>;
     editOf = files.map((file) => editKind(sources[basename(file)]?.transform ?? 'unknown'));
   }
-  return { name: basename(root), kind, files, groups, groupOf: Int32Array.from(groupIds), ...(editOf ? { editOf } : {}) };
+  return {
+    name: basename(root),
+    kind,
+    files,
+    groups,
+    groupOf: Int32Array.from(groupIds),
+    ...(editOf ? { editOf } : {}),
+    ...(templatePairs.length > 0 ? { templatePairs } : {}),
+  };
 }

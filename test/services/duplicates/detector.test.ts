@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { createEmbedder, defaultEmbedderOptions, type Embedder, type ImageEmbedding } from '../../../src/embedding/index.ts';
-import { computeSignature, decodeSignature, SIGNATURE_SIZE } from '../../../src/embedding/signature.ts';
+import { computeSignature, decodeSignature, decodeSignatureDetail, DETAIL_SIZE, isCurrentSignature, SIGNATURE_SIZE } from '../../../src/embedding/signature.ts';
 import { DEFAULT_DUPLICATE_SETTINGS, detectDuplicates, DUPLICATE_SHORTLIST } from '../../../src/services/duplicates/index.ts';
 import type { ImageRecord, ScoredRecord } from '../../../src/store/types.ts';
 import { COREL_DIR, hasShared, oxfordImage, requireShared, SHARED_MODEL_DIR } from '../../helpers/shared.ts';
@@ -82,31 +82,34 @@ test('edited copies are duplicates; another photo of the same building and an un
     const copy = await embedder.embed(bytes);
     // Every indexed image as a candidate, with its real cosine (the store would drop the unrelated one).
     const candidates: ScoredRecord[] = indexed.map((item, index) => ({ record: item, score: cosine(copy.vector, embeddings[index]!.vector) }));
-    const matches = detectDuplicates({ embedding: copy }, candidates);
+    const matches = await detectDuplicates({ embedding: copy }, candidates);
     assert.deepEqual(matches.map((match) => match.record.label), ['original'], `${edit}: ${JSON.stringify(matches.map((m) => [m.record.label, m.confidence]))}`);
     assert.ok(matches[0]!.confidence >= DEFAULT_DUPLICATE_SETTINGS.threshold);
     assert.ok(matches[0]!.score >= DUPLICATE_SHORTLIST.minScore, `${edit}: cosine ${matches[0]!.score} below the shortlist floor`);
-    if (edit === 'mirror') assert.equal(matches[0]!.verification.alignment.mirrored, true);
+    assert.equal(matches[0]!.kind, 'repost', edit);
+    if (edit === 'mirror') assert.equal(matches[0]!.judgement?.mirrored, true);
   }
 
-  const photoMatches = detectDuplicates({ embedding: sameBuilding }, [{ record: indexed[0]!, score: cosine(sameBuilding.vector, original.vector) }]);
+  const photoMatches = await detectDuplicates({ embedding: sameBuilding }, [{ record: indexed[0]!, score: cosine(sameBuilding.vector, original.vector) }]);
   assert.deepEqual(photoMatches, []);
 });
 
-test('the guild threshold is the verification score: stricter settings report fewer pairs', async (t) => {
+test('the guild threshold can only make the decision stricter; unreadable signatures are never reported', async (t) => {
   if (!requireShared(t) || embedder === undefined) return;
   const original = await embedder.embed(oxfordImage(ORIGINAL));
   const copy = await embedder.embed(await jpeg(sharp(oxfordImage(ORIGINAL)).resize(300).modulate({ brightness: 0.8 })));
   const candidates = [{ record: record(1, 'original', original), score: cosine(copy.vector, original.vector) }];
-  const [match] = detectDuplicates({ vector: copy.vector, signature: copy.signature }, candidates);
-  assert.ok(match !== undefined);
-  assert.deepEqual(detectDuplicates({ embedding: copy }, candidates, { threshold: Math.min(1, match.confidence + 0.01) }), []);
-  // A record indexed with an older signature format is never reported (cannot be verified).
-  const legacy = { ...candidates[0]!, record: { ...candidates[0]!.record, signature: new Uint8Array(32 * 32) } };
-  assert.deepEqual(detectDuplicates({ embedding: copy }, [legacy]), []);
+  const [match] = await detectDuplicates({ vector: copy.vector, signature: copy.signature }, candidates);
+  assert.ok(match !== undefined && match.kind === 'repost');
+  if (match.confidence < 1) assert.deepEqual(await detectDuplicates({ embedding: copy }, candidates, { threshold: Math.min(1, match.confidence + 0.001) }), []);
+  // A lax threshold does not loosen the repost rule of current signatures.
+  assert.equal((await detectDuplicates({ embedding: copy }, candidates, { threshold: 0.1 }))[0]?.kind, 'repost');
+  // A record whose signature cannot be read is never reported.
+  const unreadable = { ...candidates[0]!, record: { ...candidates[0]!.record, signature: new Uint8Array(32 * 32) } };
+  assert.deepEqual(await detectDuplicates({ embedding: copy }, [unreadable]), []);
 });
 
-test('signatures are deterministic, aspect-preserving, border-trimmed and at most ~4 KB', async () => {
+test('signatures are deterministic, aspect-preserving, border-trimmed and at most 64 KB', async () => {
   const width = 120;
   const height = 80;
   const rgb = new Uint8Array(width * height * 3);
@@ -117,7 +120,11 @@ test('signatures are deterministic, aspect-preserving, border-trimmed and at mos
   const first = await computeSignature(rgb, width, height);
   const second = await computeSignature(rgb, width, height);
   assert.deepEqual(first, second);
-  assert.ok(first.length <= 3 + SIGNATURE_SIZE * SIGNATURE_SIZE);
+  assert.ok(first.length <= 64 * 1024);
+  assert.ok(isCurrentSignature(first));
+  const detail = decodeSignatureDetail(first);
+  // The detail image is the trimmed 100×60 picture with its longest side at DETAIL_SIZE.
+  assert.deepEqual([detail.width, detail.height], [DETAIL_SIZE, Math.round((DETAIL_SIZE * 60) / 100)]);
   const decoded = decodeSignature(first);
   assert.equal(decoded.width, SIGNATURE_SIZE);
   // trimmed content is 100×60: the aspect ratio is kept
