@@ -131,6 +131,34 @@ const isRepost = (detail: DetailComparison, minAgreement: number): boolean =>
   detail.texturedBlocks > 0 && detail.overlap >= REPOST_MIN_OVERLAP && detail.agreement >= minAgreement && detail.largestRegion <= REPOST_MAX_REGION;
 
 /**
+ * Coordinate ascent over small moves of `start` (at most `rounds` rounds) while the pair is close to, but not
+ * yet, a repost: keypoints sit on whole pixels and thumbnail alignments on 64-px ones.
+ */
+function refineDetail(
+  compare: (affine: Affine) => DetailComparison,
+  start: Affine,
+  done: (comparison: DetailComparison) => boolean,
+  query: PreparedDetail,
+  rounds: number,
+): DetailComparison {
+  let current = start;
+  let detail = compare(current);
+  for (let round = 0; round < rounds && !done(detail) && detail.agreement >= REFINE_FROM; round += 1) {
+    const from = current;
+    for (const move of refinements(from, query.width, query.height)) {
+      const other = compare(move);
+      if (other.agreement > detail.agreement) {
+        detail = other;
+        current = move;
+      }
+      if (done(detail)) break;
+    }
+    if (current === from) break;
+  }
+  return detail;
+}
+
+/**
  * Judges a (query, candidate) pair. `minAgreement` can only make the repost rule stricter than
  * REPOST_AGREEMENT (a guild asking for near-identical files only).
  */
@@ -145,21 +173,7 @@ export async function judgePair(query: PreparedDetail, candidate: PreparedDetail
   const candidatePixels = await blurred(candidate);
   const transform = toAffine(best.transform, mirrored, query.width);
   const compare = (affine: Affine): DetailComparison => compareDetail(queryPixels, query, candidatePixels, candidate, affine);
-  let current = transform;
-  let detail = compare(current);
-  // Coordinate ascent over small moves, two rounds at most.
-  for (let round = 0; round < 2 && !isRepost(detail, required) && detail.agreement >= REFINE_FROM; round += 1) {
-    const start = current;
-    for (const move of refinements(start, query.width, query.height)) {
-      const other = compare(move);
-      if (other.agreement > detail.agreement) {
-        detail = other;
-        current = move;
-      }
-      if (isRepost(detail, required)) break;
-    }
-    if (current === start) break;
-  }
+  const detail = refineDetail(compare, transform, (comparison) => isRepost(comparison, required), query, 2);
   const kind: PairKind = isRepost(detail, required) ? 'repost' : detail.texturedBlocks > 0 ? 'template' : 'different';
   return { kind, inliers: best.inliers, mirrored, detail, score: detail.agreement };
 }
@@ -180,6 +194,14 @@ function fromThumbnailAlignment(alignment: Alignment, query: PreparedDetail, can
     const v = y * toQueryThumb + alignment.shiftY - queryCentreY;
     return [(cos * u - sin * v + candidateCentreX) * toCandidateDetail, (sin * u + cos * v + candidateCentreY) * toCandidateDetail];
   };
+}
+
+/** The affine map that `map` is (it is one by construction), read off three points. */
+function affineOf(map: (x: number, y: number) => [number, number]): Affine {
+  const [ox, oy] = map(0, 0);
+  const [xx, xy] = map(1, 0);
+  const [yx, yy] = map(0, 1);
+  return { m00: xx - ox, m01: yx - ox, m02: ox, m10: xy - oy, m11: yy - oy, m12: oy };
 }
 
 /** Pixels around the thumbnail alignment's prediction searched for a keypoint's partner (one 64-px pixel ≈ 8). */
@@ -205,10 +227,15 @@ export async function judgeAligned(query: PreparedDetail, candidate: PreparedDet
   const keypoints = alignment.mirrored ? query.mirrored : query.keypoints;
   // guidedMatch predicts from the keypoints it is given: undo the mirror for the prediction.
   const guided: KeypointMatch = guidedMatch(keypoints, candidate.keypoints, (x, y) => predict(alignment.mirrored ? query.width - 1 - x : x, y), GUIDED_RADIUS);
-  if (guided.inliers < GUIDED_MIN_INLIERS) return { kind: 'different', inliers: guided.inliers, mirrored: alignment.mirrored, score: 0 };
+  // Too few guided matches (repetitive texture makes descriptors ambiguous): the thumbnail alignment itself,
+  // refined at detail resolution, is the transform; the strict detail rule below still decides.
+  const transform = guided.inliers >= GUIDED_MIN_INLIERS ? toAffine(guided.transform, alignment.mirrored, query.width) : affineOf(predict);
   const queryPixels = await blurred(query);
   const candidatePixels = await blurred(candidate);
-  const detail = compareDetail(queryPixels, query, candidatePixels, candidate, toAffine(guided.transform, alignment.mirrored, query.width));
-  const repost = isRepost(detail, Math.max(GUIDED_AGREEMENT, minAgreement)) && detail.largestRegion <= GUIDED_MAX_REGION;
+  const required = Math.max(GUIDED_AGREEMENT, minAgreement);
+  const strictRepost = (comparison: DetailComparison): boolean => isRepost(comparison, required) && comparison.largestRegion <= GUIDED_MAX_REGION;
+  const compare = (affine: Affine): DetailComparison => compareDetail(queryPixels, query, candidatePixels, candidate, affine);
+  const detail = refineDetail(compare, transform, strictRepost, query, guided.inliers >= GUIDED_MIN_INLIERS ? 1 : 3);
+  const repost = strictRepost(detail);
   return { kind: repost ? 'repost' : 'different', inliers: guided.inliers, mirrored: alignment.mirrored, detail, score: repost ? detail.agreement : 0 };
 }
