@@ -13,12 +13,11 @@ import { localizations, translate } from '../src/discord/i18n.ts';
 import { isImageAttachment } from '../src/discord/images.ts';
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
 import { parseMessageReference } from '../src/discord/links.ts';
-import { answerSimilar, type QueryInput } from '../src/discord/similar-search.ts';
+import { answerSimilar, DEFAULT_COUNT, type QueryInput } from '../src/discord/similar-search.ts';
 
 const en = translate('en');
 const key = (path: string) => `commands.similar.${path}`;
 
-export const DEFAULT_COUNT = 5;
 export const MAX_COUNT = 10;
 
 export const data = new SlashCommandBuilder()
