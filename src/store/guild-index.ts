@@ -408,7 +408,7 @@ export class GuildIndex {
     if (this.index.kind === 'exact' && preferredKind(this.index.size + 1, this.options.policy) !== 'exact') {
       // The full-dimension graph: the PCA one is fitted at a snapshot, once the guild is large.
       const { reduced: _reduced, ...fullGraphPolicy } = this.options.policy;
-      this.replaceIndex(rebuildIndex(this.index, { ...fullGraphPolicy, exactMaxSize: -1 }));
+      this.replaceIndex(rebuildIndex(this.index, { ...fullGraphPolicy, exactSearchMaxImages: -1 }));
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.ts';
 import { DejavuError } from '../errors.ts';
-import { openImageStore } from './index.ts';
+import { openFileStore } from './file-store.ts';
 import { openPostgresImageStore, type VectorType } from './postgres/index.ts';
 import type { ImageStore } from './types.ts';
 
@@ -45,8 +45,8 @@ export interface StoreOverrides {
  */
 export async function openStoreAt(location: StoreLocation, variant: string | undefined): Promise<ConfiguredStore> {
   if (location.kind === 'hnsw') {
-    if (location.dataDir === undefined) throw new DejavuError('INVALID_INPUT', 'the hnsw store needs a data directory (--data)');
-    return openImageStore({
+    if (location.dataDir === undefined) throw new DejavuError('INVALID_INPUT', 'the file store (hnsw) needs a data directory (--data)');
+    return openFileStore({
       dataDir: location.dataDir,
       keyvUrl: location.keyvUrl,
       variant,

@@ -155,7 +155,7 @@ test('pca-hnsw: save, load, save again (vectors read back from the snapshot file
   }
   await loaded.save(join(dir, 'b'));
   assert.deepEqual(loaded.getVector(801), extra);
-  const compacted = rebuildIndex(loaded, { exactMaxSize: 10, hnsw: PARAMETERS, reduced: { minSize: 100, fitSamples: 100, parameters: PARAMETERS } });
+  const compacted = rebuildIndex(loaded, { exactSearchMaxImages: 10, hnsw: PARAMETERS, reduced: { reducedSearchMinImages: 100, fitSamples: 100, parameters: PARAMETERS } });
   t.after(() => compacted.close?.());
   assert.equal(compacted.kind, 'pca-hnsw');
   assert.equal(compacted.deletedCount, 0);
@@ -229,9 +229,9 @@ test('pca-hnsw: a format-1 snapshot (graph over plain projections) still loads a
 });
 
 const POLICY: IndexPolicy = {
-  exactMaxSize: 20,
+  exactSearchMaxImages: 20,
   hnsw: { m: 8, efConstruction: 50, efSearch: 32 },
-  reduced: { minSize: 60, fitSamples: 100, parameters: PARAMETERS },
+  reduced: { reducedSearchMinImages: 60, fitSamples: 100, parameters: PARAMETERS },
 };
 const options = (): GuildIndexOptions => ({ guildId: 'g1', variant: 'test-variant', dimensions: D, policy: POLICY });
 
@@ -253,7 +253,7 @@ test('guild index: grows exact → hnsw → pca-hnsw at snapshots; journal repla
   }
   assert.equal(guild.indexKind, 'hnsw'); // outgrew the exact scan on add
   await guild.exclusive(() => guild.snapshot());
-  assert.equal(guild.indexKind, 'pca-hnsw'); // > minSize: rebuilt at the snapshot
+  assert.equal(guild.indexKind, 'pca-hnsw'); // > reducedSearchMinImages: rebuilt at the snapshot
   const manifest = await readManifest(dir);
   assert.equal(manifest?.index?.kind, 'pca-hnsw');
   assert.ok(statSync(join(dir, manifest?.index?.file ?? '')).isDirectory());

@@ -11,7 +11,7 @@ const options = (overrides: Partial<GuildIndexOptions> = {}): GuildIndexOptions 
   guildId: 'g1',
   variant: 'test-variant',
   dimensions: D,
-  policy: { exactMaxSize: 20, hnsw: { m: 8, efConstruction: 50, efSearch: 32 } },
+  policy: { exactSearchMaxImages: 20, hnsw: { m: 8, efConstruction: 50, efSearch: 32 } },
   ...overrides,
 });
 
@@ -38,7 +38,7 @@ test('guild index: journal replay restores adds and removes made after the last 
   const { guild: reopened, replayed } = await GuildIndex.open(dir, options());
   assert.equal(replayed.length, 21); // adds 11..30 and one removal after the snapshot at seq 10
   assert.equal(reopened.size, 28);
-  assert.equal(reopened.indexKind, 'hnsw'); // 30 > exactMaxSize
+  assert.equal(reopened.indexKind, 'hnsw'); // 30 > exactSearchMaxImages
   assert.equal(reopened.get(3), undefined);
   assert.equal(reopened.getBySource('a5')?.id, 6);
   assert.deepEqual(reopened.idsByHash(sha256('bytes-7')), [8]);

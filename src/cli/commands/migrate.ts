@@ -22,8 +22,8 @@ const HELP = `usage: dejavu migrate --from hnsw|postgres --to hnsw|postgres [opt
 
 Copies every guild's images (records, vectors, signatures) from one store to the other without
 re-embedding. Re-running resumes: images already in the target are skipped.
-  --data <dir>             data directory of the hnsw store (default: DATA_DIR)
-  --keyv-url <url>         where the hnsw store's records live (default: KEYV_URL; '' = SQLite in --data)
+  --data <dir>             data directory of the file store (hnsw) (default: DATA_DIR)
+  --keyv-url <url>         where the file store's records live (default: KEYV_URL; '' = SQLite in --data)
   --database-url <url>     PostgreSQL of the postgres store (default: DATABASE_URL)
   --schema <name>          PostgreSQL schema (default: PG_SCHEMA, public)
   --to-data <dir>          target data directory when both stores are hnsw
@@ -87,7 +87,7 @@ export const command: CliCommand = {
     const concurrency = positiveInteger(values.concurrency ?? '4', '--concurrency');
     const parallelGuilds = positiveInteger(values['parallel-guilds'] ?? '4', '--parallel-guilds');
     const dataDir = resolve(values.data ?? config.dataDir);
-    // The hnsw store's records: where the bot that built it kept them (an empty value: SQLite in --data).
+    // The file store's records: where the bot that built it kept them (an empty value: SQLite in --data).
     const keyvUrl = values['keyv-url'] === undefined ? config.KEYV_URL : values['keyv-url'].trim() || undefined;
     const databaseUrl = values['database-url'] ?? config.DATABASE_URL;
     const vectorType = parseVectorType(values['vector-type']) ?? config.PG_VECTOR_TYPE;

@@ -77,7 +77,8 @@ export interface PostgresImageStore extends ImageStore {
  * Up to this many images a guild is scanned exactly: exact results, and a small guild sharing a partition
  * with a big one does not walk the big one's graph. bench/index.ts --store postgres (1280-d halfvec, two
  * busy cores): exact p50 4 ms at 500, 7 ms at 1000, 12 ms at 2000, 20 ms at 4000, ~1 s at 100k, against
- * 3–6 ms for the HNSW index at those sizes.
+ * 3–6 ms for the HNSW index at those sizes. The file store's constant of the same name (src/index/select.ts)
+ * is 500: each of its guilds has a graph of its own, so only speed decides, and its JS scan loses from ~500.
  */
 export const EXACT_SEARCH_MAX_IMAGES = 1000;
 /** hnsw.ef_search (pgvector default 40): 200 keeps recall@10 ≥ 0.95 at 100k vectors (bench/index.ts). */
