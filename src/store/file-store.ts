@@ -18,10 +18,11 @@ import { EMBEDDING_DIMENSIONS, type ImageEmbedding } from '../embedding/types.ts
 import { StoreError } from '../errors.ts';
 import { DEFAULT_INDEX_POLICY, type IndexPolicy } from '../index/select.ts';
 import { childLogger } from '../logger.ts';
-import { checkGuildId, GuildIndex, hasPendingJournal, readManifest } from './guild-index.ts';
+import { hasPendingJournal, readManifest } from './guild-files.ts';
+import { GuildIndex } from './guild-index.ts';
 import type { JournalEntry } from './journal.ts';
 import { createKeyv, keyvBackend, type KeyvBackend } from './keyv.ts';
-import { checkNewImage, checkQuery, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
+import { checkGuildId, checkNewImage, checkQuery, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
 import type { GuildStats, ImageRecord, ImageSource, ImageStore, ScoredRecord, SearchOptions } from './types.ts';
 
 export interface FileStoreOptions {

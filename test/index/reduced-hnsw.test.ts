@@ -6,7 +6,8 @@ import hnswlib from 'hnswlib-node';
 import { fitProjection, fitProjectionSteps, project } from '../../src/index/pca.ts';
 import { ReducedHnswVectorIndex, type ReducedHnswParameters } from '../../src/index/reduced-hnsw.ts';
 import { rebuildIndex, type IndexPolicy } from '../../src/index/select.ts';
-import { GuildIndex, readManifest, type GuildIndexOptions } from '../../src/store/guild-index.ts';
+import { readManifest } from '../../src/store/guild-files.ts';
+import { GuildIndex, type GuildIndexOptions } from '../../src/store/guild-index.ts';
 import type { ImageRecord } from '../../src/store/types.ts';
 import { embeddingOf, seededRandom, sha256, sourceOf, temporaryDir } from '../store/helpers.ts';
 

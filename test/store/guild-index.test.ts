@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { GuildIndex, readManifest, type GuildIndexOptions } from '../../src/store/guild-index.ts';
+import { readManifest } from '../../src/store/guild-files.ts';
+import { GuildIndex, type GuildIndexOptions } from '../../src/store/guild-index.ts';
 import type { ImageRecord } from '../../src/store/types.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf, temporaryDir } from './helpers.ts';
 
