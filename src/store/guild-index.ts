@@ -11,17 +11,18 @@
  * point leaves a manifest naming complete files plus a journal whose entries with seq ≤ manifest.seq are
  * skipped on replay. The metadata (everything but signatures) stays in RAM so search filters run inline.
  *
- * This module keeps the guild's state consistent (journal, index, rebuilds); the files themselves are read
- * and written by ./guild-files.ts and the in-RAM metadata with its lookup maps is ./guild-records.ts.
+ * This module keeps the guild's state consistent (journal, index, swaps); the files themselves are read and
+ * written by ./guild-files.ts, the in-RAM metadata with its lookup maps is ./guild-records.ts, and when and
+ * how the index is rebuilt is ./guild-rebuild.ts.
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../errors.ts';
-import { preferredKind, rebuildIndex, rebuildSteps, type IndexPolicy } from '../index/select.ts';
-import { runInSlices } from '../index/steps.ts';
+import { preferredKind, rebuildIndex, type IndexPolicy } from '../index/select.ts';
 import { childLogger } from '../logger.ts';
 import type { VectorIndex, VectorIndexKind } from '../index/types.ts';
 import { checkManifest, createManifest, JOURNAL_FILE, loadIndex, readManifest, readRows, removeStaleFiles, writeSnapshotFiles, type GuildManifest } from './guild-files.ts';
+import { BackgroundRebuild, needsRebuild, rebuildsInBackground } from './guild-rebuild.ts';
 import { GuildRecords } from './guild-records.ts';
 import { Journal, syncPath, type JournalEntry } from './journal.ts';
 import { checkGuildId, decodeVector, encodeVector, fromRow, metadataOf, toStoredRecord } from './records.ts';
@@ -43,21 +44,6 @@ export interface GuildIndexOptions {
   rebuildSliceMs?: number;
 }
 
-/**
- * Index rebuilds (kind switch, compaction) of bigger guilds run in the background, a few milliseconds at a
- * time, while the guild keeps serving from its current index: rebuilding 100k vectors into the PCA graph
- * takes minutes, and holding the guild (or the whole event loop) that long would stall searches, indexing
- * and the gateway heartbeat. Below this size a rebuild takes a few seconds at most and runs inline.
- */
-export const BACKGROUND_REBUILD_MIN_SIZE = 5000;
-
-/** A background rebuild: the changes applied since it started, replayed onto the new index when it ends. */
-interface Rebuild {
-  changes: Array<{ id: number; vector?: Float32Array }>;
-  cancelled: boolean;
-  done: Promise<void>;
-}
-
 export class GuildIndex {
   private readonly records = new GuildRecords();
   private seq: number;
@@ -65,7 +51,7 @@ export class GuildIndex {
   private opsSinceSnapshot = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private isClosed = false;
-  private rebuild: Rebuild | undefined;
+  private rebuild: BackgroundRebuild | undefined;
   /** See GuildManifest.compactPending; cleared when a rebuilt index (only live vectors) replaces the current one. */
   private compactRequested: boolean;
 
@@ -249,8 +235,8 @@ export class GuildIndex {
   async snapshot(): Promise<void> {
     this.assertOpen();
     if (this.rebuild !== undefined) return;
-    if (this.needsRebuild()) {
-      if (this.index.size + this.index.deletedCount > (this.options.backgroundRebuildMinSize ?? BACKGROUND_REBUILD_MIN_SIZE)) {
+    if (needsRebuild(this.index, this.options.policy, this.options.compactDeletedFraction)) {
+      if (rebuildsInBackground(this.index, this.options.backgroundRebuildMinSize)) {
         this.startRebuild();
         return;
       }
@@ -273,7 +259,7 @@ export class GuildIndex {
     if (this.index.deletedCount > 0 || preferredKind(this.index.size, this.options.policy) !== this.index.kind) {
       // Written into every snapshot until the rebuilt index is in place, so a stop in between resumes it.
       this.compactRequested = true;
-      if (this.index.size + this.index.deletedCount > (this.options.backgroundRebuildMinSize ?? BACKGROUND_REBUILD_MIN_SIZE)) {
+      if (rebuildsInBackground(this.index, this.options.backgroundRebuildMinSize)) {
         this.startRebuild();
         return;
       }
@@ -325,7 +311,7 @@ export class GuildIndex {
       this.maybeGrowIntoHnsw();
       const vector = decodeVector(entry.vector, this.options.dimensions);
       this.index.add(metadata.id, vector);
-      this.rebuild?.changes.push({ id: metadata.id, vector });
+      this.rebuild?.recordAdd(metadata.id, vector);
       this.records.add(metadata);
       this.nextId = Math.max(this.nextId, metadata.id + 1);
     } else {
@@ -333,7 +319,7 @@ export class GuildIndex {
         const record = this.records.get(id);
         if (record === undefined) continue;
         this.index.remove(id);
-        this.rebuild?.changes.push({ id });
+        this.rebuild?.recordRemove(id);
         this.records.remove(record);
       }
     }
@@ -349,49 +335,38 @@ export class GuildIndex {
     }
   }
 
-  private needsRebuild(): boolean {
-    const stored = this.index.size + this.index.deletedCount;
-    const deletedFraction = stored === 0 ? 0 : this.index.deletedCount / stored;
-    const wrongKind = preferredKind(this.index.size, this.options.policy) !== this.index.kind;
-    return wrongKind || deletedFraction > (this.options.compactDeletedFraction ?? 0.25);
-  }
-
   /**
-   * Builds the new index from the current one in slices; searches, adds and removals go on meanwhile and
-   * are recorded, then replayed onto the new index under the guild's lock before it replaces the old one
-   * and a snapshot is written. A failure leaves the current index in place (logged; retried at the next
-   * snapshot).
+   * Starts a background rebuild (./guild-rebuild.ts); the built index is swapped in under the guild's lock,
+   * with the changes made meanwhile replayed onto it, and a snapshot is written.
    */
   private startRebuild(): void {
-    const source = this.index;
-    const rebuild: Rebuild = { changes: [], cancelled: false, done: Promise.resolve() };
-    this.rebuild = rebuild;
-    const started = performance.now();
-    log.info({ guildId: this.guildId, kind: source.kind, size: source.size, deleted: source.deletedCount }, 'index rebuild started in the background');
-    const finish = async (target: VectorIndex): Promise<void> => {
-      if (rebuild.cancelled || this.isClosed) {
-        target.close?.();
-        return;
-      }
-      for (const change of rebuild.changes) {
-        if (change.vector === undefined) target.remove(change.id);
-        else target.add(change.id, change.vector);
-      }
-      this.rebuild = undefined;
-      this.replaceIndex(target);
-      log.info({ guildId: this.guildId, kind: target.kind, size: target.size, seconds: Math.round((performance.now() - started) / 1000) }, 'index rebuild done');
-      await this.writeSnapshot();
-    };
-    rebuild.done = runInSlices(rebuildSteps(source, this.options.policy), () => rebuild.cancelled, this.options.rebuildSliceMs)
-      .then((target) => (target === undefined ? undefined : this.exclusive(() => finish(target))))
-      .catch((error: unknown) => log.error({ err: error, guildId: this.guildId }, 'index rebuild failed; keeping the current index'))
-      .finally(() => {
+    const rebuild: BackgroundRebuild = new BackgroundRebuild(
+      this.index,
+      this.options.policy,
+      this.options.rebuildSliceMs,
+      this.guildId,
+      (target) => this.exclusive(() => this.swapInRebuilt(rebuild, target)),
+      () => {
         if (this.rebuild === rebuild) this.rebuild = undefined;
-      });
+      },
+    );
+    this.rebuild = rebuild;
+  }
+
+  private async swapInRebuilt(rebuild: BackgroundRebuild, target: VectorIndex): Promise<void> {
+    if (rebuild.isCancelled || this.isClosed) {
+      target.close?.();
+      return;
+    }
+    rebuild.replayOnto(target);
+    this.rebuild = undefined;
+    this.replaceIndex(target);
+    log.info({ guildId: this.guildId, kind: target.kind, size: target.size, seconds: Math.round((performance.now() - rebuild.startedAt) / 1000) }, 'index rebuild done');
+    await this.writeSnapshot();
   }
 
   private cancelRebuild(): void {
-    if (this.rebuild !== undefined) this.rebuild.cancelled = true;
+    this.rebuild?.cancel();
     this.rebuild = undefined;
   }
 
