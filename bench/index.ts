@@ -12,7 +12,7 @@
  * cache before the load (`--loads 3`: three fresh loads, medians shown; `--keep` leaves the snapshot). `--only realism`: the generators against held-out photos. `--only projection
  * --sizes 200000`: recall lost by the PCA projection alone (no graph), by candidates re-ranked.
  *
- * Sections: generator realism, exact-vs-HNSW crossover (picks EXACT_INDEX_MAX_SIZE), HNSW parameter sweep at 10k (picks
+ * Sections: generator realism, exact-vs-HNSW crossover (picks EXACT_SEARCH_MAX_IMAGES), HNSW parameter sweep at 10k (picks
  * HNSW_DEFAULTS), one-guild scale runs (each size and each load in a fresh child process so RSS is clean),
  * many small guilds through the real store with LRU eviction. `--full` adds 1M and 1000 guilds × 1000.
  *
@@ -45,7 +45,7 @@ import { DEFAULT_INDEX_POLICY, REDUCED_INDEX_DEFAULTS } from '../src/index/selec
 import { TopK } from '../src/index/top-k.ts';
 import type { VectorIndex } from '../src/index/types.ts';
 import { GuildIndex } from '../src/store/guild-index.ts';
-import { IMAGE_RECORDS_NAMESPACE, openImageStore, recordKey } from '../src/store/index.ts';
+import { IMAGE_RECORDS_NAMESPACE, openFileStore, recordKey } from '../src/store/file-store.ts';
 import { toStoredRecord } from '../src/store/records.ts';
 import type { ImageRecord, RecordMetadata } from '../src/store/types.ts';
 import {
@@ -519,7 +519,7 @@ async function manyGuilds(reals: Float32Array, guilds: number, perGuild: number)
     await keyv.disconnect();
     const buildSeconds = (performance.now() - start) / 1000;
     const rssBefore = process.memoryUsage().rss;
-    const store = await openImageStore({ dataDir, variant, dimensions: D, maxLoadedGuilds: 32, snapshotIntervalMs: 0 });
+    const store = await openFileStore({ dataDir, variant, dimensions: D, maxLoadedGuilds: 32, snapshotIntervalMs: 0 });
     const queries = generate(reals, guilds, 5);
     const cold: number[] = [];
     for (let g = 0; g < guilds; g++) {

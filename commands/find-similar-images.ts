@@ -10,8 +10,7 @@ import {
 import type { BotContext } from '../src/discord/context.ts';
 import { localizations, translate } from '../src/discord/i18n.ts';
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
-import { answerSimilar } from '../src/discord/similar-search.ts';
-import { DEFAULT_COUNT } from './similar.ts';
+import { answerSimilar, DEFAULT_COUNT } from '../src/discord/similar-search.ts';
 
 export const data = new ContextMenuCommandBuilder()
   .setName(translate('en')('commands.findSimilarImages.name'))

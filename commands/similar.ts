@@ -1,5 +1,6 @@
 /** `/similar image|url|message [count] [scope]`: images of this server that look like the given one. */
 import {
+  ApplicationCommandOptionType,
   ApplicationIntegrationType,
   InteractionContextType,
   MessageFlags,
@@ -13,52 +14,39 @@ import { localizations, translate } from '../src/discord/i18n.ts';
 import { isImageAttachment } from '../src/discord/images.ts';
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
 import { parseMessageReference } from '../src/discord/links.ts';
-import { answerSimilar, type QueryInput } from '../src/discord/similar-search.ts';
+import { addOptions, readOptions, type OptionTable, type OptionValues } from '../src/discord/options.ts';
+import { answerSimilar, DEFAULT_COUNT, type QueryInput } from '../src/discord/similar-search.ts';
 
 const en = translate('en');
 const key = (path: string) => `commands.similar.${path}`;
 
-export const DEFAULT_COUNT = 5;
 export const MAX_COUNT = 10;
 
-export const data = new SlashCommandBuilder()
-  .setName(en(key('name')))
-  .setNameLocalizations(localizations(key('name')))
-  .setDescription(en(key('description')))
-  .setDescriptionLocalizations(localizations(key('description')))
-  .setContexts(InteractionContextType.Guild)
-  .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
-  .addAttachmentOption((option) =>
-    option.setName('image').setNameLocalizations(localizations(key('options.image.name')))
-      .setDescription(en(key('options.image.description'))).setDescriptionLocalizations(localizations(key('options.image.description'))),
-  )
-  .addStringOption((option) =>
-    option.setName('url').setNameLocalizations(localizations(key('options.url.name')))
-      .setDescription(en(key('options.url.description'))).setDescriptionLocalizations(localizations(key('options.url.description')))
-      .setMaxLength(2000),
-  )
-  .addStringOption((option) =>
-    option.setName('message').setNameLocalizations(localizations(key('options.message.name')))
-      .setDescription(en(key('options.message.description'))).setDescriptionLocalizations(localizations(key('options.message.description')))
-      .setMaxLength(200),
-  )
-  .addIntegerOption((option) =>
-    option.setName('count').setNameLocalizations(localizations(key('options.count.name')))
-      .setDescription(en(key('options.count.description'))).setDescriptionLocalizations(localizations(key('options.count.description')))
-      .setMinValue(1).setMaxValue(MAX_COUNT),
-  )
-  .addStringOption((option) =>
-    option.setName('scope').setNameLocalizations(localizations(key('options.scope.name')))
-      .setDescription(en(key('options.scope.description'))).setDescriptionLocalizations(localizations(key('options.scope.description')))
-      .addChoices(
-        { name: en(key('choices.server')), name_localizations: localizations(key('choices.server')), value: 'server' },
-        { name: en(key('choices.channel')), name_localizations: localizations(key('choices.channel')), value: 'channel' },
-      ),
-  );
+/**
+ * The options, once: the builder below is made from this table and `execute` reads its arguments with
+ * `readOptions(interaction, OPTIONS)`, whose type comes from it (src/discord/options.ts).
+ */
+const OPTIONS = {
+  image: { type: ApplicationCommandOptionType.Attachment },
+  url: { type: ApplicationCommandOptionType.String, maxLength: 2000 },
+  message: { type: ApplicationCommandOptionType.String, maxLength: 200 },
+  count: { type: ApplicationCommandOptionType.Integer, minValue: 1, maxValue: MAX_COUNT },
+  scope: { type: ApplicationCommandOptionType.String, choices: ['server', 'channel'] },
+} as const satisfies OptionTable;
 
-/** Option names as declared above; the parser below reads exactly these. */
-type SimilarOptionName = 'image' | 'url' | 'message' | 'count' | 'scope';
-const option = (name: SimilarOptionName) => name;
+type SimilarOptions = OptionValues<typeof OPTIONS>;
+
+export const data = addOptions(
+  new SlashCommandBuilder()
+    .setName(en(key('name')))
+    .setNameLocalizations(localizations(key('name')))
+    .setDescription(en(key('description')))
+    .setDescriptionLocalizations(localizations(key('description')))
+    .setContexts(InteractionContextType.Guild)
+    .setIntegrationTypes(ApplicationIntegrationType.GuildInstall),
+  OPTIONS,
+  'commands.similar',
+);
 
 async function fetchReferencedMessage(interaction: ChatInputCommandInteraction<'cached'>, text: string): Promise<Message> {
   const reference = parseMessageReference(text);
@@ -72,15 +60,13 @@ async function fetchReferencedMessage(interaction: ChatInputCommandInteraction<'
   }
 }
 
-async function queryInputOf(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext): Promise<QueryInput> {
-  const image = interaction.options.getAttachment(option('image'));
+async function queryInputOf(interaction: ChatInputCommandInteraction<'cached'>, options: SimilarOptions, context: BotContext): Promise<QueryInput> {
+  const { image, url, message } = options;
   if (image) {
     if (!isImageAttachment(image)) throw new UserFacingError('similar.noImage');
     return { kind: 'bytes', bytes: await context.services.download(image.url) };
   }
-  const url = interaction.options.getString(option('url'));
   if (url) return { kind: 'url', url };
-  const message = interaction.options.getString(option('message'));
   if (message) return { kind: 'message', message: await fetchReferencedMessage(interaction, message) };
   throw new UserFacingError('similar.noImage');
 }
@@ -89,6 +75,7 @@ export async function execute(interaction: ChatInputCommandInteraction, context:
   const scope = await interactionScope(interaction, context);
   if (!scope || !interaction.inCachedGuild()) return;
   const { guild, member, channel, settings, t } = scope;
+  const options = readOptions(interaction, OPTIONS);
   // Download and embedding can exceed Discord's 3 s answer window: acknowledge first.
   await interaction.deferReply(settings.ephemeralReplies ? { flags: MessageFlags.Ephemeral } : {});
   await finishDeferred(interaction, context, t, async () =>
@@ -97,9 +84,9 @@ export async function execute(interaction: ChatInputCommandInteraction, context:
       asker: member,
       replyChannel: channel,
       ephemeral: settings.ephemeralReplies,
-      k: interaction.options.getInteger(option('count')) ?? DEFAULT_COUNT,
-      ...(interaction.options.getString(option('scope')) === 'channel' ? { scopeChannelId: channel.id } : {}),
-      input: await queryInputOf(interaction, context),
+      k: options.count ?? DEFAULT_COUNT,
+      ...(options.scope === 'channel' ? { scopeChannelId: channel.id } : {}),
+      input: await queryInputOf(interaction, options, context),
       t,
     }),
   );

@@ -3,6 +3,9 @@ import { getConfig } from '../config.ts';
 import { createEmbedder, embedderOptionsFromConfig, type Embedder } from '../embedding/index.ts';
 import type { ImageRecord } from '../store/types.ts';
 
+/** Guild of the images the CLI indexes and queries when no --guild is given (a folder is not a Discord server). */
+export const DEFAULT_CLI_GUILD = 'local';
+
 /** Images per worker below which starting worker threads costs more than it saves. */
 const IMAGES_PER_WORKER = 16;
 

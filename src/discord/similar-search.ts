@@ -17,6 +17,8 @@ import { similarReply, type MatchView, type ReplyPayload } from './replies/simil
 import type { SimilarSession } from './sessions.ts';
 import { fetchUncachedChannels } from './threads.ts';
 
+/** Matches per page when the asker does not choose (/similar without `count`, the context menu, 🔍). */
+export const DEFAULT_COUNT = 5;
 /** Searches repeated at most after fetching uncached channels of candidate records (archived threads). */
 const MAX_CHANNEL_ROUNDS = 3;
 /** Edge asked from Discord's media proxy for thumbnails in the collage. */

@@ -1,7 +1,7 @@
 /**
  * Brute-force index: vectors packed in one Float32Array, scanned with a dot product per query. Exact, no
  * build cost, 4·d bytes per vector and no per-vector objects; faster than HNSW for small guilds (see
- * EXACT_INDEX_MAX_SIZE in ./select.ts for the measured crossover).
+ * EXACT_SEARCH_MAX_IMAGES in ./select.ts for the measured crossover).
  */
 import { open, readFile } from 'node:fs/promises';
 import { StoreError } from '../errors.ts';

@@ -12,12 +12,20 @@ import type { VectorIndex, VectorIndexKind } from './types.ts';
  * query (k=10): 500: exact 0.70 ms, hnsw 0.54 ms · 1000: exact 1.34 ms, hnsw 0.67 ms · 2000: 2.77 vs 0.95 ms.
  * The JS scan (no SIMD) grows linearly and loses from ~500 on; below that the two cost the same, and the
  * scan is exact, holds no graph and loads with one read, so small guilds keep it.
+ * The PostgreSQL store's constant of the same name (src/store/postgres/store.ts) is 1000: there the exact
+ * scan runs inside the database, and its crossover against pgvector's HNSW was measured on its own.
  */
-export const EXACT_INDEX_MAX_SIZE = 500;
+export const EXACT_SEARCH_MAX_IMAGES = 500;
+
+/**
+ * Guilds above this many images switch (at their next snapshot) to the PCA graph: see REDUCED_INDEX_DEFAULTS.
+ * The PostgreSQL store uses the same threshold under the same name (src/store/postgres/reduction.ts).
+ */
+export const REDUCED_SEARCH_MIN_IMAGES = 100_000;
 
 export interface ReducedIndexPolicy {
   /** Guilds above this many images switch (at their next snapshot) to the PCA graph + exact re-rank. */
-  minSize: number;
+  reducedSearchMinImages: number;
   /** Live vectors sampled to fit the projection. */
   fitSamples: number;
   parameters: ReducedHnswParameters;
@@ -38,24 +46,24 @@ export interface ReducedIndexPolicy {
  * guilds switch only above that; the projection is then fitted on 2048 of the guild's own vectors.
  */
 export const REDUCED_INDEX_DEFAULTS: ReducedIndexPolicy = {
-  minSize: 100_000,
+  reducedSearchMinImages: REDUCED_SEARCH_MIN_IMAGES,
   fitSamples: 2048,
   parameters: { m: 24, efConstruction: 300, efSearch: 768, reducedDimensions: 256, rerank: 256 },
 };
 
 export interface IndexPolicy {
-  exactMaxSize: number;
+  exactSearchMaxImages: number;
   hnsw: HnswParameters;
   /** Absent: guilds never leave the full-dimension graph. */
   reduced?: ReducedIndexPolicy;
 }
 
-export const DEFAULT_INDEX_POLICY: IndexPolicy = { exactMaxSize: EXACT_INDEX_MAX_SIZE, hnsw: HNSW_DEFAULTS, reduced: REDUCED_INDEX_DEFAULTS };
+export const DEFAULT_INDEX_POLICY: IndexPolicy = { exactSearchMaxImages: EXACT_SEARCH_MAX_IMAGES, hnsw: HNSW_DEFAULTS, reduced: REDUCED_INDEX_DEFAULTS };
 
 /** The index kind a guild of `size` vectors should use. */
 export function preferredKind(size: number, policy: IndexPolicy): VectorIndexKind {
-  if (size <= policy.exactMaxSize) return 'exact';
-  return policy.reduced !== undefined && size > policy.reduced.minSize ? 'pca-hnsw' : 'hnsw';
+  if (size <= policy.exactSearchMaxImages) return 'exact';
+  return policy.reduced !== undefined && size > policy.reduced.reducedSearchMinImages ? 'pca-hnsw' : 'hnsw';
 }
 
 /** A new index of the preferred kind for `source`'s size holding its live vectors; `source` stays usable. */
@@ -107,5 +115,5 @@ function sampleVectors(source: VectorIndex, count: number): Float32Array[] {
 }
 
 export function createVectorIndex(dimensions: number, policy: IndexPolicy): VectorIndex {
-  return policy.exactMaxSize > 0 ? new ExactVectorIndex(dimensions) : HnswVectorIndex.create(dimensions, policy.hnsw);
+  return policy.exactSearchMaxImages > 0 ? new ExactVectorIndex(dimensions) : HnswVectorIndex.create(dimensions, policy.hnsw);
 }

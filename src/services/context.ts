@@ -23,12 +23,20 @@ import { createLockService, type LockService } from './locks.ts';
 import { KeyvMemberPrivacy, PRIVACY_NAMESPACE } from './privacy.ts';
 import { WorkQueue } from './queue.ts';
 import { CooldownTracker, GuildSettingsStore, SETTINGS_NAMESPACE } from './settings.ts';
-import { KeyvReportStore, REPORTS_NAMESPACE } from './reports.ts';
-import { Resigner, RESIGN_NAMESPACE } from './resign.ts';
+import { KeyvReportStore, REPORTS_NAMESPACE, type ReportService } from './reports.ts';
+import { Resigner, RESIGN_NAMESPACE, type ResignService } from './resign.ts';
 import { findSimilarImages } from './similarity.ts';
 import { WaveService, WAVES_NAMESPACE } from './waves.ts';
 import { clearUnfinished, loadUnfinished, saveUnfinished, UNFINISHED_NAMESPACE } from './unfinished.ts';
-import type { FindSimilarOptions, GuildServiceStats, Services, SimilarityPage } from './types.ts';
+import type {
+  BackfillService,
+  Cooldowns,
+  FindSimilarOptions,
+  GuildSettingsService,
+  Indexer,
+  QueueStats,
+  SimilarityPage,
+} from './types.ts';
 
 const log = childLogger('services');
 
@@ -39,6 +47,55 @@ export interface ServiceOverrides {
   detector?: DuplicateDetector;
   /** Download host allow-list (default config.CDN_ALLOWED_HOSTS). */
   allowedHosts?: readonly string[];
+}
+
+export interface GuildServiceStats {
+  imagesIndexed: number;
+  /** Embedding backend in use, e.g. `wasm (2 workers)`. */
+  backend: string;
+  queue: QueueStats;
+  /** Milliseconds since the epoch of the last finished backfill in this guild, or null. */
+  lastBackfillAt: number | null;
+  /** Duplicate notices members reported as "not a repost" (and not undone). */
+  falsePositivesReported: number;
+}
+
+/** Everything the Discord layer and src/main.ts use. Created once per process by `createServices`. */
+export interface Services {
+  readonly config: Config;
+  readonly embedder: Embedder;
+  readonly store: ImageStore;
+  readonly settings: GuildSettingsService;
+  readonly indexer: Indexer;
+  readonly backfill: BackfillService;
+  /** Backfill and re-embedding jobs: BullMQ on Redis with REDIS_URL (any process runs them), in-process otherwise. */
+  readonly jobs: JobQueue;
+  /** Reaction-search cooldown per user (default 10 s). */
+  readonly reactionCooldowns: Cooldowns;
+  /** "Not a repost" reports and the image pairs they suppress. */
+  readonly reports: ReportService;
+  /** Stored images signed by an older signature format, and the `resign` channel job that updates them. */
+  readonly resign: ResignService;
+  /** Spam-wave tracking (state in keyv, shared by every process). */
+  readonly waves: WaveService;
+  /** Downloads a user-supplied URL (the /similar `url` option) with the allowed-host rules. */
+  download(url: string): Promise<Uint8Array>;
+  /** Similarity search shared by /similar, the context menu and the 🔍 reaction. */
+  findSimilar(options: FindSimilarOptions): Promise<SimilarityPage>;
+  /** The record of an indexed image, e.g. for "similar to this message's attachment". */
+  getRecord(guildId: string, sourceKey: string): Promise<ImageRecord | undefined>;
+  // Deletions: records and vectors go; queued work for them is dropped; nothing deleted is shown again.
+  removeMessages(guildId: string, messageIds: readonly string[]): Promise<number>;
+  removeChannel(guildId: string, channelId: string): Promise<number>;
+  removeGuild(guildId: string): Promise<number>;
+  stats(guildId: string): Promise<GuildServiceStats>;
+  // Member privacy (./privacy.ts): a forgotten member's images are removed and their new posts not indexed.
+  /** Removes every image of the member from the guild's index and stops indexing theirs; resolves with the count removed. */
+  forgetMember(guildId: string, userId: string, byUserId: string): Promise<number>;
+  /** Indexes the member's new posts again; resolves whether they had been forgotten. */
+  rememberMember(guildId: string, userId: string): Promise<boolean>;
+  /** Drains the queue, stops backfills (cursors kept), flushes the store, closes the embedder and keyv. */
+  close(): Promise<void>;
 }
 
 /** The Services interface plus the concrete parts (for tests and tools that need more than the interface). */

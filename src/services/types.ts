@@ -1,18 +1,13 @@
 /**
- * The services layer's public surface: what the Discord layer (src/discord, commands/), the CLI and
- * src/main.ts call. Nothing here knows about discord.js; the Discord layer adapts its objects to these
- * plain types (ImageReference, HistoryMessage) and passes permission checks in as predicates.
+ * The plain data types the services exchange with their callers (the Discord layer in src/discord and
+ * commands/, the CLI, src/main.ts). Nothing here knows about discord.js; the Discord layer adapts its
+ * objects to these types (ImageReference, HistoryMessage) and passes permission checks in as predicates.
+ * Every service module imports from here and this module imports none of them, so there are no loops.
  *
- * Entry point: `createServices(config)` in src/services/context.ts returns a `Services` object.
+ * Entry point: `createServices(config)` in src/services/context.ts returns the `Services` object.
  */
-import type { Config } from '../config.ts';
 import type { DejavuError, ErrorCode } from '../errors.ts';
-import type { Embedder } from '../embedding/types.ts';
-import type { ImageRecord, ImageSource, ImageStore, RecordMetadata, ScoredRecord } from '../store/types.ts';
-import type { JobQueue } from './jobs/types.ts';
-import type { ReportService } from './reports.ts';
-import type { ResignService } from './resign.ts';
-import type { WaveService, WaveSettings } from './waves.ts';
+import type { ImageRecord, ImageSource, RecordMetadata, ScoredRecord } from '../store/types.ts';
 import type { MediaKind, MediaSettings } from './media.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -205,7 +200,18 @@ export interface SimilarityPage {
 // Settings (src/services/settings.ts)
 // ---------------------------------------------------------------------------------------------
 
-/** Wave and media settings are blocks of their own (src/services/waves.ts, src/services/media.ts). */
+/** The spam-wave block of the guild settings (validated and used by src/services/waves.ts). */
+export interface WaveSettings {
+  waveAlerts: boolean;
+  waveChannels: number;
+  waveAccounts: number;
+  waveWindowMinutes: number;
+  waveDeleteCopies: boolean;
+  waveTimeoutMinutes: number;
+  waveDryRun: boolean;
+}
+
+/** Media settings are a block of their own (src/services/media.ts). */
 export interface GuildSettings extends WaveSettings, MediaSettings {
   /**
    * Duplicate decision threshold; meaning defined by the duplicate detector (its score in [0, 1]).
@@ -353,59 +359,6 @@ export interface Cooldowns {
   tryAcquire(key: string, now?: number): boolean;
   /** Milliseconds until `key` may act again (0 = now). */
   remainingMs(key: string, now?: number): number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Stats and the services container (src/services/context.ts)
-// ---------------------------------------------------------------------------------------------
-
-export interface GuildServiceStats {
-  imagesIndexed: number;
-  /** Embedding backend in use, e.g. `wasm (2 workers)`. */
-  backend: string;
-  queue: QueueStats;
-  /** Milliseconds since the epoch of the last finished backfill in this guild, or null. */
-  lastBackfillAt: number | null;
-  /** Duplicate notices members reported as "not a repost" (and not undone). */
-  falsePositivesReported: number;
-}
-
-/** Everything the Discord layer and src/main.ts use. Created once per process by `createServices`. */
-export interface Services {
-  readonly config: Config;
-  readonly embedder: Embedder;
-  readonly store: ImageStore;
-  readonly settings: GuildSettingsService;
-  readonly indexer: Indexer;
-  readonly backfill: BackfillService;
-  /** Backfill and re-embedding jobs: BullMQ on Redis with REDIS_URL (any process runs them), in-process otherwise. */
-  readonly jobs: JobQueue;
-  /** Reaction-search cooldown per user (default 10 s). */
-  readonly reactionCooldowns: Cooldowns;
-  /** "Not a repost" reports and the image pairs they suppress. */
-  readonly reports: ReportService;
-  /** Stored images signed by an older signature format, and the `resign` channel job that updates them. */
-  readonly resign: ResignService;
-  /** Spam-wave tracking (state in keyv, shared by every process). */
-  readonly waves: WaveService;
-  /** Downloads a user-supplied URL (the /similar `url` option) with the allowed-host rules. */
-  download(url: string): Promise<Uint8Array>;
-  /** Similarity search shared by /similar, the context menu and the 🔍 reaction. */
-  findSimilar(options: FindSimilarOptions): Promise<SimilarityPage>;
-  /** The record of an indexed image, e.g. for "similar to this message's attachment". */
-  getRecord(guildId: string, sourceKey: string): Promise<ImageRecord | undefined>;
-  // Deletions: records and vectors go; queued work for them is dropped; nothing deleted is shown again.
-  removeMessages(guildId: string, messageIds: readonly string[]): Promise<number>;
-  removeChannel(guildId: string, channelId: string): Promise<number>;
-  removeGuild(guildId: string): Promise<number>;
-  stats(guildId: string): Promise<GuildServiceStats>;
-  // Member privacy (./privacy.ts): a forgotten member's images are removed and their new posts not indexed.
-  /** Removes every image of the member from the guild's index and stops indexing theirs; resolves with the count removed. */
-  forgetMember(guildId: string, userId: string, byUserId: string): Promise<number>;
-  /** Indexes the member's new posts again; resolves whether they had been forgotten. */
-  rememberMember(guildId: string, userId: string): Promise<boolean>;
-  /** Drains the queue, stops backfills (cursors kept), flushes the store, closes the embedder and keyv. */
-  close(): Promise<void>;
 }
 
 export type { ScoredRecord };

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { childLogger, type Logger } from '../logger.ts';
 import type { ImageRecord } from '../store/types.ts';
 import type { LockService } from './locks.ts';
-import type { DuplicateMatch } from './types.ts';
+import type { DuplicateMatch, WaveSettings } from './types.ts';
 
 export const WAVES_NAMESPACE = 'dejavu-waves';
 
@@ -45,16 +45,6 @@ export const waveSettingsShape = {
   /** Report the actions a wave would trigger without doing them. */
   waveDryRun: z.boolean().default(false),
 };
-
-export interface WaveSettings {
-  waveAlerts: boolean;
-  waveChannels: number;
-  waveAccounts: number;
-  waveWindowMinutes: number;
-  waveDeleteCopies: boolean;
-  waveTimeoutMinutes: number;
-  waveDryRun: boolean;
-}
 
 /** One message of a wave. */
 export interface WavePost {

@@ -10,48 +10,25 @@
  * way and the directory fsync'd; only then are the journal emptied and old files deleted. A crash at any
  * point leaves a manifest naming complete files plus a journal whose entries with seq ≤ manifest.seq are
  * skipped on replay. The metadata (everything but signatures) stays in RAM so search filters run inline.
+ *
+ * This module keeps the guild's state consistent (journal, index, swaps); the files themselves are read and
+ * written by ./guild-files.ts, the in-RAM metadata with its lookup maps is ./guild-records.ts, and when and
+ * how the index is rebuilt is ./guild-rebuild.ts.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { StoreError } from '../errors.ts';
-import { ExactVectorIndex } from '../index/exact.ts';
-import { HnswVectorIndex } from '../index/hnsw.ts';
-import { ReducedHnswVectorIndex } from '../index/reduced-hnsw.ts';
-import { REDUCED_INDEX_DEFAULTS, createVectorIndex, preferredKind, rebuildIndex, rebuildSteps, type IndexPolicy } from '../index/select.ts';
-import { runInSlices } from '../index/steps.ts';
+import { preferredKind, rebuildIndex, type IndexPolicy } from '../index/select.ts';
 import { childLogger } from '../logger.ts';
 import type { VectorIndex, VectorIndexKind } from '../index/types.ts';
+import { checkManifest, createManifest, JOURNAL_FILE, loadIndex, readManifest, readRows, removeStaleFiles, writeSnapshotFiles, type GuildManifest } from './guild-files.ts';
+import { BackgroundRebuild, needsRebuild, rebuildsInBackground } from './guild-rebuild.ts';
+import { GuildRecords } from './guild-records.ts';
 import { Journal, syncPath, type JournalEntry } from './journal.ts';
-import { checkGuildId, decodeVector, encodeVector, fromRow, metadataOf, toRow, toStoredRecord, type MetadataRow } from './records.ts';
+import { checkGuildId, decodeVector, encodeVector, fromRow, metadataOf, toStoredRecord } from './records.ts';
 import type { ImageRecord, RecordMetadata } from './types.ts';
 
-export { checkGuildId };
-
 const log = childLogger('guild-index');
-const MANIFEST = 'manifest.json';
-const JOURNAL = 'journal.log';
-const MANIFEST_FORMAT = 1;
-
-export interface GuildManifest {
-  format: number;
-  guildId: string;
-  variant: string;
-  dimensions: number;
-  /** Last journal seq whose effect is in the snapshot. */
-  seq: number;
-  nextId: number;
-  /** Live records in the snapshot. */
-  count: number;
-  index: { kind: VectorIndexKind; file: string } | null;
-  recordsFile: string | null;
-  /**
-   * A compaction was asked for (a member was forgotten) and the index file may still hold vectors marked
-   * deleted: the next open compacts before serving. Absent in older manifests (false).
-   */
-  compactPending?: boolean;
-}
 
 export interface GuildIndexOptions {
   guildId: string;
@@ -67,56 +44,14 @@ export interface GuildIndexOptions {
   rebuildSliceMs?: number;
 }
 
-/**
- * Index rebuilds (kind switch, compaction) of bigger guilds run in the background, a few milliseconds at a
- * time, while the guild keeps serving from its current index: rebuilding 100k vectors into the PCA graph
- * takes minutes, and holding the guild (or the whole event loop) that long would stall searches, indexing
- * and the gateway heartbeat. Below this size a rebuild takes a few seconds at most and runs inline.
- */
-export const BACKGROUND_REBUILD_MIN_SIZE = 5000;
-
-/** A background rebuild: the changes applied since it started, replayed onto the new index when it ends. */
-interface Rebuild {
-  changes: Array<{ id: number; vector?: Float32Array }>;
-  cancelled: boolean;
-  done: Promise<void>;
-}
-
-export async function readManifest(dir: string): Promise<GuildManifest | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, MANIFEST), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  try {
-    return JSON.parse(text) as GuildManifest;
-  } catch (error) {
-    throw new StoreError('INDEX_CORRUPT', `Guild manifest ${join(dir, MANIFEST)} is not valid JSON`, { dir }, { cause: error });
-  }
-}
-
-/** Whether the guild has journal entries not yet in a snapshot (a crash or a kill happened). */
-export async function hasPendingJournal(dir: string): Promise<boolean> {
-  try {
-    return (await stat(join(dir, JOURNAL))).size > 0;
-  } catch {
-    return false;
-  }
-}
-
 export class GuildIndex {
-  private readonly records = new Map<number, RecordMetadata>();
-  private readonly bySource = new Map<string, number>();
-  private readonly byHash = new Map<string, number[]>();
-  private readonly byMessage = new Map<string, number[]>();
+  private readonly records = new GuildRecords();
   private seq: number;
   private nextId: number;
   private opsSinceSnapshot = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private isClosed = false;
-  private rebuild: Rebuild | undefined;
+  private rebuild: BackgroundRebuild | undefined;
   /** See GuildManifest.compactPending; cleared when a rebuilt index (only live vectors) replaces the current one. */
   private compactRequested: boolean;
 
@@ -144,15 +79,14 @@ export class GuildIndex {
       if (options.variant === undefined) {
         throw new StoreError('INVALID_INPUT', `Cannot create guild index ${options.guildId} without an embedding variant`, { guildId: options.guildId });
       }
-      manifest = { format: MANIFEST_FORMAT, guildId: options.guildId, variant: options.variant, dimensions: options.dimensions, seq: 0, nextId: 1, count: 0, index: null, recordsFile: null };
-      await writeFileAtomic(dir, MANIFEST, JSON.stringify(manifest));
+      manifest = await createManifest(dir, options.guildId, options.variant, options.dimensions);
     }
-    checkManifest(dir, manifest, options);
+    checkManifest(dir, manifest, options.guildId, options.variant, options.dimensions);
     const rows = manifest.recordsFile === null ? [] : await readRows(join(dir, manifest.recordsFile));
-    const index = await loadIndex(dir, manifest, options, rows.map((row) => row[0]));
-    const { journal, entries } = await Journal.open(join(dir, JOURNAL));
+    const index = await loadIndex(dir, manifest, options.dimensions, options.policy, rows.map((row) => row[0]));
+    const { journal, entries } = await Journal.open(join(dir, JOURNAL_FILE));
     const guild = new GuildIndex(dir, options, manifest, index, journal);
-    for (const row of rows) guild.remember(fromRow(options.guildId, row));
+    for (const row of rows) guild.records.add(fromRow(options.guildId, row));
     const replayed = entries.filter((entry) => entry.seq > manifest.seq);
     for (const entry of replayed) guild.apply(entry);
     guild.opsSinceSnapshot = replayed.length;
@@ -203,8 +137,7 @@ export class GuildIndex {
   }
 
   getBySource(sourceKey: string): RecordMetadata | undefined {
-    const id = this.bySource.get(sourceKey);
-    return id === undefined ? undefined : this.records.get(id);
+    return this.records.getBySource(sourceKey);
   }
 
   get(id: number): RecordMetadata | undefined {
@@ -212,27 +145,23 @@ export class GuildIndex {
   }
 
   idsByHash(contentHash: string): number[] {
-    return [...(this.byHash.get(contentHash) ?? [])];
+    return this.records.idsByHash(contentHash);
   }
 
   idsByMessage(messageId: string): number[] {
-    return [...(this.byMessage.get(messageId) ?? [])];
+    return this.records.idsByMessage(messageId);
   }
 
   idsByChannel(channelId: string): number[] {
-    const ids: number[] = [];
-    for (const record of this.records.values()) if (record.channelId === channelId) ids.push(record.id);
-    return ids;
+    return this.records.idsByChannel(channelId);
   }
 
   idsByAuthor(authorId: string): number[] {
-    const ids: number[] = [];
-    for (const record of this.records.values()) if (record.authorId === authorId) ids.push(record.id);
-    return ids;
+    return this.records.idsByAuthor(authorId);
   }
 
   ids(): number[] {
-    return [...this.records.keys()];
+    return this.records.ids();
   }
 
   allocateId(): number {
@@ -306,8 +235,8 @@ export class GuildIndex {
   async snapshot(): Promise<void> {
     this.assertOpen();
     if (this.rebuild !== undefined) return;
-    if (this.needsRebuild()) {
-      if (this.index.size + this.index.deletedCount > (this.options.backgroundRebuildMinSize ?? BACKGROUND_REBUILD_MIN_SIZE)) {
+    if (needsRebuild(this.index, this.options.policy, this.options.compactDeletedFraction)) {
+      if (rebuildsInBackground(this.index, this.options.backgroundRebuildMinSize)) {
         this.startRebuild();
         return;
       }
@@ -330,7 +259,7 @@ export class GuildIndex {
     if (this.index.deletedCount > 0 || preferredKind(this.index.size, this.options.policy) !== this.index.kind) {
       // Written into every snapshot until the rebuilt index is in place, so a stop in between resumes it.
       this.compactRequested = true;
-      if (this.index.size + this.index.deletedCount > (this.options.backgroundRebuildMinSize ?? BACKGROUND_REBUILD_MIN_SIZE)) {
+      if (rebuildsInBackground(this.index, this.options.backgroundRebuildMinSize)) {
         this.startRebuild();
         return;
       }
@@ -340,23 +269,17 @@ export class GuildIndex {
   }
 
   private async writeSnapshot(): Promise<void> {
-    const seq = this.seq;
-    const kind = this.index.kind;
-    // A directory (pca-hnsw) cannot be renamed over a leftover of a crashed snapshot with the same seq, so
-    // it gets a unique name; files are replaced atomically by rename.
-    const indexFile = kind === 'pca-hnsw' ? `index-${seq}-${Date.now().toString(36)}.${kind}` : `index-${seq}.${kind}`;
-    const recordsFile = `records-${seq}.jsonl`;
-    await this.index.save(join(this.dir, `${indexFile}.tmp`));
-    syncPath(join(this.dir, `${indexFile}.tmp`));
-    await rename(join(this.dir, `${indexFile}.tmp`), join(this.dir, indexFile));
-    await writeRows(join(this.dir, `${recordsFile}.tmp`), this.records.values());
-    await rename(join(this.dir, `${recordsFile}.tmp`), join(this.dir, recordsFile));
-    const manifest: GuildManifest = { ...this.manifest, seq, nextId: this.nextId, count: this.records.size, index: { kind, file: indexFile }, recordsFile, compactPending: this.compactRequested };
-    await writeFileAtomic(this.dir, MANIFEST, JSON.stringify(manifest));
+    const manifest = await writeSnapshotFiles(this.dir, this.index, this.records.values(), {
+      ...this.manifest,
+      seq: this.seq,
+      nextId: this.nextId,
+      count: this.records.size,
+      compactPending: this.compactRequested,
+    });
     this.manifest = manifest;
     await this.journal.clear();
     this.opsSinceSnapshot = 0;
-    await removeStaleFiles(this.dir, new Set([MANIFEST, JOURNAL, indexFile, recordsFile]));
+    await removeStaleFiles(this.dir, manifest);
   }
 
   /** Snapshots if anything changed, then releases files and memory. Call inside `exclusive`. */
@@ -388,16 +311,16 @@ export class GuildIndex {
       this.maybeGrowIntoHnsw();
       const vector = decodeVector(entry.vector, this.options.dimensions);
       this.index.add(metadata.id, vector);
-      this.rebuild?.changes.push({ id: metadata.id, vector });
-      this.remember(metadata);
+      this.rebuild?.recordAdd(metadata.id, vector);
+      this.records.add(metadata);
       this.nextId = Math.max(this.nextId, metadata.id + 1);
     } else {
       for (const id of entry.ids) {
         const record = this.records.get(id);
         if (record === undefined) continue;
         this.index.remove(id);
-        this.rebuild?.changes.push({ id });
-        this.forget(record);
+        this.rebuild?.recordRemove(id);
+        this.records.remove(record);
       }
     }
     this.seq = Math.max(this.seq, entry.seq);
@@ -408,53 +331,42 @@ export class GuildIndex {
     if (this.index.kind === 'exact' && preferredKind(this.index.size + 1, this.options.policy) !== 'exact') {
       // The full-dimension graph: the PCA one is fitted at a snapshot, once the guild is large.
       const { reduced: _reduced, ...fullGraphPolicy } = this.options.policy;
-      this.replaceIndex(rebuildIndex(this.index, { ...fullGraphPolicy, exactMaxSize: -1 }));
+      this.replaceIndex(rebuildIndex(this.index, { ...fullGraphPolicy, exactSearchMaxImages: -1 }));
     }
   }
 
-  private needsRebuild(): boolean {
-    const stored = this.index.size + this.index.deletedCount;
-    const deletedFraction = stored === 0 ? 0 : this.index.deletedCount / stored;
-    const wrongKind = preferredKind(this.index.size, this.options.policy) !== this.index.kind;
-    return wrongKind || deletedFraction > (this.options.compactDeletedFraction ?? 0.25);
-  }
-
   /**
-   * Builds the new index from the current one in slices; searches, adds and removals go on meanwhile and
-   * are recorded, then replayed onto the new index under the guild's lock before it replaces the old one
-   * and a snapshot is written. A failure leaves the current index in place (logged; retried at the next
-   * snapshot).
+   * Starts a background rebuild (./guild-rebuild.ts); the built index is swapped in under the guild's lock,
+   * with the changes made meanwhile replayed onto it, and a snapshot is written.
    */
   private startRebuild(): void {
-    const source = this.index;
-    const rebuild: Rebuild = { changes: [], cancelled: false, done: Promise.resolve() };
-    this.rebuild = rebuild;
-    const started = performance.now();
-    log.info({ guildId: this.guildId, kind: source.kind, size: source.size, deleted: source.deletedCount }, 'index rebuild started in the background');
-    const finish = async (target: VectorIndex): Promise<void> => {
-      if (rebuild.cancelled || this.isClosed) {
-        target.close?.();
-        return;
-      }
-      for (const change of rebuild.changes) {
-        if (change.vector === undefined) target.remove(change.id);
-        else target.add(change.id, change.vector);
-      }
-      this.rebuild = undefined;
-      this.replaceIndex(target);
-      log.info({ guildId: this.guildId, kind: target.kind, size: target.size, seconds: Math.round((performance.now() - started) / 1000) }, 'index rebuild done');
-      await this.writeSnapshot();
-    };
-    rebuild.done = runInSlices(rebuildSteps(source, this.options.policy), () => rebuild.cancelled, this.options.rebuildSliceMs)
-      .then((target) => (target === undefined ? undefined : this.exclusive(() => finish(target))))
-      .catch((error: unknown) => log.error({ err: error, guildId: this.guildId }, 'index rebuild failed; keeping the current index'))
-      .finally(() => {
+    const rebuild: BackgroundRebuild = new BackgroundRebuild(
+      this.index,
+      this.options.policy,
+      this.options.rebuildSliceMs,
+      this.guildId,
+      (target) => this.exclusive(() => this.swapInRebuilt(rebuild, target)),
+      () => {
         if (this.rebuild === rebuild) this.rebuild = undefined;
-      });
+      },
+    );
+    this.rebuild = rebuild;
+  }
+
+  private async swapInRebuilt(rebuild: BackgroundRebuild, target: VectorIndex): Promise<void> {
+    if (rebuild.isCancelled || this.isClosed) {
+      target.close?.();
+      return;
+    }
+    rebuild.replayOnto(target);
+    this.rebuild = undefined;
+    this.replaceIndex(target);
+    log.info({ guildId: this.guildId, kind: target.kind, size: target.size, seconds: Math.round((performance.now() - rebuild.startedAt) / 1000) }, 'index rebuild done');
+    await this.writeSnapshot();
   }
 
   private cancelRebuild(): void {
-    if (this.rebuild !== undefined) this.rebuild.cancelled = true;
+    this.rebuild?.cancel();
     this.rebuild = undefined;
   }
 
@@ -466,109 +378,7 @@ export class GuildIndex {
     old.close?.();
   }
 
-  private remember(record: RecordMetadata): void {
-    this.records.set(record.id, record);
-    this.bySource.set(record.sourceKey, record.id);
-    push(this.byHash, record.contentHash, record.id);
-    if (record.messageId !== '') push(this.byMessage, record.messageId, record.id);
-  }
-
-  private forget(record: RecordMetadata): void {
-    this.records.delete(record.id);
-    if (this.bySource.get(record.sourceKey) === record.id) this.bySource.delete(record.sourceKey);
-    pull(this.byHash, record.contentHash, record.id);
-    pull(this.byMessage, record.messageId, record.id);
-  }
-
   private assertOpen(): void {
     if (this.isClosed) throw new StoreError('STORE_FAILED', `Guild index ${this.guildId} is closed`, { guildId: this.guildId });
-  }
-}
-
-function push(map: Map<string, number[]>, key: string, id: number): void {
-  const ids = map.get(key);
-  if (ids === undefined) map.set(key, [id]);
-  else if (!ids.includes(id)) ids.push(id);
-}
-
-function pull(map: Map<string, number[]>, key: string, id: number): void {
-  const ids = map.get(key);
-  if (ids === undefined) return;
-  const rest = ids.filter((other) => other !== id);
-  if (rest.length === 0) map.delete(key);
-  else map.set(key, rest);
-}
-
-function checkManifest(dir: string, manifest: GuildManifest, options: GuildIndexOptions): void {
-  if (manifest.format !== MANIFEST_FORMAT) {
-    throw new StoreError('INDEX_CORRUPT', `Guild index ${dir} has manifest format ${manifest.format}, expected ${MANIFEST_FORMAT}`, { dir });
-  }
-  const variant = options.variant ?? manifest.variant;
-  if (manifest.variant !== variant || manifest.dimensions !== options.dimensions) {
-    throw new StoreError(
-      'INDEX_VARIANT_MISMATCH',
-      `Guild ${options.guildId} was indexed with embedding variant "${manifest.variant}" (${manifest.dimensions}-d) but the embedder produces ` +
-        `"${variant}" (${options.dimensions}-d); vectors of different variants cannot be compared. Re-index the guild ` +
-        `(delete ${dir}) or configure the original embedder.`,
-      { guildId: options.guildId, indexVariant: manifest.variant, embedderVariant: variant, indexDimensions: manifest.dimensions, embedderDimensions: options.dimensions },
-    );
-  }
-}
-
-async function loadIndex(dir: string, manifest: GuildManifest, options: GuildIndexOptions, liveLabels: number[]): Promise<VectorIndex> {
-  if (manifest.index === null) return createVectorIndex(options.dimensions, options.policy);
-  const path = join(dir, manifest.index.file);
-  switch (manifest.index.kind) {
-    case 'exact':
-      return ExactVectorIndex.load(path, options.dimensions);
-    case 'hnsw':
-      return HnswVectorIndex.load(path, options.dimensions, liveLabels, options.policy.hnsw);
-    case 'pca-hnsw':
-      return ReducedHnswVectorIndex.load(path, options.dimensions, liveLabels, { ...(options.policy.reduced ?? REDUCED_INDEX_DEFAULTS).parameters });
-  }
-}
-
-async function readRows(path: string): Promise<MetadataRow[]> {
-  const rows: MetadataRow[] = [];
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  for await (const line of lines) if (line !== '') rows.push(JSON.parse(line) as MetadataRow);
-  return rows;
-}
-
-async function writeRows(path: string, records: Iterable<RecordMetadata>): Promise<void> {
-  const file = await open(path, 'w');
-  try {
-    let chunk: string[] = [];
-    for (const record of records) {
-      chunk.push(JSON.stringify(toRow(record)));
-      if (chunk.length === 10_000) {
-        await file.write(`${chunk.join('\n')}\n`);
-        chunk = [];
-      }
-    }
-    if (chunk.length > 0) await file.write(`${chunk.join('\n')}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-}
-
-/** temp file + fsync + rename + fsync of the directory. */
-export async function writeFileAtomic(dir: string, name: string, content: string): Promise<void> {
-  const temporary = join(dir, `${name}.tmp`);
-  const file = await open(temporary, 'w');
-  try {
-    await file.write(content);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, join(dir, name));
-  syncPath(dir);
-}
-
-async function removeStaleFiles(dir: string, keep: Set<string>): Promise<void> {
-  for (const name of await readdir(dir)) {
-    if (!keep.has(name)) await rm(join(dir, name), { recursive: true, force: true }); // pca-hnsw snapshots are directories
   }
 }

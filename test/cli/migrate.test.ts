@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { command } from '../../src/cli/commands/migrate.ts';
-import { openImageStore } from '../../src/store/index.ts';
+import { openFileStore } from '../../src/store/file-store.ts';
 import type { ImageRecord, ImageStore } from '../../src/store/types.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf } from '../store/helpers.ts';
 import { requireServer } from '../helpers/servers.ts';
@@ -69,7 +69,7 @@ function summary(result: CliResult): Summary {
 
 /** A file store with `counts[guild]` images per guild (seeded random vectors), closed again. */
 async function buildHnswStore(dataDir: string, counts: Record<string, number>, variant = VARIANT, seed = 1): Promise<void> {
-  const store = await openImageStore({ dataDir, variant, snapshotIntervalMs: 0 });
+  const store = await openFileStore({ dataDir, variant, snapshotIntervalMs: 0 });
   const random = seededRandom(seed);
   for (const [guildId, count] of Object.entries(counts)) {
     for (let n = 0; n < count; n++) {
@@ -97,7 +97,7 @@ async function snapshotGuild(store: ImageStore, guildId: string): Promise<Map<st
 }
 
 async function snapshotHnsw(dataDir: string, guildIds: string[], variant = VARIANT): Promise<Map<string, Map<string, Snapshot>>> {
-  const store = await openImageStore({ dataDir, variant, snapshotIntervalMs: 0 });
+  const store = await openFileStore({ dataDir, variant, snapshotIntervalMs: 0 });
   try {
     const all = new Map<string, Map<string, Snapshot>>();
     for (const guildId of guildIds) all.set(guildId, await snapshotGuild(store, guildId));
@@ -144,7 +144,7 @@ test('hnsw → hnsw: every guild copied with records, vectors and signatures; se
 
   // The target answers searches: each source vector finds its own image first.
   const originals = await snapshotHnsw(source, ['222']);
-  const store = await openImageStore({ dataDir: target, variant: VARIANT, snapshotIntervalMs: 0 });
+  const store = await openFileStore({ dataDir: target, variant: VARIANT, snapshotIntervalMs: 0 });
   try {
     for (const [sourceKey, { vector }] of originals.get('222')!) {
       const [best] = await store.findSimilar('222', vector, { k: 1 });
@@ -173,7 +173,7 @@ test('hnsw → hnsw is resumable: a second run copies only what is missing', asy
   assert.deepEqual([summary(rest).copied, summary(rest).skipped, summary(rest).failed], [12, 5, 0]);
 
   // New images in the source since: only they are copied.
-  const store = await openImageStore({ dataDir: source, variant: VARIANT, snapshotIntervalMs: 0 });
+  const store = await openFileStore({ dataDir: source, variant: VARIANT, snapshotIntervalMs: 0 });
   await store.add(sourceOf('111', 99, { sourceKey: '111-late' }), sha256('late'), embeddingOf(randomUnitVector(seededRandom(9), 1280)));
   await store.close();
   const again = await migrate(base, root);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openImageStore } from '../../src/store/index.ts';
+import { openFileStore } from '../../src/store/file-store.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf } from '../store/helpers.ts';
 import { dejavu } from './cli-fixture.ts';
 
@@ -11,7 +11,7 @@ test('dejavu stats --json: images per guild and the backend, without loading a m
   const root = mkdtempSync(join(tmpdir(), 'dejavu-cli-stats-'));
   try {
     const dataDir = join(root, 'data');
-    const store = await openImageStore({ dataDir, variant: 'any-variant', snapshotIntervalMs: 0 });
+    const store = await openFileStore({ dataDir, variant: 'any-variant', snapshotIntervalMs: 0 });
     const random = seededRandom(1);
     for (let n = 0; n < 3; n++) await store.add(sourceOf('123', n), sha256(`a${n}`), embeddingOf(randomUnitVector(random, 1280)));
     await store.add(sourceOf('456', 0), sha256('b'), embeddingOf(randomUnitVector(random, 1280)));

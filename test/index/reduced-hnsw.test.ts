@@ -6,7 +6,8 @@ import hnswlib from 'hnswlib-node';
 import { fitProjection, fitProjectionSteps, project } from '../../src/index/pca.ts';
 import { ReducedHnswVectorIndex, type ReducedHnswParameters } from '../../src/index/reduced-hnsw.ts';
 import { rebuildIndex, type IndexPolicy } from '../../src/index/select.ts';
-import { GuildIndex, readManifest, type GuildIndexOptions } from '../../src/store/guild-index.ts';
+import { readManifest } from '../../src/store/guild-files.ts';
+import { GuildIndex, type GuildIndexOptions } from '../../src/store/guild-index.ts';
 import type { ImageRecord } from '../../src/store/types.ts';
 import { embeddingOf, seededRandom, sha256, sourceOf, temporaryDir } from '../store/helpers.ts';
 
@@ -155,7 +156,7 @@ test('pca-hnsw: save, load, save again (vectors read back from the snapshot file
   }
   await loaded.save(join(dir, 'b'));
   assert.deepEqual(loaded.getVector(801), extra);
-  const compacted = rebuildIndex(loaded, { exactMaxSize: 10, hnsw: PARAMETERS, reduced: { minSize: 100, fitSamples: 100, parameters: PARAMETERS } });
+  const compacted = rebuildIndex(loaded, { exactSearchMaxImages: 10, hnsw: PARAMETERS, reduced: { reducedSearchMinImages: 100, fitSamples: 100, parameters: PARAMETERS } });
   t.after(() => compacted.close?.());
   assert.equal(compacted.kind, 'pca-hnsw');
   assert.equal(compacted.deletedCount, 0);
@@ -229,9 +230,9 @@ test('pca-hnsw: a format-1 snapshot (graph over plain projections) still loads a
 });
 
 const POLICY: IndexPolicy = {
-  exactMaxSize: 20,
+  exactSearchMaxImages: 20,
   hnsw: { m: 8, efConstruction: 50, efSearch: 32 },
-  reduced: { minSize: 60, fitSamples: 100, parameters: PARAMETERS },
+  reduced: { reducedSearchMinImages: 60, fitSamples: 100, parameters: PARAMETERS },
 };
 const options = (): GuildIndexOptions => ({ guildId: 'g1', variant: 'test-variant', dimensions: D, policy: POLICY });
 
@@ -253,7 +254,7 @@ test('guild index: grows exact → hnsw → pca-hnsw at snapshots; journal repla
   }
   assert.equal(guild.indexKind, 'hnsw'); // outgrew the exact scan on add
   await guild.exclusive(() => guild.snapshot());
-  assert.equal(guild.indexKind, 'pca-hnsw'); // > minSize: rebuilt at the snapshot
+  assert.equal(guild.indexKind, 'pca-hnsw'); // > reducedSearchMinImages: rebuilt at the snapshot
   const manifest = await readManifest(dir);
   assert.equal(manifest?.index?.kind, 'pca-hnsw');
   assert.ok(statSync(join(dir, manifest?.index?.file ?? '')).isDirectory());

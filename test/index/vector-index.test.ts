@@ -144,7 +144,7 @@ test('hnsw: close frees the graph at once; a closed index refuses use; the next 
 test('rebuildIndex switches between exact and hnsw by size', () => {
   const exact = new ExactVectorIndex(D);
   const vectors = fill(exact, 50, 9);
-  const policy = { exactMaxSize: 10, hnsw: { m: 8, efConstruction: 50, efSearch: 32 } };
+  const policy = { exactSearchMaxImages: 10, hnsw: { m: 8, efConstruction: 50, efSearch: 32 } };
   const hnsw = rebuildIndex(exact, policy);
   assert.equal(hnsw.kind, 'hnsw');
   assert.equal(hnsw.size, 50);

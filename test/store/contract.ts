@@ -1,6 +1,6 @@
 /**
  * The ImageStore contract (src/store/types.ts) as one suite, run against every implementation:
- * test/store/image-store.test.ts (hnswlib files + keyv) and test/store/postgres.test.ts (pgvector).
+ * test/store/image-store.test.ts (the file store: index files + keyv) and test/store/postgres.test.ts (pgvector).
  * Implementation-specific behaviour (journal, eviction, transactions, partitions) is tested beside them.
  */
 import assert from 'node:assert/strict';

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createKeyv } from '../../src/store/keyv.ts';
-import { IMAGE_RECORDS_NAMESPACE, openImageStore, recordKey } from '../../src/store/index.ts';
+import { IMAGE_RECORDS_NAMESPACE, openFileStore, recordKey } from '../../src/store/file-store.ts';
 import { seededRandom, temporaryDir } from './helpers.ts';
 import { CRASH_GUILD, crashStoreOptions } from './fixtures/crash-options.ts';
 
@@ -74,7 +74,7 @@ test(`crash safety: ${TRIALS} SIGKILLs while indexing lose and duplicate nothing
     await runAndKill(dataDir, first, trial + 1, 50 + Math.floor(random() * 400), acknowledged);
     totalAcks += acknowledged.added.size - before;
 
-    const store = await openImageStore(crashStoreOptions(dataDir));
+    const store = await openFileStore(crashStoreOptions(dataDir));
     const keyv = createKeyv<unknown>({ dataDir }, IMAGE_RECORDS_NAMESPACE);
     try {
       const bySource = new Map<string, number>();

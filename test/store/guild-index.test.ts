@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { GuildIndex, readManifest, type GuildIndexOptions } from '../../src/store/guild-index.ts';
+import { readManifest } from '../../src/store/guild-files.ts';
+import { GuildIndex, type GuildIndexOptions } from '../../src/store/guild-index.ts';
 import type { ImageRecord } from '../../src/store/types.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf, temporaryDir } from './helpers.ts';
 
@@ -11,7 +12,7 @@ const options = (overrides: Partial<GuildIndexOptions> = {}): GuildIndexOptions 
   guildId: 'g1',
   variant: 'test-variant',
   dimensions: D,
-  policy: { exactMaxSize: 20, hnsw: { m: 8, efConstruction: 50, efSearch: 32 } },
+  policy: { exactSearchMaxImages: 20, hnsw: { m: 8, efConstruction: 50, efSearch: 32 } },
   ...overrides,
 });
 
@@ -38,7 +39,7 @@ test('guild index: journal replay restores adds and removes made after the last 
   const { guild: reopened, replayed } = await GuildIndex.open(dir, options());
   assert.equal(replayed.length, 21); // adds 11..30 and one removal after the snapshot at seq 10
   assert.equal(reopened.size, 28);
-  assert.equal(reopened.indexKind, 'hnsw'); // 30 > exactMaxSize
+  assert.equal(reopened.indexKind, 'hnsw'); // 30 > exactSearchMaxImages
   assert.equal(reopened.get(3), undefined);
   assert.equal(reopened.getBySource('a5')?.id, 6);
   assert.deepEqual(reopened.idsByHash(sha256('bytes-7')), [8]);

@@ -7,28 +7,28 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openImageStore, type ImageStoreOptions } from '../../src/store/index.ts';
+import { openFileStore, type FileStoreOptions } from '../../src/store/file-store.ts';
 import { CONTRACT_DIMENSIONS, CONTRACT_VARIANT, describeImageStoreContract } from './contract.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf, temporaryDir } from './helpers.ts';
 
 const D = CONTRACT_DIMENSIONS;
-const storeOptions = (dataDir: string, overrides: Partial<ImageStoreOptions> = {}): ImageStoreOptions => ({
+const storeOptions = (dataDir: string, overrides: Partial<FileStoreOptions> = {}): FileStoreOptions => ({
   dataDir,
   variant: CONTRACT_VARIANT,
   dimensions: D,
   snapshotIntervalMs: 0,
-  indexPolicy: { exactMaxSize: 50, hnsw: { m: 8, efConstruction: 64, efSearch: 32 } },
+  indexPolicy: { exactSearchMaxImages: 50, hnsw: { m: 8, efConstruction: 64, efSearch: 32 } },
   ...overrides,
 });
 
 describeImageStoreContract('file store', {
   newPlace: (t) => Promise.resolve(temporaryDir(t)),
-  open: (dataDir, variant) => openImageStore(storeOptions(dataDir, { variant })),
+  open: (dataDir, variant) => openFileStore(storeOptions(dataDir, { variant })),
 });
 
 test('store: removeGuild deletes the guild directory', async (t) => {
   const dataDir = temporaryDir(t);
-  const store = await openImageStore(storeOptions(dataDir));
+  const store = await openFileStore(storeOptions(dataDir));
   t.after(() => store.close());
   await store.add(sourceOf('g1', 1), sha256('a'), embeddingOf(randomUnitVector(seededRandom(4), D)));
   assert.equal(existsSync(join(dataDir, 'guilds', 'g1')), true);
@@ -37,7 +37,7 @@ test('store: removeGuild deletes the guild directory', async (t) => {
 });
 
 test('store: idle guild indexes are evicted beyond maxLoadedGuilds and reload transparently', async (t) => {
-  const store = await openImageStore(storeOptions(temporaryDir(t), { maxLoadedGuilds: 3 }));
+  const store = await openFileStore(storeOptions(temporaryDir(t), { maxLoadedGuilds: 3 }));
   t.after(() => store.close());
   const random = seededRandom(5);
   const vectors = new Map<string, Float32Array>();
@@ -58,13 +58,13 @@ test('store: idle guild indexes are evicted beyond maxLoadedGuilds and reload tr
 test('store: when the metadata write fails, the add rejects with STORE_FAILED and leaves nothing behind', async (t) => {
   const dataDir = temporaryDir(t);
   // A real PostgreSQL client aimed at a closed port: every keyv write fails.
-  const store = await openImageStore(storeOptions(dataDir, { keyvUrl: 'postgresql://postgres@127.0.0.1:1/postgres' }));
+  const store = await openFileStore(storeOptions(dataDir, { keyvUrl: 'postgresql://postgres@127.0.0.1:1/postgres' }));
   const vector = randomUnitVector(seededRandom(10), D);
   await assert.rejects(store.add(sourceOf('g1', 1), sha256('a'), embeddingOf(vector)), { code: 'STORE_FAILED' });
   assert.deepEqual(await store.stats(), [{ id: 'g1', images: 0 }]);
   await store.close().catch(() => undefined);
   // Reopened (journal replayed: the add and its rollback), the record is still absent.
-  const reopened = await openImageStore(storeOptions(dataDir));
+  const reopened = await openFileStore(storeOptions(dataDir));
   t.after(() => reopened.close());
   assert.deepEqual(await reopened.stats(), [{ id: 'g1', images: 0 }]);
   assert.deepEqual(await reopened.findSimilar('g1', vector, { k: 1 }), []);
@@ -92,7 +92,7 @@ for (const { kind, images } of [
 ]) {
   test(`store: after removeAuthor no file of the guild holds the member's vectors or records (${kind})`, async (t) => {
     const dataDir = temporaryDir(t);
-    const store = await openImageStore(storeOptions(dataDir));
+    const store = await openFileStore(storeOptions(dataDir));
     t.after(() => store.close());
     const random = seededRandom(13);
     const records = [];

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createKeyv, keyvBackend } from '../../src/store/keyv.ts';
-import { openImageStore } from '../../src/store/index.ts';
+import { openFileStore } from '../../src/store/file-store.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf, temporaryDir } from './helpers.ts';
 
 const backends: Array<{ name: string; url: string | undefined; variable?: string }> = [
@@ -58,11 +58,11 @@ for (const backend of backends) {
     const guildId = `kv${runId}`;
     const random = seededRandom(1);
     const vectors = Array.from({ length: 6 }, () => randomUnitVector(random, 16));
-    const store = await openImageStore(options);
+    const store = await openFileStore(options);
     assert.equal(store.backend, keyvBackend(backend.url));
     for (const [n, vector] of vectors.entries()) await store.add(sourceOf(guildId, n), sha256(`b${n}`), embeddingOf(vector, n));
     await store.close();
-    const reopened = await openImageStore(options);
+    const reopened = await openFileStore(options);
     try {
       const hits = await reopened.findSimilar(guildId, vectors[4] ?? assert.fail(), { k: 2 });
       assert.equal(hits[0]?.record.sourceKey, 'a4');

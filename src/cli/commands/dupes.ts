@@ -15,9 +15,8 @@ import { findDuplicates, sameBytesAs } from '../../services/indexing.ts';
 import { openConfiguredStore } from '../../store/open.ts';
 import { imageSourceOf } from '../../store/records.ts';
 import type { ImageRecord, ImageStore } from '../../store/types.ts';
-import { pathOf, Progress, writeStdout } from '../common.ts';
+import { DEFAULT_CLI_GUILD, pathOf, Progress, writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
-import { DEFAULT_CLI_GUILD } from './index.ts';
 
 const HELP = `usage: dejavu dupes [--data <dataDir>] [--guild <id>] [--threshold T] [--json]
 

@@ -13,9 +13,8 @@ import { describeError, StoreError } from '../../errors.ts';
 import type { ImageEmbedding } from '../../embedding/types.ts';
 import { findSimilarImages, MAX_RESULT_DEPTH } from '../../services/similarity.ts';
 import { openConfiguredStore } from '../../store/open.ts';
-import { createCliEmbedder, pathOf, writeStdout } from '../common.ts';
+import { createCliEmbedder, DEFAULT_CLI_GUILD, pathOf, writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
-import { DEFAULT_CLI_GUILD } from './index.ts';
 
 const HELP = `usage: dejavu query <files…> [--data <dataDir>] [--guild <id>] [-k N] [--json]
 

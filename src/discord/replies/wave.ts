@@ -1,5 +1,6 @@
 /** Text of a spam-wave alert: what was posted where and by whom, then what was done about it. */
-import type { WaveAction, WaveActionOutcome, WaveSettings, WaveState } from '../../services/waves.ts';
+import type { WaveSettings } from '../../services/types.ts';
+import type { WaveAction, WaveActionOutcome, WaveState } from '../../services/waves.ts';
 import { waveCounts } from '../../services/waves.ts';
 import type { Translate } from '../i18n.ts';
 import { discordTimestamp, messageLink } from '../links.ts';

@@ -25,6 +25,7 @@ import { inTransaction } from './transaction.ts';
 /**
  * Guilds reach reduced search from this many images. bench/index.ts --store postgres: at 100k the reduced
  * search already matches the full graph's recall at lower latency; below, the full graph is cheap enough.
+ * The file store switches at the same size, under the same name (src/index/select.ts).
  */
 export const REDUCED_SEARCH_MIN_IMAGES = 100_000;
 /** Candidates re-ranked with the full embeddings (bench/index.ts: recall vs latency per depth). */

@@ -1,9 +1,20 @@
 /**
- * Conversions between ImageRecord and `images` rows, and pgvector's text form of a vector.
+ * Conversions between ImageRecord and `images` rows, the `guilds` row, and pgvector's text form of a vector.
  * Column lists live here so every query selects the same shape.
  */
 import { StoreError } from '../../errors.ts';
 import type { ImageRecord, RecordMetadata, SourceKind } from '../types.ts';
+
+/** A guild's row in `guilds`: its variant, size and reduced-search state (GUILD_COLUMNS selects it). */
+export interface GuildRow {
+  variant: string;
+  dimensions: number;
+  images: number;
+  projection_id: number | null;
+  reduced_ready: boolean;
+}
+
+export const GUILD_COLUMNS = 'variant, dimensions, images, projection_id, reduced_ready';
 
 /** Every metadata column, in ImageRecord order (no signature, no embedding). */
 export const METADATA_COLUMNS =

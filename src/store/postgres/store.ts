@@ -7,37 +7,24 @@
  * record count, so concurrent adds of one guild serialise there and an add of the same source twice yields
  * one record. Metadata, signature and vector are one row, so they commit or roll back together.
  *
- * Search: the caller's filter (permissions, NSFW, exclusions) is a synchronous JS predicate, so rows are
- * fetched in distance order and filtered here, over-fetching more each round (sized by the pass rate seen so far) until k pass or the
- * guild is exhausted. Small guilds are scanned exactly (a MATERIALIZED CTE keeps the planner off the HNSW
- * index); larger ones use the HNSW index with pgvector 0.8 iterative scans (relaxed order, re-sorted
- * here), so a LIMIT beyond ef_search still returns rows of this guild. If the iterative scan gives up
- * (hnsw.max_scan_tuples) before enough rows pass, the exact scan finishes the job: filtered searches
- * return k results whenever k records pass. Guilds past REDUCED_SEARCH_MIN_IMAGES are made ready for
- * reduced search in the background (./reduction.ts) and from then on search the small graph of 257-d points
- * and re-rank its candidates with the full embeddings.
+ * Search planning lives in ./search.ts (exact scan for small guilds, HNSW with iterative scans, reduced
+ * search), the projections of reduced guilds are cached by ./projections.ts, and ./reduction-jobs.ts moves
+ * guilds past REDUCED_SEARCH_MIN_IMAGES to reduced search in the background (./reduction.ts does the work).
  */
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
 import { EMBEDDING_DIMENSIONS, type ImageEmbedding } from '../../embedding/types.ts';
 import { isDejavuError, StoreError } from '../../errors.ts';
 import { childLogger } from '../../logger.ts';
-import { checkGuildId } from '../guild-index.ts';
-import { checkNewImage, checkQuery, newImageRecord, unitVector } from '../records.ts';
-import type { GuildStats, ImageRecord, ImageSource, ImageStore, RecordMetadata, ScoredRecord, SearchOptions } from '../types.ts';
+import { checkGuildId, checkNewImage, checkQuery, newImageRecord, unitVector } from '../records.ts';
+import type { GuildStats, ImageRecord, ImageSource, ImageStore, ScoredRecord, SearchOptions } from '../types.ts';
 import { migrate, readSchemaShape, type VectorType } from './migrations.ts';
-import {
-  loadProjection,
-  REDUCED_RERANK,
-  REDUCED_SEARCH_MIN_IMAGES,
-  reducedPointLiteral,
-  reducedQueryLiteral,
-  reduceGuild,
-  type ReductionOutcome,
-  type StoredProjection,
-} from './reduction.ts';
+import { ProjectionCache } from './projections.ts';
+import { ReductionJobs } from './reduction-jobs.ts';
+import { REDUCED_RERANK, REDUCED_SEARCH_MIN_IMAGES, reducedPointLiteral, reducedQueryLiteral, type ReductionOutcome } from './reduction.ts';
+import { GUILD_COLUMNS, METADATA_COLUMNS, parseVector, recordFromRow, recordParameters, vectorLiteral, type GuildRow, type RecordRow } from './rows.ts';
+import { searchGuild, searchModeOf, type QueryLiterals, type SearchSettings } from './search.ts';
 import { inTransaction } from './transaction.ts';
-import { METADATA_COLUMNS, metadataFromRow, parseVector, recordFromRow, recordParameters, vectorLiteral, type MetadataRow, type RecordRow } from './rows.ts';
 
 export interface PostgresStoreOptions {
   /** `postgresql://user:password@host:port/database`. */
@@ -77,40 +64,16 @@ export interface PostgresImageStore extends ImageStore {
  * Up to this many images a guild is scanned exactly: exact results, and a small guild sharing a partition
  * with a big one does not walk the big one's graph. bench/index.ts --store postgres (1280-d halfvec, two
  * busy cores): exact p50 4 ms at 500, 7 ms at 1000, 12 ms at 2000, 20 ms at 4000, ~1 s at 100k, against
- * 3–6 ms for the HNSW index at those sizes.
+ * 3–6 ms for the HNSW index at those sizes. The file store's constant of the same name (src/index/select.ts)
+ * is 500: each of its guilds has a graph of its own, so only speed decides, and its JS scan loses from ~500.
  */
 export const EXACT_SEARCH_MAX_IMAGES = 1000;
 /** hnsw.ef_search (pgvector default 40): 200 keeps recall@10 ≥ 0.95 at 100k vectors (bench/index.ts). */
 export const HNSW_EF_SEARCH = 200;
-/** Rows fetched by the first round of a filtered search, as a multiple of k (later rounds: nextLimit). */
-const FILTERED_OVERFETCH = 4;
 const RECORD_BATCH = 500;
 const log = childLogger('store-postgres');
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
-interface GuildRow {
-  variant: string;
-  dimensions: number;
-  images: number;
-  projection_id: number | null;
-  reduced_ready: boolean;
-}
-
-const GUILD_COLUMNS = 'variant, dimensions, images, projection_id, reduced_ready';
-/** After a reduction job found its guild busy in another process or failed, wait this long before retrying. */
-const REDUCTION_RETRY_MS = 60_000;
-type SearchMode = 'exact' | 'hnsw' | 'reduced';
-
-interface ScoredRow extends MetadataRow {
-  distance: number;
-}
-
-/** A query as pgvector text: the full vector and, in reduced search, its point [Pq, 0]. */
-interface QueryLiterals {
-  vector: string;
-  point: string;
-}
 
 export async function openPostgresImageStore(options: PostgresStoreOptions): Promise<PostgresImageStore> {
   const schema = options.schema ?? 'public';
@@ -157,14 +120,9 @@ export async function openPostgresImageStore(options: PostgresStoreOptions): Pro
 
 class PgImageStore implements PostgresImageStore {
   readonly backend = 'postgres' as const;
-  private readonly exactMax: number;
-  private readonly efSearch: number;
-  private readonly reducedMin: number;
-  private readonly rerank: number;
-  /** Projections of reduced guilds, by guild (each names its id: a refitted guild reloads). */
-  private readonly projections = new Map<string, StoredProjection>();
-  private readonly reductions = new Map<string, Promise<ReductionOutcome>>();
-  private readonly reductionRetryAt = new Map<string, number>();
+  private readonly search: SearchSettings;
+  private readonly projections: ProjectionCache;
+  private readonly reductions: ReductionJobs;
   private closed = false;
 
   constructor(
@@ -174,10 +132,19 @@ class PgImageStore implements PostgresImageStore {
     private readonly dimensions: number,
     readonly vectorType: VectorType,
   ) {
-    this.exactMax = options.exactSearchMaxImages ?? EXACT_SEARCH_MAX_IMAGES;
-    this.efSearch = Math.min(1000, Math.max(1, options.efSearch ?? HNSW_EF_SEARCH));
-    this.reducedMin = options.reducedSearchMinImages ?? REDUCED_SEARCH_MIN_IMAGES;
-    this.rerank = Math.max(1, options.rerank ?? REDUCED_RERANK);
+    this.search = {
+      vectorType,
+      exactSearchMaxImages: options.exactSearchMaxImages ?? EXACT_SEARCH_MAX_IMAGES,
+      efSearch: Math.min(1000, Math.max(1, options.efSearch ?? HNSW_EF_SEARCH)),
+      rerank: Math.max(1, options.rerank ?? REDUCED_RERANK),
+    };
+    this.projections = new ProjectionCache(dimensions);
+    this.reductions = new ReductionJobs({
+      dimensions,
+      lockNamespace: schema,
+      reducedSearchMinImages: options.reducedSearchMinImages ?? REDUCED_SEARCH_MIN_IMAGES,
+      run: (task) => this.run(task),
+    });
   }
 
   async add(source: ImageSource, contentHash: string, embedding: ImageEmbedding): Promise<ImageRecord> {
@@ -213,7 +180,7 @@ class PgImageStore implements PostgresImageStore {
       }
       if (guild.projection_id !== null) {
         // A guild with a projection: the point is written with the image (the fill only covers older images).
-        const { projection } = await this.projectionOf(client, source.guildId, guild.projection_id);
+        const { projection } = await this.projections.get(client, source.guildId, guild.projection_id);
         await client.query('INSERT INTO image_reductions (guild_id, id, point) VALUES ($1, $2, $3::halfvec)', [
           source.guildId,
           record.id,
@@ -223,7 +190,7 @@ class PgImageStore implements PostgresImageStore {
       await client.query('UPDATE guilds SET next_id = next_id + 1, images = images + 1 WHERE guild_id = $1', [source.guildId]);
       return { record, guild: { ...guild, images: guild.images + 1 } };
     });
-    this.reduceWhenDue(source.guildId, guild);
+    this.reductions.reduceWhenDue(source.guildId, guild);
     return record;
   }
 
@@ -248,44 +215,18 @@ class PgImageStore implements PostgresImageStore {
     if (!(k > 0)) return [];
     const unit = unitVector(vector);
     return this.withGuild(guildId, [], async (client, guild) => {
-      this.reduceWhenDue(guildId, guild);
+      this.reductions.reduceWhenDue(guildId, guild);
+      const mode = searchModeOf(guild, this.search);
       const query: QueryLiterals = { vector: vectorLiteral(unit), point: '' };
-      let mode: SearchMode = guild.images <= this.exactMax ? 'exact' : 'hnsw';
-      if (mode === 'hnsw' && guild.reduced_ready && guild.projection_id !== null) {
-        mode = 'reduced';
-        query.point = reducedQueryLiteral((await this.projectionOf(client, guildId, guild.projection_id)).projection, unit);
+      if (mode === 'reduced' && guild.projection_id !== null) {
+        query.point = reducedQueryLiteral((await this.projections.get(client, guildId, guild.projection_id)).projection, unit);
       }
-      const hits = await this.searchRounds(client, guildId, query, k, options.filter, guild.images, mode);
-      return this.withSignatures(client, guildId, hits.slice(0, k));
+      return searchGuild(client, guildId, query, k, options.filter, guild.images, mode, this.search);
     });
   }
 
   reduceGuild(guildId: string): Promise<ReductionOutcome> {
-    checkGuildId(guildId);
-    const running = this.reductions.get(guildId);
-    if (running !== undefined) return running;
-    const started = performance.now();
-    let reported = 0;
-    const job = this.run((client) =>
-      reduceGuild(client, guildId, {
-        dimensions: this.dimensions,
-        lockNamespace: this.schema,
-        cancelled: () => this.closed,
-        onProgress: ({ filled }) => {
-          if (filled - reported < 50_000) return;
-          reported = filled;
-          log.info({ guildId, filled }, 'writing reduced points');
-        },
-      }),
-    )
-      .then((outcome) => {
-        if (outcome !== 'ready') this.reductionRetryAt.set(guildId, Date.now() + REDUCTION_RETRY_MS);
-        log.info({ guildId, outcome, seconds: Math.round((performance.now() - started) / 1000) }, 'reduced search job ended');
-        return outcome;
-      })
-      .finally(() => this.reductions.delete(guildId));
-    this.reductions.set(guildId, job);
-    return job;
+    return this.reductions.reduce(guildId);
   }
 
   async getVector(guildId: string, id: number): Promise<Float32Array | undefined> {
@@ -347,111 +288,9 @@ class PgImageStore implements PostgresImageStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Jobs see `closed` between batches and stop; what they wrote stays and the next run resumes from it.
-    await Promise.allSettled(this.reductions.values());
+    // Jobs stop between batches; what they wrote stays and the next run resumes from it.
+    await this.reductions.close();
     await this.pool.end();
-  }
-
-  /**
-   * Starts the guild's reduction job in the background when it has grown past the threshold (or has a
-   * projection whose points an earlier process did not finish) and no job runs or failed recently here.
-   */
-  private reduceWhenDue(guildId: string, guild: GuildRow): void {
-    if (this.closed || guild.reduced_ready || this.reductions.has(guildId)) return;
-    if (guild.projection_id === null && guild.images < this.reducedMin) return;
-    if ((this.reductionRetryAt.get(guildId) ?? 0) > Date.now()) return;
-    this.reduceGuild(guildId).catch((error: unknown) => {
-      this.reductionRetryAt.set(guildId, Date.now() + REDUCTION_RETRY_MS);
-      log.error({ err: error, guildId }, 'reduced search job failed; the guild keeps the full-vector index and is retried later');
-    });
-  }
-
-  private async projectionOf(client: PoolClient, guildId: string, id: number): Promise<StoredProjection> {
-    const cached = this.projections.get(guildId);
-    if (cached?.id === id) return cached;
-    const loaded = await loadProjection(client, guildId, id, this.dimensions);
-    this.projections.set(guildId, loaded);
-    return loaded;
-  }
-
-  /**
-   * Fetches rows best first in growing rounds until k pass the filter or the guild has no more.
-   * An HNSW round that returns fewer rows than asked ran into hnsw.max_scan_tuples (or an unreachable part
-   * of the graph) or raced with removals: the exact scan then finishes the search.
-   */
-  private async searchRounds(
-    client: PoolClient,
-    guildId: string,
-    query: QueryLiterals,
-    k: number,
-    filter: ((record: RecordMetadata) => boolean) | undefined,
-    guildSize: number,
-    mode: SearchMode,
-    firstLimit = Math.min(guildSize, filter === undefined ? k : Math.max(k * FILTERED_OVERFETCH, 40)),
-  ): Promise<ScoredRow[]> {
-    let limit = firstLimit;
-    for (;;) {
-      const rows = await this.nearest(client, guildId, query, limit, mode);
-      const passing = filter === undefined ? rows : rows.filter((row) => filter(metadataFromRow(row)));
-      if (passing.length >= k) return sortByDistance(passing);
-      if (mode !== 'exact' && rows.length < limit) {
-        log.debug({ guildId, limit, returned: rows.length }, 'iterative HNSW scan stopped early; finishing with an exact scan');
-        return this.searchRounds(client, guildId, query, k, filter, guildSize, 'exact', limit);
-      }
-      if (limit >= guildSize || rows.length < limit) return sortByDistance(passing);
-      limit = Math.min(guildSize, nextLimit(limit, rows.length, passing.length, k));
-    }
-  }
-
-  private async nearest(client: PoolClient, guildId: string, query: QueryLiterals, limit: number, mode: SearchMode): Promise<ScoredRow[]> {
-    const cast = this.vectorType;
-    if (mode !== 'exact') {
-      // Transaction-local settings in one round trip (SET LOCAL, which Citus forwards to the workers with
-      // citus.propagate_set_commands = local). Relaxed order: rows come slightly out of order (the caller
-      // re-sorts) but the scan continues past ef_search until LIMIT rows of this guild are found or
-      // max_scan_tuples tuples were visited (other guilds of the partition included).
-      const candidates = mode === 'reduced' ? Math.max(limit, this.rerank) : limit;
-      const maxScanTuples = Math.max(20_000, candidates * 8);
-      await client.query(`SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = ${this.efSearch}; SET LOCAL hnsw.max_scan_tuples = ${maxScanTuples}`);
-      if (mode === 'reduced') {
-        // The candidates' ids from the small graph, then their exact distances from the full embeddings.
-        const { rows } = await client.query<ScoredRow>(
-          `WITH candidates AS MATERIALIZED (
-             SELECT id FROM image_reductions WHERE guild_id = $1 ORDER BY point <#> $3::halfvec LIMIT $4
-           ) SELECT ${METADATA_COLUMNS}, embedding <=> $2::${cast} AS distance FROM images
-              WHERE guild_id = $1 AND id IN (SELECT id FROM candidates) ORDER BY distance LIMIT $5`,
-          [guildId, query.vector, query.point, candidates, limit],
-        );
-        return rows;
-      }
-      const { rows } = await client.query<ScoredRow>(
-        `SELECT ${METADATA_COLUMNS}, embedding <=> $2::${cast} AS distance FROM images
-          WHERE guild_id = $1 ORDER BY embedding <=> $2::${cast} LIMIT $3`,
-        [guildId, query.vector, limit],
-      );
-      return rows;
-    }
-    // MATERIALIZED: the distance is computed for every row of the guild, so the HNSW index cannot be used.
-    const { rows } = await client.query<ScoredRow>(
-      `WITH scored AS MATERIALIZED (
-         SELECT ${METADATA_COLUMNS}, embedding <=> $2::${cast} AS distance FROM images WHERE guild_id = $1
-       ) SELECT * FROM scored ORDER BY distance LIMIT $3`,
-      [guildId, query.vector, limit],
-    );
-    return rows;
-  }
-
-  private async withSignatures(client: PoolClient, guildId: string, hits: ScoredRow[]): Promise<ScoredRecord[]> {
-    if (hits.length === 0) return [];
-    const { rows } = await client.query<{ id: number; signature: Buffer }>('SELECT id, signature FROM images WHERE guild_id = $1 AND id = ANY($2::integer[])', [
-      guildId,
-      hits.map((hit) => hit.id),
-    ]);
-    const signatures = new Map(rows.map((row) => [row.id, row.signature]));
-    return hits.flatMap((hit) => {
-      const signature = signatures.get(hit.id);
-      return signature === undefined ? [] : [{ record: { ...metadataFromRow(hit), signature: new Uint8Array(signature) }, score: 1 - hit.distance }];
-    });
   }
 
   private async removeWhere(guildId: string, condition: string, value: string): Promise<number> {
@@ -520,20 +359,6 @@ class PgImageStore implements PostgresImageStore {
       client.release(broken);
     }
   }
-}
-
-/**
- * The next round's row count: enough for k passing rows at the pass rate seen so far (with a 25% margin),
- * at least twice and at most 16 times the last one (a rate seen on few rows is a rough guess).
- */
-function nextLimit(limit: number, fetched: number, passed: number, k: number): number {
-  const rate = Math.max(passed / Math.max(fetched, 1), 1 / 256);
-  return Math.min(limit * 16, Math.max(limit * 2, Math.ceil((k / rate) * 1.25)));
-}
-
-/** Relaxed-order iterative scans may return rows slightly out of order. */
-function sortByDistance(rows: ScoredRow[]): ScoredRow[] {
-  return rows.sort((a, b) => a.distance - b.distance || a.id - b.id);
 }
 
 function wrapError(error: unknown, message: string, context: Record<string, unknown>): Error {

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { findDuplicatePairs } from '../../../src/cli/commands/dupes.ts';
 import { createEmbedder, defaultEmbedderOptions } from '../../../src/embedding/index.ts';
 import { DEFAULT_DUPLICATE_SETTINGS } from '../../../src/services/duplicates/index.ts';
-import { openImageStore } from '../../../src/store/index.ts';
+import { openFileStore } from '../../../src/store/file-store.ts';
 import { oxfordImage, readOxfordGroups, requireShared, SHARED_MODEL_DIR } from '../../helpers/shared.ts';
 
 test('every reported pair is a true duplicate, and each comes once', async (t) => {
@@ -22,7 +22,7 @@ test('every reported pair is a true duplicate, and each comes once', async (t) =
   const files = [...group, 'img_0406.jpg', 'img_0506.jpg', ...distractors.slice(0, 2)];
   const dataDir = await mkdtemp(join(tmpdir(), 'dejavu-dupes-'));
   const embedder = await createEmbedder(defaultEmbedderOptions({ modelDir: SHARED_MODEL_DIR, workers: 0 }));
-  const store = await openImageStore({ dataDir, variant: embedder.variant, snapshotIntervalMs: 0 });
+  const store = await openFileStore({ dataDir, variant: embedder.variant, snapshotIntervalMs: 0 });
   try {
     for (const [index, file] of files.entries()) {
       const bytes = oxfordImage(file);

@@ -1,8 +1,7 @@
 import { Events, userMention } from 'discord.js';
 import { translatorFor } from '../../locale.ts';
-import { answerSimilar } from '../../similar-search.ts';
+import { answerSimilar, DEFAULT_COUNT } from '../../similar-search.ts';
 import { defineEvent } from '../event.ts';
-import { DEFAULT_COUNT } from '../../../../commands/similar.ts';
 import { imagesOfMessage } from '../../images.ts';
 
 /**

@@ -13,7 +13,7 @@ import type { ImageEmbedding } from '../../embedding/types.ts';
 import { describeError, type DejavuError } from '../../errors.ts';
 import { openConfiguredStore } from '../../store/open.ts';
 import type { ImageStore } from '../../store/types.ts';
-import { createCliEmbedder, Progress, writeStdout } from '../common.ts';
+import { createCliEmbedder, DEFAULT_CLI_GUILD, Progress, writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
 
 const HELP = `usage: dejavu index <dir> [--data <dataDir>] [--guild <id>]
@@ -26,8 +26,6 @@ export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif
 
 /** Files embedded at once: enough to keep every worker busy, bounded so memory stays flat. */
 const CHUNK = 64;
-
-export const DEFAULT_CLI_GUILD = 'local';
 
 export async function listImages(dir: string): Promise<string[]> {
   const found: string[] = [];

@@ -1,5 +1,6 @@
 /**
- * The ImageStore (see ./types.ts): per-guild vector indexes (./guild-index.ts) plus full records in keyv.
+ * The file store, the ImageStore (see ./types.ts) of VECTOR_STORE=hnsw: per-guild vector index files in the
+ * data directory (./guild-index.ts) plus full records in keyv.
  *
  * Consistency: an add is journaled (fsync) first, then applied to the in-memory index and written to keyv,
  * then acknowledged. After a crash the guild's journal is replayed on load and every replayed entry is
@@ -17,13 +18,14 @@ import { EMBEDDING_DIMENSIONS, type ImageEmbedding } from '../embedding/types.ts
 import { StoreError } from '../errors.ts';
 import { DEFAULT_INDEX_POLICY, type IndexPolicy } from '../index/select.ts';
 import { childLogger } from '../logger.ts';
-import { checkGuildId, GuildIndex, hasPendingJournal, readManifest } from './guild-index.ts';
+import { hasPendingJournal, readManifest } from './guild-files.ts';
+import { GuildIndex } from './guild-index.ts';
 import type { JournalEntry } from './journal.ts';
 import { createKeyv, keyvBackend, type KeyvBackend } from './keyv.ts';
-import { checkNewImage, checkQuery, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
+import { checkGuildId, checkNewImage, checkQuery, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
 import type { GuildStats, ImageRecord, ImageSource, ImageStore, ScoredRecord, SearchOptions } from './types.ts';
 
-export interface ImageStoreOptions {
+export interface FileStoreOptions {
   dataDir: string;
   /** Empty: SQLite in dataDir. */
   keyvUrl?: string | undefined;
@@ -42,27 +44,24 @@ export interface ImageStoreOptions {
   indexPolicy?: IndexPolicy;
 }
 
-export interface OpenImageStore extends ImageStore {
-  readonly backend: KeyvBackend;
-  /** Guild indexes currently in RAM. */
-  loadedGuilds(): string[];
-}
-
 /** keyv namespace of the image records (exported for tests that inspect keyv directly). */
 export const IMAGE_RECORDS_NAMESPACE = 'dejavu-images';
 const RECORD_BATCH = 500;
 const log = childLogger('store');
 
-export async function openImageStore(options: ImageStoreOptions): Promise<OpenImageStore> {
+export async function openFileStore(options: FileStoreOptions): Promise<FileStore> {
   const guildsDir = join(options.dataDir, 'guilds');
   await mkdir(guildsDir, { recursive: true });
   const keyv = createKeyv<StoredRecord>({ dataDir: options.dataDir, keyvUrl: options.keyvUrl }, IMAGE_RECORDS_NAMESPACE);
-  return new KeyvImageStore(options, guildsDir, keyv);
+  return new FileStore(options, guildsDir, keyv);
 }
 
 const RETRY = Symbol('retry');
 
-class KeyvImageStore implements OpenImageStore {
+/** The file store; created by openFileStore (which makes its folder first), so only its type is exported. */
+export type { FileStore };
+
+class FileStore implements ImageStore {
   readonly backend: KeyvBackend;
   private readonly dimensions: number;
   private readonly maxLoaded: number;
@@ -76,7 +75,7 @@ class KeyvImageStore implements OpenImageStore {
   private closing = false;
 
   constructor(
-    private readonly options: ImageStoreOptions,
+    private readonly options: FileStoreOptions,
     private readonly guildsDir: string,
     private readonly keyv: Keyv<StoredRecord>,
   ) {
@@ -238,6 +237,7 @@ class KeyvImageStore implements OpenImageStore {
     await this.keyv.disconnect();
   }
 
+  /** Guild indexes currently in RAM. */
   loadedGuilds(): string[] {
     return [...this.loaded.keys()];
   }
