@@ -6,7 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { IndexOutcome } from './types.ts';
+import type { IndexOutcome, MediaKind, MediaSettings } from './types.ts';
+
+export type { MediaKind, MediaSettings };
 
 /** Video containers indexed through ffmpeg keyframes (mp4, webm, mov). */
 const VIDEO_TYPES = new Set(['video/mp4', 'video/webm', 'video/quicktime']);
@@ -26,9 +28,6 @@ export function isVideoType(contentType: string | undefined): boolean {
 export function mayBeAnimated(contentType: string | undefined): boolean {
   return ANIMATED_TYPES.has(baseType(contentType));
 }
-
-/** What an indexed file was: a still image, an animation (GIF, animated WebP) or a video. */
-export type MediaKind = 'image' | 'animated' | 'video';
 
 const FRAME_SUFFIX = /#f\d+$/;
 
@@ -58,10 +57,6 @@ export const mediaSettingsShape = {
    */
   gifReposts: z.boolean().default(false),
 };
-
-export interface MediaSettings {
-  gifReposts: boolean;
-}
 
 /** The outcomes that may lead to a duplicate notice or count toward a wave, per the guild's GIF setting. */
 export function noticeableOutcomes(outcomes: readonly IndexOutcome[], settings: MediaSettings): IndexOutcome[] {

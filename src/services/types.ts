@@ -8,7 +8,6 @@
  */
 import type { DejavuError, ErrorCode } from '../errors.ts';
 import type { ImageRecord, ImageSource, RecordMetadata, ScoredRecord } from '../store/types.ts';
-import type { MediaKind, MediaSettings } from './media.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Images to index
@@ -211,7 +210,14 @@ export interface WaveSettings {
   waveDryRun: boolean;
 }
 
-/** Media settings are a block of their own (src/services/media.ts). */
+/** What an indexed file was: a still image, an animation (GIF, animated WebP) or a video. */
+export type MediaKind = 'image' | 'animated' | 'video';
+
+/** The media block of the guild settings (validated and used by src/services/media.ts). */
+export interface MediaSettings {
+  gifReposts: boolean;
+}
+
 export interface GuildSettings extends WaveSettings, MediaSettings {
   /**
    * Duplicate decision threshold; meaning defined by the duplicate detector (its score in [0, 1]).
