@@ -38,8 +38,13 @@ test('dejavu embed --json prints only a JSON array: vectors for images, CODE: me
 
     const embedder = await createEmbedder(defaultEmbedderOptions({ modelDir: SHARED_MODEL_DIR, workers: 0 }));
     try {
-      const expected = Array.from((await embedder.embed(await readFile(image))).vector);
-      assert.deepEqual(entries[0]!.vector, expected);
+      // The CLI runs the default backend (ONNX Runtime); the reference here is in-thread wasm. The two agree
+      // to float rounding, not bit for bit.
+      const expected = (await embedder.embed(await readFile(image))).vector;
+      const printed = entries[0]!.vector!;
+      assert.equal(printed.length, expected.length);
+      const cosine = printed.reduce((sum, value, index) => sum + value * (expected[index] ?? 0), 0);
+      assert.ok(cosine > 0.99999, `cosine ${cosine}`);
     } finally {
       await embedder.close();
     }
