@@ -34,7 +34,7 @@ export const DUPLICATE_SHORTLIST = { k: 8, minScore: 0.6 } as const;
  * Candidates (by cosine) that get the thumbnail-guided second look when their keypoints do not match: a crop
  * or rescale of a photo is among its nearest neighbours, and the thumbnail alignment costs ~15 ms a pair.
  */
-const GUIDED_CANDIDATES = 2;
+const GUIDED_CANDIDATES = 4;
 
 /**
  * A pair the detail check calls the same template is still a repost when the 64-px thumbnails agree this
@@ -42,6 +42,12 @@ const GUIDED_CANDIDATES = 2;
  * was, while a new caption changes the thumbnail too.
  */
 const WATERMARK_THUMBNAIL_SCORE = 0.9;
+/**
+ * A pair whose keypoints found no shared picture is still a repost when the 64-px thumbnails agree this well:
+ * photos cropped or rescaled beyond what single-scale keypoints survive keep their thumbnail (0.94–0.99 on
+ * the photo set), while different screenshots of one layout and memes on one picture stay at or below 0.88.
+ */
+const THUMBNAIL_REPOST_SCORE = 0.94;
 
 export interface DuplicateSettings {
   /**
@@ -115,7 +121,12 @@ export async function detectDuplicates(
         // Keypoints alone miss strong crops and rescales: the thumbnail alignment, where it finds one, guides them.
         thumbnail ??= prepareSignature(signature);
         const verification = verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH);
-        if (verification.score < DEFAULT_DUPLICATE_SETTINGS.threshold) continue;
+        // The guild's threshold applies to the thumbnail score on this path, as on the thumbnail-only one.
+        if (verification.score < threshold) continue;
+        if (verification.score >= Math.max(THUMBNAIL_REPOST_SCORE, threshold)) {
+          matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(verification.score), kind: 'repost', verification });
+          continue;
+        }
         judgement = await judgeAligned(detail, candidateDetail, verification.alignment, threshold);
         if (judgement.kind === 'different') continue;
       } else if (judgement.kind === 'template') {
@@ -125,6 +136,12 @@ export async function detectDuplicates(
           matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(verification.score), kind: 'repost', judgement, verification });
           continue;
         }
+      }
+      // Block agreement saturates at 1 for clean reposts, so a guild asking for near-identical files only (a
+      // threshold above the default) also needs the thumbnails to agree that well, as its setting always meant.
+      if (judgement.kind === 'repost' && threshold > DEFAULT_DUPLICATE_SETTINGS.threshold) {
+        thumbnail ??= prepareSignature(signature);
+        if (verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH).score < threshold) continue;
       }
       matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(judgement.score), kind: judgement.kind, judgement });
       continue;
