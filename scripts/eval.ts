@@ -9,10 +9,10 @@ import { join, resolve } from 'node:path';
 import { getConfig } from '../src/config.ts';
 import { embedderOptionsFromConfig } from '../src/embedding/index.ts';
 import { DEFAULT_PREPROCESS } from '../src/embedding/preprocess.ts';
-import { evaluateDirectory } from '../src/cli/commands/eval.ts';
-import { loadDataset } from '../src/services/evaluation/dataset.ts';
-import { costTable, embedDataset, measureCost, resultsTable, type EvalResult } from '../src/services/evaluation/harness.ts';
-import { evalEmbedder, METHOD_NAMES, PLAIN_PREPROCESS } from '../src/services/evaluation/methods.ts';
+import { evaluateDirectory } from '../src/evaluation/directory.ts';
+import { loadDataset } from '../src/evaluation/dataset.ts';
+import { costTable, embedDataset, measureCost, resultsTable, type EvalResult } from '../src/evaluation/harness.ts';
+import { evalEmbedder, METHOD_NAMES, PLAIN_PREPROCESS } from '../src/evaluation/methods.ts';
 
 /** Images timed for the cost table (the first ones of the near-duplicate set: originals with their copies). */
 const COST_SAMPLE = 80;

@@ -4,7 +4,7 @@
  * channel permissions (a predicate from the Discord layer), scope=channel, and the query's own images.
  */
 import { DejavuError } from '../errors.ts';
-import { expandQuery, QUERY_EXPANSION_NEIGHBOURS } from '../embedding/query-expansion.ts';
+import { expandQuery, QUERY_EXPANSION_NEIGHBOURS } from './query-expansion.ts';
 import type { Embedder } from '../embedding/types.ts';
 import { dot } from '../index/exact.ts';
 import type { ImageStore, RecordMetadata, ScoredRecord } from '../store/types.ts';

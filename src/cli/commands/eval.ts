@@ -1,16 +1,13 @@
 /**
  * `dejavu eval <datasetDir> [--method m]… [--json] [--no-cache]`: measures retrieval and duplicate-decision
- * quality on a dataset with a groups.json (see src/services/evaluation). Embeddings are cached per
+ * quality on a dataset with a groups.json (see src/evaluation). Embeddings are cached per
  * (variant, dataset) under DATA_DIR/eval-cache unless --no-cache.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { getConfig } from '../../config.ts';
 import { DejavuError } from '../../errors.ts';
-import { embedderOptionsFromConfig } from '../../embedding/index.ts';
-import { loadDataset } from '../../services/evaluation/dataset.ts';
-import { evaluate, resultsTable, type EvalResult } from '../../services/evaluation/harness.ts';
-import { evalMethod, METHOD_NAMES, type MethodName } from '../../services/evaluation/methods.ts';
+import { evaluateDirectory } from '../../evaluation/directory.ts';
+import { resultsTable } from '../../evaluation/harness.ts';
+import { METHOD_NAMES, type MethodName } from '../../evaluation/methods.ts';
 import { writeStdout } from '../common.ts';
 import type { CliCommand } from '../types.ts';
 
@@ -24,19 +21,6 @@ Evaluates ranking (mAP, recall@1 or precision@10) and, on near-duplicate sets, t
 
 function isMethodName(value: string): value is MethodName {
   return (METHOD_NAMES as readonly string[]).includes(value);
-}
-
-/** Evaluates the named methods on one dataset folder. */
-export async function evaluateDirectory(directory: string, methods: readonly MethodName[], useCache: boolean): Promise<EvalResult[]> {
-  const config = getConfig();
-  const dataset = loadDataset(directory);
-  const cacheDir = useCache ? join(config.dataDir, 'eval-cache') : undefined;
-  const results: EvalResult[] = [];
-  for (const name of methods) {
-    console.error(`eval: ${dataset.name}: ${name}…`);
-    results.push(await evaluate(evalMethod(name, embedderOptionsFromConfig(config), cacheDir), dataset));
-  }
-  return results;
 }
 
 export const command: CliCommand = {

@@ -2,7 +2,7 @@
  * Average query expansion (AQE) for similarity search: the query vector plus its nearest neighbours' vectors,
  * re-normalised, is searched again. Neighbours share what the picture is about more than its incidental
  * details, so the second search ranks same-category images higher (corel-wang-dev mAP ≈ +0.03, see README).
- * Pure; no learned parameters. Owned by the retrieval-quality work (issue 5).
+ * Pure; no learned parameters.
  *
  * Use: `first = findSimilar(q, { k: QUERY_EXPANSION_NEIGHBOURS, filter })`, then
  * `findSimilar(expandQuery(q, first vectors), { k, filter })` with the SAME filter, so that nothing the

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { DejavuError } from '../../errors.ts';
+import { DejavuError } from '../errors.ts';
 
 export type DatasetKind = 'category' | 'near-duplicate';
 

@@ -7,9 +7,9 @@ import {
   precisionAtK,
   rankByScore,
   recallAt1,
-} from '../../../src/services/evaluation/metrics.ts';
-import { editKind } from '../../../src/services/evaluation/dataset.ts';
-import { dHashSimilarity, hammingDistance } from '../../../src/services/evaluation/dhash.ts';
+} from '../../src/evaluation/metrics.ts';
+import { editKind } from '../../src/evaluation/dataset.ts';
+import { dHashSimilarity, hammingDistance } from '../../src/evaluation/dhash.ts';
 
 test('average precision of hand-made rankings', () => {
   assert.equal(averagePrecision([true, true, false], 2), 1);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expandQuery } from '../../src/embedding/query-expansion.ts';
+import { expandQuery } from '../../src/services/query-expansion.ts';
 
 test('expandQuery returns the normalised sum of the query and its neighbours', () => {
   const expanded = expandQuery(Float32Array.from([1, 0, 0]), [Float32Array.from([0, 1, 0]), Float32Array.from([0, 1, 0])]);

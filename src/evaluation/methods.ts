@@ -1,8 +1,8 @@
 /** The methods `dejavu eval` and `npm run eval` compare, by name. */
-import { createEmbedder, type EmbedderOptions } from '../../embedding/index.ts';
-import { DEFAULT_PREPROCESS, type PreprocessOptions } from '../../embedding/preprocess.ts';
-import { QUERY_EXPANSION_NEIGHBOURS } from '../../embedding/query-expansion.ts';
-import type { Embedder } from '../../embedding/types.ts';
+import { createEmbedder, type EmbedderOptions } from '../embedding/index.ts';
+import { DEFAULT_PREPROCESS, type PreprocessOptions } from '../embedding/preprocess.ts';
+import { QUERY_EXPANSION_NEIGHBOURS } from '../services/query-expansion.ts';
+import type { Embedder } from '../embedding/types.ts';
 import { detectorMethod, dHashMethod, embeddingMethod, type EvalMethod } from './harness.ts';
 
 export const METHOD_NAMES = ['dhash', 'plain', 'crop', 'pad', 'trim', 'trim-aqe', 'shipped'] as const;

@@ -8,13 +8,13 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expandQuery, QUERY_EXPANSION_NEIGHBOURS } from '../../embedding/query-expansion.ts';
-import { decodeImage } from '../../embedding/decode.ts';
-import { defaultEmbedderOptions } from '../../embedding/options.ts';
-import { computeSignature, SIGNATURE_VERSION } from '../../embedding/signature.ts';
-import type { Embedder, ImageEmbedding } from '../../embedding/types.ts';
-import type { ImageRecord } from '../../store/types.ts';
-import { DEFAULT_DUPLICATE_SETTINGS, detectDuplicates, DUPLICATE_SHORTLIST } from '../duplicates/index.ts';
+import { expandQuery, QUERY_EXPANSION_NEIGHBOURS } from '../services/query-expansion.ts';
+import { decodeImage } from '../embedding/decode.ts';
+import { defaultEmbedderOptions } from '../embedding/options.ts';
+import { computeSignature, SIGNATURE_VERSION } from '../embedding/signature.ts';
+import type { Embedder, ImageEmbedding } from '../embedding/types.ts';
+import type { ImageRecord } from '../store/types.ts';
+import { DEFAULT_DUPLICATE_SETTINGS, detectDuplicates, DUPLICATE_SHORTLIST } from '../services/duplicates/index.ts';
 import type { EvalDataset } from './dataset.ts';
 import { dHash, dHashSimilarity } from './dhash.ts';
 import { averagePrecision, bestRecallAtPrecision, mean, operatingPointAt, type OperatingPoint, precisionAtK, rankByScore, recallAt1, type ScoredPairs } from './metrics.ts';
@@ -236,7 +236,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 
 /**
  * Cosine of image i to every image; with `expansion` > 0, after average query expansion over the i's
- * `expansion` nearest other images (what the similarity search ships, see src/embedding/query-expansion.ts).
+ * `expansion` nearest other images (what the similarity search ships, see src/services/query-expansion.ts).
  */
 function cosineRows(vectors: Float32Array[], expansion = 0): (i: number) => Float64Array {
   const plain = (query: Float32Array): Float64Array => Float64Array.from(vectors, (vector) => dot(query, vector));

@@ -1,6 +1,6 @@
 /**
  * Retrieval and decision metrics. Pure functions over rankings and scored pairs, so they can be
- * checked on hand-made examples (test/services/evaluation/metrics.test.ts).
+ * checked on hand-made examples (test/evaluation/metrics.test.ts).
  */
 
 /**
