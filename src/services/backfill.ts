@@ -13,10 +13,10 @@
  * the lock taken fails with DejavuError LOCKED; a crawl whose lock is lost stops after its page, cursor kept.
  */
 import type { Keyv } from 'keyv';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { childLogger, type Logger } from '../logger.ts';
 import type { ImageIndexer } from './indexing.ts';
+import { fetchPageWithRetry } from './history-pages.ts';
 import { lockedError, type Lock, type LockService } from './locks.ts';
 import type {
   BackfillProgress,
@@ -299,19 +299,12 @@ export class Backfiller implements BackfillService {
     }
   }
 
-  private async fetchWithRetry(options: BackfillRunOptions, page: { before?: string; after?: string; limit: number }, signal: AbortSignal): Promise<{ messages: HistoryMessage[] }> {
-    const attempts = this.options.pageAttempts ?? 4;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await options.fetchPage(options.channelId, page);
-      } catch (error) {
-        if (attempt >= attempts || signal.aborted) {
-          this.log.error({ guildId: options.guildId, channelId: options.channelId, err: error, attempt }, 'history page failed; backfill stopped, cursor kept');
-          throw error;
-        }
-        await sleep(500 * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, { signal }).catch(() => undefined);
-      }
-    }
+  private fetchWithRetry(options: BackfillRunOptions, page: { before?: string; after?: string; limit: number }, signal: AbortSignal): Promise<{ messages: HistoryMessage[] }> {
+    return fetchPageWithRetry(options.fetchPage, options.channelId, page, {
+      attempts: this.options.pageAttempts ?? 4,
+      signal,
+      onGiveUp: (error, attempt) => this.log.error({ guildId: options.guildId, channelId: options.channelId, err: error, attempt }, 'history page failed; backfill stopped, cursor kept'),
+    });
   }
 
   /** Indexes one page, a few messages at a time; resolves when every image of the page has an outcome. */

@@ -20,6 +20,7 @@ import { childLogger, type Logger } from '../logger.ts';
 import type { ImageRecord, ImageSource, ImageStore } from '../store/types.ts';
 import { compareSnowflakes } from './backfill.ts';
 import type { ImageIndexer } from './indexing.ts';
+import { fetchPageWithRetry } from './history-pages.ts';
 import { lockedError, type Lock, type LockService } from './locks.ts';
 import type { BackfillProgress, FetchHistoryPage, HistoryMessage } from './types.ts';
 
@@ -261,19 +262,12 @@ export class Resigner implements ResignService {
     }
   }
 
-  private async fetchWithRetry(options: ResignRunOptions, page: { after: string; limit: number }, signal: AbortSignal): Promise<{ messages: HistoryMessage[] }> {
-    const attempts = this.options.pageAttempts ?? 4;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await options.fetchPage(options.channelId, page);
-      } catch (error) {
-        if (attempt >= attempts || signal.aborted) {
-          this.log.error({ guildId: options.guildId, channelId: options.channelId, err: error, attempt }, 'history page failed; re-signing stopped, cursor kept');
-          throw error;
-        }
-        await sleep(500 * 2 ** (attempt - 1) * (0.5 + Math.random()), undefined, { signal }).catch(() => undefined);
-      }
-    }
+  private fetchWithRetry(options: ResignRunOptions, page: { after: string; limit: number }, signal: AbortSignal): Promise<{ messages: HistoryMessage[] }> {
+    return fetchPageWithRetry(options.fetchPage, options.channelId, page, {
+      attempts: this.options.pageAttempts ?? 4,
+      signal,
+      onGiveUp: (error, attempt) => this.log.error({ guildId: options.guildId, channelId: options.channelId, err: error, attempt }, 'history page failed; re-signing stopped, cursor kept'),
+    });
   }
 }
 

@@ -7,8 +7,7 @@
  * that calls it. So sessions live in worker threads (WorkerPoolBackend), each with a few intra-op threads;
  * `allow_spinning` is off so that idle pool threads do not burn a core on a small host.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
@@ -22,6 +21,7 @@ import { EMBEDDING_DIMENSIONS } from '../types.ts';
 import { l2Normalise } from '../vectors.ts';
 import type { InferenceBackend } from './types.ts';
 import type { OrtProvider } from './worker-protocol.ts';
+import { missingLibraries } from './libraries.ts';
 
 const log = childLogger('embedding');
 
@@ -172,22 +172,3 @@ export function cudaProblems(): string[] {
   return [...problems, ...missing.map((name) => fixes[name] ?? `${name} not found`)];
 }
 
-/** Names of shared libraries that neither ldconfig nor LD_LIBRARY_PATH knows. */
-export function missingLibraries(wanted: string[]): string[] {
-  let known = '';
-  try {
-    known = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', timeout: 5000 });
-  } catch {
-    // ldconfig missing (e.g. musl): rely on LD_LIBRARY_PATH only.
-  }
-  const searchPath = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
-  const onPath = (name: string): boolean =>
-    searchPath.some((folder) => {
-      try {
-        return readdirSync(folder).includes(name);
-      } catch {
-        return false;
-      }
-    });
-  return wanted.filter((name) => !known.includes(name) && !onPath(name));
-}

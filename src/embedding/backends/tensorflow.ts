@@ -2,14 +2,14 @@
  * In-thread TF.js backends: tfjs-node-gpu / tfjs-node (native TensorFlow, optional: installed only on hosts
  * that can run them, never listed in package.json), the wasm backend, and the slow pure-JS cpu backend.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { DejavuError } from '../../errors.ts';
 import { childLogger } from '../../logger.ts';
 import { embedPreprocessed, loadModel, type LoadedModel } from '../model.ts';
 import type { InferenceBackend, TensorflowKind } from './types.ts';
 import { installWasmKernelOverrides } from './wasm-kernels.ts';
+import { missingLibraries } from './libraries.ts';
 
 const log = childLogger('embedding');
 
@@ -53,7 +53,7 @@ export async function activateTensorflow(kind: TensorflowKind): Promise<void> {
  * found. TF.js exposes no device list, so check what TensorFlow would dlopen, and say loudly what to fix.
  */
 export function warnIfGpuUnusable(): void {
-  const missing = missingCudaLibraries();
+  const missing = missingLibraries(['libcudart.so.11.0', 'libcudnn.so.8']);
   const noDevice = !existsSync('/dev/nvidia0');
   if (missing.length === 0 && !noDevice) {
     log.info('tfjs-node-gpu: CUDA 11 and cuDNN 8 libraries found and /dev/nvidia0 present');
@@ -68,25 +68,6 @@ export function warnIfGpuUnusable(): void {
   );
 }
 
-function missingCudaLibraries(): string[] {
-  const wanted = ['libcudart.so.11.0', 'libcudnn.so.8'];
-  let known = '';
-  try {
-    known = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', timeout: 5000 });
-  } catch {
-    // ldconfig missing (e.g. musl): rely on LD_LIBRARY_PATH only.
-  }
-  const searchPath = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
-  const onPath = (name: string): boolean =>
-    searchPath.some((folder) => {
-      try {
-        return readdirSync(folder).includes(name);
-      } catch {
-        return false;
-      }
-    });
-  return wanted.filter((name) => !known.includes(name) && !onPath(name));
-}
 
 /** A backend that runs the model in the current thread (used directly, and inside each pool worker). */
 /** See InferenceBackend.batchLimit (bench:embed: batch 4 ≥ batch 8 in img/s, with less memory). */
