@@ -6,21 +6,10 @@
  * and the duplicate verifier tell them apart; an edit keeps the fine detail the verifier aligns.
  */
 import sharp from 'sharp';
+import { seededRandom as random } from '../../src/index/random.ts';
 
 export const SCENE_WIDTH = 640;
 export const SCENE_HEIGHT = 480;
-
-/** Deterministic PRNG (mulberry32): the same seed draws the same scene on every machine. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['harbour', 'tower', 'garden', 'market', 'bridge', 'forest', 'station', 'canyon', 'castle', 'meadow', 'island', 'temple'];
 
