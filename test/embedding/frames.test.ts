@@ -3,10 +3,13 @@
  * skipped, caps enforced, and a missing ffmpeg reported as unavailable.
  */
 import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { DejavuError } from '../../src/errors.ts';
-import { animatedFrames, framePositions, isBlank, pageCount } from '../../src/embedding/frames.ts';
+import { animatedFrames, framePositions, isBlank, isBlankPixels, pageCount } from '../../src/embedding/frames.ts';
 import { keyframeChoice, parseStreamInfo, splitPngStream, VideoFrameExtractor } from '../../src/embedding/video.ts';
 import { animation, requireFfmpeg, video } from '../helpers/media.ts';
 
@@ -41,6 +44,29 @@ test('frame positions: first, middle and last, distinct', () => {
   assert.deepEqual(framePositions(7, 1), [0]);
   assert.deepEqual(keyframeChoice(5, 3), [0, 2, 4]);
   assert.deepEqual(keyframeChoice(1, 3), [0]);
+});
+
+/** A flat grey RGBA square whose red channel has `bright` pixels raised by 40, and whose alpha varies. */
+function speckled(bright: number): { pixels: Buffer; width: number } {
+  const width = 100;
+  const pixels = Buffer.alloc(width * width * 4, 128);
+  for (let index = 0; index < width * width; index += 1) {
+    if (index < bright) pixels[index * 4] = 168;
+    pixels[index * 4 + 3] = index % 256;
+  }
+  return { pixels, width };
+}
+
+test('blank means every colour channel varies by a standard deviation under 4, as sharp computes it', async () => {
+  // 40·√(p(1−p)) with p = k/10000: 94 raised pixels give a deviation of 3.85, 110 give 4.17.
+  for (const bright of [0, 94, 110, 5000]) {
+    const { pixels, width } = speckled(bright);
+    const png = await sharp(pixels, { raw: { width, height: width, channels: 4 } }).png().toBuffer();
+    const expected = (await sharp(png).stats()).channels.slice(0, 3).every((channel) => channel.stdev < 4);
+    assert.equal(expected, bright <= 94, `sharp's verdict for ${bright} raised pixels`);
+    assert.equal(isBlankPixels(pixels, 4), expected, `pixels with ${bright} raised`);
+    assert.equal(await isBlank(png), expected, `PNG with ${bright} raised`);
+  }
 });
 
 test('an animated GIF gives its first, middle and last non-blank frame; a still image none', async () => {
@@ -93,6 +119,22 @@ test('video keyframes: first, middle and last non-blank; caps on duration and pi
   await assert.rejects(extractor.extract(clip, { ...limits, maxSeconds: 3 }), (error: unknown) => error instanceof DejavuError && /lasts 7 s/.test(error.message));
   await assert.rejects(extractor.extract(clip, { ...limits, maxPixels: 100_000 }), (error: unknown) => error instanceof DejavuError && error.code === 'IMAGE_TOO_MANY_PIXELS');
   await assert.rejects(extractor.extract(Buffer.from('not a video at all'), limits), (error: unknown) => error instanceof DejavuError && error.code === 'IMAGE_CORRUPT');
+});
+
+test('a clip whose index marks no decodable keyframe is read again with every packet let through', async (t) => {
+  if (!requireFfmpeg(t)) return;
+  const clip = await video(await Promise.all([1, 2, 3].map(picture)), { seconds: 2 });
+  const dir = await mkdtemp(join(tmpdir(), 'dejavu-test-ffmpeg-'));
+  try {
+    // Stands in for such a file: with `-discard nokey` it decodes nothing and exits cleanly.
+    const wrapper = join(dir, 'ffmpeg');
+    await writeFile(wrapper, '#!/bin/sh\ncase " $* " in *" -discard nokey "*) exit 0 ;; esac\nexec ffmpeg "$@"\n');
+    await chmod(wrapper, 0o755);
+    const frames = await new VideoFrameExtractor({ ffmpegPath: wrapper }).extract(clip, { maxSeconds: 60, maxFrames: 3, maxPixels: 50_000_000, timeoutMs: 20_000 });
+    assert.equal(frames.length, 3);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('without ffmpeg the extractor says it is unavailable and refuses with a typed error', async () => {
