@@ -1,5 +1,5 @@
 /**
- * `npm run eval [sharedDir]`: every dataset under ../shared/datasets (or the given folder's datasets/), every
+ * `npm run eval [sharedDir] [--cost-only]`: every dataset under ../shared/datasets (or the given folder's datasets/), every
  * method, one quality table — dHash, the plain recipe, the variants, the shipped default — then a cost table
  * measured in one interleaved loop (ms/img of each ranking row above comes from the embedding pass, which a
  * busy machine skews; the cost table is the one to compare).
@@ -17,7 +17,10 @@ import { evalEmbedder, METHOD_NAMES, PLAIN_PREPROCESS } from '../src/evaluation/
 /** Images timed for the cost table (the first ones of the near-duplicate set: originals with their copies). */
 const COST_SAMPLE = 80;
 
-const sharedDir = resolve(process.argv[2] ?? join(import.meta.dirname, '..', '..', 'shared'));
+const args = process.argv.slice(2);
+/** `--cost-only`: skip the quality table (minutes of embedding and pair scoring) and print only the cost tables. */
+const costOnly = args.includes('--cost-only');
+const sharedDir = resolve(args.find((arg) => !arg.startsWith('--')) ?? join(import.meta.dirname, '..', '..', 'shared'));
 const datasetsDir = join(sharedDir, 'datasets');
 if (!existsSync(datasetsDir)) {
   console.error(`no datasets at ${datasetsDir} (pass the shared folder as the first argument)`);
@@ -25,8 +28,10 @@ if (!existsSync(datasetsDir)) {
 }
 const results: EvalResult[] = [];
 const directories = readdirSync(datasetsDir).sort().map((name) => join(datasetsDir, name)).filter((directory) => existsSync(join(directory, 'groups.json')));
-for (const directory of directories) results.push(...(await evaluateDirectory(directory, METHOD_NAMES, true)));
-console.log(resultsTable(results));
+if (!costOnly) {
+  for (const directory of directories) results.push(...(await evaluateDirectory(directory, METHOD_NAMES, true)));
+  console.log(resultsTable(results));
+}
 
 const config = getConfig();
 const options = embedderOptionsFromConfig(config);

@@ -44,6 +44,33 @@ const TEXTURE_DEVIATION = 6;
 /** 3×3 box blur, twice (≈ Gaussian σ 1.2): JPEG ringing and one-pixel shifts stop counting as differences. */
 export function blur(image: Gray8): Float32Array {
   const { width, height } = image;
+  if (width < 2 || height < 2) return blurSmall(image);
+  let current = Float32Array.from(image.pixels);
+  const horizontal = new Float32Array(width * height);
+  for (let pass = 0; pass < 2; pass += 1) {
+    for (let y = 0; y < height; y += 1) {
+      const row = y * width;
+      const last = row + width - 1;
+      // The edge pixel counts itself in place of its missing neighbour.
+      horizontal[row] = ((current[row] as number) + (current[row] as number) + (current[row + 1] as number)) / 3;
+      for (let at = row + 1; at < last; at += 1) horizontal[at] = ((current[at - 1] as number) + (current[at] as number) + (current[at + 1] as number)) / 3;
+      horizontal[last] = ((current[last - 1] as number) + (current[last] as number) + (current[last] as number)) / 3;
+    }
+    const vertical = new Float32Array(width * height);
+    for (let y = 0; y < height; y += 1) {
+      const up = Math.max(0, y - 1) * width;
+      const down = Math.min(height - 1, y + 1) * width;
+      const row = y * width;
+      for (let x = 0; x < width; x += 1) vertical[row + x] = ((horizontal[up + x] as number) + (horizontal[row + x] as number) + (horizontal[down + x] as number)) / 3;
+    }
+    current = vertical;
+  }
+  return current;
+}
+
+/** blur() for images one pixel wide or high, where the clamped neighbours are the pixel itself. */
+function blurSmall(image: Gray8): Float32Array {
+  const { width, height } = image;
   let current = Float32Array.from(image.pixels);
   for (let pass = 0; pass < 2; pass += 1) {
     const horizontal = new Float32Array(width * height);
@@ -95,6 +122,21 @@ function largestComponent(flags: Uint8Array, columns: number, rows: number): num
 }
 
 /**
+ * Scratch buffers reused across calls: a decision compares one pair at up to ~30 transforms, and fresh
+ * quarter-megapixel arrays for each of those kept the garbage collector busier than the comparison itself.
+ */
+let scratchSampled = new Float32Array(0);
+let scratchInside = new Uint8Array(0);
+
+function scratch(size: number): { sampled: Float32Array; inside: Uint8Array } {
+  if (scratchSampled.length < size) {
+    scratchSampled = new Float32Array(size);
+    scratchInside = new Uint8Array(size);
+  }
+  return { sampled: scratchSampled, inside: scratchInside };
+}
+
+/**
  * Compares the blurred query with the blurred candidate sampled (bilinearly) through `transform`.
  * `query` and `candidate` are blur() outputs of images of the given sizes.
  */
@@ -108,30 +150,35 @@ export function compareDetail(
   const { width, height } = querySize;
   const cw = candidateSize.width;
   const ch = candidateSize.height;
-  const sampled = new Float32Array(width * height);
-  const inside = new Uint8Array(width * height);
+  const { sampled, inside } = scratch(width * height);
   let n = 0;
   let sumQ = 0;
   let sumC = 0;
   let sumCC = 0;
   let sumQC = 0;
   const { m00, m01, m02, m10, m11, m12 } = transform;
+  // Pass 1: the candidate sampled into the query's frame (as f32), and the sums of the gain/offset fit.
   for (let y = 0; y < height; y += 1) {
+    const row = y * width;
     for (let x = 0; x < width; x += 1) {
+      const index = row + x;
       const cx = m00 * x + m01 * y + m02;
       const cy = m10 * x + m11 * y + m12;
-      if (cx < 0 || cy < 0 || cx > cw - 1 || cy > ch - 1) continue;
+      if (cx < 0 || cy < 0 || cx > cw - 1 || cy > ch - 1) {
+        inside[index] = 0;
+        continue;
+      }
       const x0 = Math.min(Math.floor(cx), cw - 2);
       const y0 = Math.min(Math.floor(cy), ch - 2);
       const fx = cx - x0;
       const fy = cy - y0;
       const at = y0 * cw + x0;
-      const top = (candidate[at] ?? 0) * (1 - fx) + (candidate[at + 1] ?? 0) * fx;
-      const bottom = (candidate[at + cw] ?? 0) * (1 - fx) + (candidate[at + cw + 1] ?? 0) * fx;
-      const c = top * (1 - fy) + bottom * fy;
-      const index = y * width + x;
-      const q = query[index] ?? 0;
-      sampled[index] = c;
+      const top = (candidate[at] as number) * (1 - fx) + (candidate[at + 1] as number) * fx;
+      const bottom = (candidate[at + cw] as number) * (1 - fx) + (candidate[at + cw + 1] as number) * fx;
+      sampled[index] = top * (1 - fy) + bottom * fy;
+      // Sums over the stored (f32) sample, so that they describe exactly what pass 2 compares.
+      const c = sampled[index] as number;
+      const q = query[index] as number;
       inside[index] = 1;
       n += 1;
       sumQ += q;
@@ -150,8 +197,7 @@ export function compareDetail(
   const offset = (sumQ - gain * sumC) / n;
 
   // The candidate after gain and offset; outside the overlap it takes the query's value (no difference).
-  const fitted = new Float32Array(width * height);
-  for (let index = 0; index < fitted.length; index += 1) fitted[index] = inside[index] === 1 ? gain * (sampled[index] ?? 0) + offset : (query[index] ?? 0);
+  const fittedAt = (at: number): number => (inside[at] === 1 ? gain * (sampled[at] as number) + offset : (query[at] as number));
   const disagree = new Uint8Array(columns * rows);
   let textured = 0;
   let agreeing = 0;
@@ -167,20 +213,20 @@ export function compareDetail(
       let scc = 0;
       for (let y = by * BLOCK; y < (by + 1) * BLOCK; y += 1) {
         const row = y * width;
+        const up = y > 0 ? -width : 0;
+        const down = y < height - 1 ? width : 0;
         for (let x = bx * BLOCK; x < (bx + 1) * BLOCK; x += 1) {
-          if (inside[row + x] !== 1) continue;
-          const q = query[row + x] ?? 0;
           const at = row + x;
-          const c = fitted[at] ?? 0;
+          if (inside[at] !== 1) continue;
+          const q = query[at] as number;
+          const c = gain * (sampled[at] as number) + offset;
           count += 1;
           // Tolerant difference: the best of the candidate pixel and its four neighbours, so an alignment
           // off by up to a pixel does not count, while another letter or word in that place still does.
           if (Math.abs(q - c) > PIXEL_DIFFERENCE) {
-            const left = fitted[x > 0 ? at - 1 : at] ?? 0;
-            const right = fitted[x < width - 1 ? at + 1 : at] ?? 0;
-            const up = fitted[y > 0 ? at - width : at] ?? 0;
-            const down = fitted[y < height - 1 ? at + width : at] ?? 0;
-            const nearest = Math.min(Math.abs(q - left), Math.abs(q - right), Math.abs(q - up), Math.abs(q - down));
+            const left = fittedAt(x > 0 ? at - 1 : at);
+            const right = fittedAt(x < width - 1 ? at + 1 : at);
+            const nearest = Math.min(Math.abs(q - left), Math.abs(q - right), Math.abs(q - fittedAt(at + up)), Math.abs(q - fittedAt(at + down)));
             if (nearest > PIXEL_DIFFERENCE) differing += 1;
           }
           sq += q;
