@@ -44,13 +44,16 @@ const TEXTURE_DEVIATION = 6;
 /** 3×3 box blur, twice (≈ Gaussian σ 1.2): JPEG ringing and one-pixel shifts stop counting as differences. */
 export function blur(image: Gray8): Float32Array {
   const { width, height } = image;
-  if (width < 2 || height < 2) return blurSmall(image);
   let current = Float32Array.from(image.pixels);
   const horizontal = new Float32Array(width * height);
   for (let pass = 0; pass < 2; pass += 1) {
     for (let y = 0; y < height; y += 1) {
       const row = y * width;
       const last = row + width - 1;
+      if (width === 1) {
+        horizontal[row] = current[row] as number;
+        continue;
+      }
       // The edge pixel counts itself in place of its missing neighbour.
       horizontal[row] = ((current[row] as number) + (current[row] as number) + (current[row + 1] as number)) / 3;
       for (let at = row + 1; at < last; at += 1) horizontal[at] = ((current[at - 1] as number) + (current[at] as number) + (current[at + 1] as number)) / 3;
@@ -62,32 +65,6 @@ export function blur(image: Gray8): Float32Array {
       const down = Math.min(height - 1, y + 1) * width;
       const row = y * width;
       for (let x = 0; x < width; x += 1) vertical[row + x] = ((horizontal[up + x] as number) + (horizontal[row + x] as number) + (horizontal[down + x] as number)) / 3;
-    }
-    current = vertical;
-  }
-  return current;
-}
-
-/** blur() for images one pixel wide or high, where the clamped neighbours are the pixel itself. */
-function blurSmall(image: Gray8): Float32Array {
-  const { width, height } = image;
-  let current = Float32Array.from(image.pixels);
-  for (let pass = 0; pass < 2; pass += 1) {
-    const horizontal = new Float32Array(width * height);
-    for (let y = 0; y < height; y += 1) {
-      const row = y * width;
-      for (let x = 0; x < width; x += 1) {
-        const left = current[row + Math.max(0, x - 1)] ?? 0;
-        const right = current[row + Math.min(width - 1, x + 1)] ?? 0;
-        horizontal[row + x] = (left + (current[row + x] ?? 0) + right) / 3;
-      }
-    }
-    const vertical = new Float32Array(width * height);
-    for (let y = 0; y < height; y += 1) {
-      const up = Math.max(0, y - 1) * width;
-      const down = Math.min(height - 1, y + 1) * width;
-      const row = y * width;
-      for (let x = 0; x < width; x += 1) vertical[row + x] = ((horizontal[up + x] ?? 0) + (horizontal[row + x] ?? 0) + (horizontal[down + x] ?? 0)) / 3;
     }
     current = vertical;
   }
