@@ -5,6 +5,7 @@
  * a few dozen corners at most that rarely agree on one transform.
  */
 import { DESCRIPTOR_WORDS, type Keypoints } from '../../embedding/keypoints.ts';
+import { bestMatches } from './kernels/descriptor-match.ts';
 
 /** A similarity transform: x' = a·x − b·y + tx, y' = b·x + a·y + ty. */
 export interface Similarity {
@@ -32,33 +33,11 @@ const INLIER_PIXELS = 4;
 const MIN_SCALE = 0.3;
 const MAX_SCALE = 3.5;
 
-/** Set bits of a 32-bit word (SWAR: no table lookups in the hot loop). */
+/** Set bits of a 32-bit word (SWAR: no table lookups). */
 function popcount(value: number): number {
   let x = value - ((value >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-}
-
-/** Hamming distances of every (query, candidate) descriptor pair, row-major. Unrolled: it is the hot loop. */
-function distanceMatrix(query: Keypoints, candidate: Keypoints): Uint16Array {
-  const n = query.count;
-  const m = candidate.count;
-  const distances = new Uint16Array(n * m);
-  const q = query.descriptors;
-  const c = candidate.descriptors;
-  for (let i = 0; i < n; i += 1) {
-    const qi = i * DESCRIPTOR_WORDS;
-    const q0 = q[qi] as number, q1 = q[qi + 1] as number, q2 = q[qi + 2] as number, q3 = q[qi + 3] as number;
-    const q4 = q[qi + 4] as number, q5 = q[qi + 5] as number, q6 = q[qi + 6] as number, q7 = q[qi + 7] as number;
-    const row = i * m;
-    for (let j = 0; j < m; j += 1) {
-      const cj = j * DESCRIPTOR_WORDS;
-      distances[row + j] =
-        popcount(q0 ^ (c[cj] as number)) + popcount(q1 ^ (c[cj + 1] as number)) + popcount(q2 ^ (c[cj + 2] as number)) + popcount(q3 ^ (c[cj + 3] as number)) +
-        popcount(q4 ^ (c[cj + 4] as number)) + popcount(q5 ^ (c[cj + 5] as number)) + popcount(q6 ^ (c[cj + 6] as number)) + popcount(q7 ^ (c[cj + 7] as number));
-    }
-  }
-  return distances;
 }
 
 /** Pairs (query index, candidate index) that are each other's best match and pass the ratio test both ways. */
@@ -66,38 +45,14 @@ export function mutualMatches(query: Keypoints, candidate: Keypoints): Array<[nu
   const n = query.count;
   const m = candidate.count;
   if (n < 2 || m < 2) return [];
-  const distances = distanceMatrix(query, candidate);
-  const bestOfRow = new Int32Array(n).fill(-1);
-  const rowOk = new Uint8Array(n);
-  for (let i = 0; i < n; i += 1) {
-    let best = 1e9;
-    let second = 1e9;
-    let at = -1;
-    for (let j = 0; j < m; j += 1) {
-      const d = distances[i * m + j] ?? 0;
-      if (d < best) {
-        second = best;
-        best = d;
-        at = j;
-      } else if (d < second) second = d;
-    }
-    bestOfRow[i] = at;
-    rowOk[i] = Number(best <= MAX_DISTANCE && best < RATIO * second);
-  }
+  const { rows, columns } = bestMatches(query, candidate);
   const pairs: Array<[number, number]> = [];
   for (let j = 0; j < m; j += 1) {
-    let best = 1e9;
-    let second = 1e9;
-    let at = -1;
-    for (let i = 0; i < n; i += 1) {
-      const d = distances[i * m + j] ?? 0;
-      if (d < best) {
-        second = best;
-        best = d;
-        at = i;
-      } else if (d < second) second = d;
-    }
-    if (at >= 0 && rowOk[at] === 1 && bestOfRow[at] === j && best < RATIO * second) pairs.push([at, j]);
+    const at = columns.at[j] as number;
+    if (at < 0) continue;
+    const rowBest = rows.best[at] as number;
+    const rowOk = rowBest <= MAX_DISTANCE && rowBest < RATIO * (rows.second[at] as number);
+    if (rowOk && rows.at[at] === j && (columns.best[j] as number) < RATIO * (columns.second[j] as number)) pairs.push([at, j]);
   }
   return pairs;
 }
