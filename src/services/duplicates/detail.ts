@@ -2,8 +2,9 @@
  * The detail check: the candidate's detail image is warped onto the query's by the keypoint transform and
  * the two are compared in 16-px blocks. A repost agrees almost everywhere (re-encoding and scaling move
  * edges by a pixel, not whole letters); the same meme template under another caption, or another screenshot
- * of one app, disagrees over whole lines of text. Pure typed-array code.
+ * of one app, disagrees over whole lines of text.
  */
+import { compareBlocks, sampleCandidate } from './kernels/detail-compare.ts';
 
 /** Row-major 8-bit grey image. */
 export interface Gray8 {
@@ -99,23 +100,9 @@ function largestComponent(flags: Uint8Array, columns: number, rows: number): num
 }
 
 /**
- * Scratch buffers reused across calls: a decision compares one pair at up to ~30 transforms, and fresh
- * quarter-megapixel arrays for each of those kept the garbage collector busier than the comparison itself.
- */
-let scratchSampled = new Float32Array(0);
-let scratchInside = new Uint8Array(0);
-
-function scratch(size: number): { sampled: Float32Array; inside: Uint8Array } {
-  if (scratchSampled.length < size) {
-    scratchSampled = new Float32Array(size);
-    scratchInside = new Uint8Array(size);
-  }
-  return { sampled: scratchSampled, inside: scratchInside };
-}
-
-/**
  * Compares the blurred query with the blurred candidate sampled (bilinearly) through `transform`.
- * `query` and `candidate` are blur() outputs of images of the given sizes.
+ * `query` and `candidate` are blur() outputs of images of the given sizes. The pixel passes run in a
+ * WebAssembly kernel (kernels/detail-compare.wat); the fit and the block grid's regions are decided here.
  */
 export function compareDetail(
   query: Float32Array,
@@ -124,108 +111,28 @@ export function compareDetail(
   candidateSize: { width: number; height: number },
   transform: Affine,
 ): DetailComparison {
-  const { width, height } = querySize;
-  const cw = candidateSize.width;
-  const ch = candidateSize.height;
-  const { sampled, inside } = scratch(width * height);
-  let n = 0;
-  let sumQ = 0;
-  let sumC = 0;
-  let sumCC = 0;
-  let sumQC = 0;
+  const columns = Math.floor(querySize.width / BLOCK);
+  const rows = Math.floor(querySize.height / BLOCK);
   const { m00, m01, m02, m10, m11, m12 } = transform;
-  // Pass 1: the candidate sampled into the query's frame (as f32), and the sums of the gain/offset fit.
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    for (let x = 0; x < width; x += 1) {
-      const index = row + x;
-      const cx = m00 * x + m01 * y + m02;
-      const cy = m10 * x + m11 * y + m12;
-      if (cx < 0 || cy < 0 || cx > cw - 1 || cy > ch - 1) {
-        inside[index] = 0;
-        continue;
-      }
-      const x0 = Math.min(Math.floor(cx), cw - 2);
-      const y0 = Math.min(Math.floor(cy), ch - 2);
-      const fx = cx - x0;
-      const fy = cy - y0;
-      const at = y0 * cw + x0;
-      const top = (candidate[at] as number) * (1 - fx) + (candidate[at + 1] as number) * fx;
-      const bottom = (candidate[at + cw] as number) * (1 - fx) + (candidate[at + cw + 1] as number) * fx;
-      sampled[index] = top * (1 - fy) + bottom * fy;
-      // Sums over the stored (f32) sample, so that they describe exactly what pass 2 compares.
-      const c = sampled[index] as number;
-      const q = query[index] as number;
-      inside[index] = 1;
-      n += 1;
-      sumQ += q;
-      sumC += c;
-      sumCC += c * c;
-      sumQC += q * c;
-    }
-  }
-  const columns = Math.floor(width / BLOCK);
-  const rows = Math.floor(height / BLOCK);
+  const { n, sumQ, sumC, sumCC, sumQC } = sampleCandidate(query, querySize, candidate, candidateSize, [m00, m01, m02, m10, m11, m12], columns * rows);
   if (n < BLOCK * BLOCK || columns === 0 || rows === 0) return { texturedBlocks: 0, agreement: 0, largestRegion: 0, overlap: 0 };
   // One gain and offset for the whole picture: a darker, greyer or contrast-stretched repost still agrees.
   const varianceC = sumCC - (sumC * sumC) / n;
   const rawGain = varianceC > 1e-6 ? (sumQC - (sumQ * sumC) / n) / varianceC : 1;
   const gain = Math.max(0.5, Math.min(2, rawGain));
   const offset = (sumQ - gain * sumC) / n;
-
-  // The candidate after gain and offset; outside the overlap it takes the query's value (no difference).
-  const fittedAt = (at: number): number => (inside[at] === 1 ? gain * (sampled[at] as number) + offset : (query[at] as number));
-  const disagree = new Uint8Array(columns * rows);
-  let textured = 0;
-  let agreeing = 0;
-  let covered = 0;
-  const blockPixels = BLOCK * BLOCK;
-  for (let by = 0; by < rows; by += 1) {
-    for (let bx = 0; bx < columns; bx += 1) {
-      let count = 0;
-      let differing = 0;
-      let sq = 0;
-      let sqq = 0;
-      let sc = 0;
-      let scc = 0;
-      for (let y = by * BLOCK; y < (by + 1) * BLOCK; y += 1) {
-        const row = y * width;
-        const up = y > 0 ? -width : 0;
-        const down = y < height - 1 ? width : 0;
-        for (let x = bx * BLOCK; x < (bx + 1) * BLOCK; x += 1) {
-          const at = row + x;
-          if (inside[at] !== 1) continue;
-          const q = query[at] as number;
-          const c = gain * (sampled[at] as number) + offset;
-          count += 1;
-          // Tolerant difference: the best of the candidate pixel and its four neighbours, so an alignment
-          // off by up to a pixel does not count, while another letter or word in that place still does.
-          if (Math.abs(q - c) > PIXEL_DIFFERENCE) {
-            const left = fittedAt(x > 0 ? at - 1 : at);
-            const right = fittedAt(x < width - 1 ? at + 1 : at);
-            const nearest = Math.min(Math.abs(q - left), Math.abs(q - right), Math.abs(q - fittedAt(at + up)), Math.abs(q - fittedAt(at + down)));
-            if (nearest > PIXEL_DIFFERENCE) differing += 1;
-          }
-          sq += q;
-          sqq += q * q;
-          sc += c;
-          scc += c * c;
-        }
-      }
-      // Blocks the candidate barely covers (its edge, a cropped-off bar) are not judged.
-      if (count < blockPixels * 0.9) continue;
-      covered += 1;
-      const deviation = Math.sqrt(Math.max(sqq / count - (sq / count) ** 2, scc / count - (sc / count) ** 2, 0));
-      if (deviation <= TEXTURE_DEVIATION) continue;
-      textured += 1;
-      if (differing >= count * BLOCK_DIFFERING_SHARE) disagree[by * columns + bx] = 1;
-      else agreeing += 1;
-    }
-  }
+  const blocks = compareBlocks(querySize, columns, rows, {
+    gain,
+    offset,
+    pixelDifference: PIXEL_DIFFERENCE,
+    minCount: BLOCK * BLOCK * 0.9,
+    textureDeviation: TEXTURE_DEVIATION,
+    differingShare: BLOCK_DIFFERING_SHARE,
+  });
   return {
-    texturedBlocks: textured,
-    agreement: textured === 0 ? 0 : agreeing / textured,
-    largestRegion: largestComponent(disagree, columns, rows),
-    overlap: covered / (columns * rows),
+    texturedBlocks: blocks.textured,
+    agreement: blocks.textured === 0 ? 0 : blocks.agreeing / blocks.textured,
+    largestRegion: largestComponent(blocks.disagree, columns, rows),
+    overlap: blocks.covered / (columns * rows),
   };
 }

@@ -1,23 +1,12 @@
 /**
- * The descriptor-matching kernel: its compiled module is what its .wat source compiles to, and its best /
- * second-best distances are those of a plain scan over every pair, ties included.
+ * The descriptor-matching kernel: its best and second-best distances are those of a plain scan over every
+ * pair, ties included.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { compileKernel, generatedModule } from '../../../../scripts/kernels.ts';
 import { DESCRIPTOR_WORDS, type Keypoints } from '../../../../src/embedding/keypoints.ts';
 import { seededRandom } from '../../../../src/index/random.ts';
 import { bestMatches } from '../../../../src/services/duplicates/kernels/descriptor-match.ts';
-
-const KERNELS = join(import.meta.dirname, '..', '..', '..', '..', 'src', 'services', 'duplicates', 'kernels');
-
-test('descriptor-match.wasm.ts is the compiled descriptor-match.wat (run npm run build:kernels after editing it)', async () => {
-  const source = join(KERNELS, 'descriptor-match.wat');
-  const compiled = generatedModule('descriptor-match.wat', await compileKernel(source, readFileSync(source, 'utf8')));
-  assert.equal(readFileSync(join(KERNELS, 'descriptor-match.wasm.ts'), 'utf8'), compiled);
-});
 
 function keypoints(count: number, random: () => number, pool?: Uint32Array): Keypoints {
   const descriptors = new Uint32Array(count * DESCRIPTOR_WORDS);
