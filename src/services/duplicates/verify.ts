@@ -309,7 +309,17 @@ function refine(
   search: AlignmentSearch,
 ): { alignment: Alignment; score: number } {
   const factor = LEVEL_FACTOR[level];
-  const evaluate = (alignment: Alignment): number => alignedCorrelation(query, candidate, alignment, factor, search).correlation;
+  // The ascent steps back onto alignments it has scored (a move and its reverse): about one in nine.
+  const scored = new Map<string, number>();
+  const evaluate = (alignment: Alignment): number => {
+    const key = `${alignment.angle} ${alignment.scale} ${alignment.shiftX} ${alignment.shiftY}`;
+    let score = scored.get(key);
+    if (score === undefined) {
+      score = alignedCorrelation(query, candidate, alignment, factor, search).correlation;
+      scored.set(key, score);
+    }
+    return score;
+  };
   let current = start;
   let currentScore = evaluate(current);
   let { angle, logScale, shift } = steps;
