@@ -16,8 +16,9 @@
 import type { ImageEmbedding } from '../../embedding/types.ts';
 import { hasThumbnail, isCurrentSignature } from '../../embedding/signature.ts';
 import type { ImageRecord, ScoredRecord } from '../../store/types.ts';
-import { judgeAligned, type Judgement, judgePair, type PreparedDetail, prepareDetail } from './judge.ts';
-import { DEFAULT_ALIGNMENT_SEARCH, prepareSignature, type PreparedSignature, type Verification, verifyPair } from './verify.ts';
+import { judgeAligned, type Judgement, judgePair, type PreparedDetail } from './judge.ts';
+import { PreparedSignatures } from './prepared.ts';
+import { DEFAULT_ALIGNMENT_SEARCH, type PreparedSignature, type Verification, verifyPair } from './verify.ts';
 
 export { verifyPair, prepareSignature, DEFAULT_ALIGNMENT_SEARCH, type Verification, type PreparedSignature, type AlignmentSearch } from './verify.ts';
 export { judgePair, prepareDetail, type Judgement, type PairKind } from './judge.ts';
@@ -91,6 +92,9 @@ function querySignature(query: DuplicateQuery): Uint8Array {
 
 const clamp = (value: number): number => Math.max(0, Math.min(1, value));
 
+/** Shared by every decision of this process: a candidate of one decision is often a candidate of the next. */
+const prepared = new PreparedSignatures();
+
 /**
  * Which of the shortlisted `candidates` (from `findSimilar(…, DUPLICATE_SHORTLIST)`) are reposts of the query
  * or the same template under other text, most confident first. Candidates without a readable signature are
@@ -113,14 +117,14 @@ export async function detectDuplicates(
     const other = candidate.record.signature;
     if (candidate.score < minCosine || !hasThumbnail(other)) continue;
     if (current && isCurrentSignature(other)) {
-      detail ??= prepareDetail(signature);
-      const candidateDetail = prepareDetail(other);
+      detail ??= prepared.detail(signature);
+      const candidateDetail = prepared.detail(other);
       let judgement = await judgePair(detail, candidateDetail, threshold);
       if (judgement.kind === 'different') {
         if (rank >= GUIDED_CANDIDATES) continue;
         // Keypoints alone miss strong crops and rescales: the thumbnail alignment, where it finds one, guides them.
-        thumbnail ??= prepareSignature(signature);
-        const verification = verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH);
+        thumbnail ??= prepared.thumbnail(signature);
+        const verification = verifyPair(thumbnail, prepared.thumbnail(other), DEFAULT_ALIGNMENT_SEARCH);
         // The guild's threshold applies to the thumbnail score on this path, as on the thumbnail-only one.
         if (verification.score < threshold) continue;
         if (verification.score >= Math.max(THUMBNAIL_REPOST_SCORE, threshold)) {
@@ -130,8 +134,8 @@ export async function detectDuplicates(
         judgement = await judgeAligned(detail, candidateDetail, verification.alignment, threshold);
         if (judgement.kind === 'different') continue;
       } else if (judgement.kind === 'template') {
-        thumbnail ??= prepareSignature(signature);
-        const verification = verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH);
+        thumbnail ??= prepared.thumbnail(signature);
+        const verification = verifyPair(thumbnail, prepared.thumbnail(other), DEFAULT_ALIGNMENT_SEARCH);
         if (verification.score >= Math.max(WATERMARK_THUMBNAIL_SCORE, threshold)) {
           matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(verification.score), kind: 'repost', judgement, verification });
           continue;
@@ -140,14 +144,14 @@ export async function detectDuplicates(
       // Block agreement saturates at 1 for clean reposts, so a guild asking for near-identical files only (a
       // threshold above the default) also needs the thumbnails to agree that well, as its setting always meant.
       if (judgement.kind === 'repost' && threshold > DEFAULT_DUPLICATE_SETTINGS.threshold) {
-        thumbnail ??= prepareSignature(signature);
-        if (verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH).score < threshold) continue;
+        thumbnail ??= prepared.thumbnail(signature);
+        if (verifyPair(thumbnail, prepared.thumbnail(other), DEFAULT_ALIGNMENT_SEARCH).score < threshold) continue;
       }
       matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(judgement.score), kind: judgement.kind, judgement });
       continue;
     }
-    thumbnail ??= prepareSignature(signature);
-    const verification = verifyPair(thumbnail, prepareSignature(other), DEFAULT_ALIGNMENT_SEARCH);
+    thumbnail ??= prepared.thumbnail(signature);
+    const verification = verifyPair(thumbnail, prepared.thumbnail(other), DEFAULT_ALIGNMENT_SEARCH);
     if (verification.score < threshold) continue;
     matches.push({ record: candidate.record, score: candidate.score, confidence: clamp(verification.score), kind: 'repost', verification });
   }
