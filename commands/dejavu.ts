@@ -4,6 +4,7 @@
  * src/discord/privacy.ts).
  */
 import {
+  ApplicationCommandOptionType,
   ApplicationIntegrationType,
   ChannelType,
   EmbedBuilder,
@@ -13,6 +14,7 @@ import {
   TimestampStyles,
   time,
   type ChatInputCommandInteraction,
+  type Guild,
   type GuildBasedChannel,
   type GuildTextBasedChannel,
   type Message,
@@ -24,24 +26,14 @@ import type { BotContext } from '../src/discord/context.ts';
 import { describeForUser } from '../src/discord/errors.ts';
 import { localizations, translate, type Translate } from '../src/discord/i18n.ts';
 import { finishDeferred, interactionScope } from '../src/discord/interactions.ts';
+import { addSubcommands, readSubcommand, type OptionTable, type OptionValues, type SubcommandTable } from '../src/discord/options.ts';
 import { canManageGuild } from '../src/discord/permissions.ts';
-import { addModerationConfigOptions, addReportsSubcommand, moderationConfigPatch, moderationSettingsFields, reports } from './dejavu/moderation.ts';
-import { addWaveOptions, waveField, wavePatch } from '../src/discord/waves-config.ts';
-import { addPrivacySubcommands, executePrivacy, isPrivacySubcommand } from '../src/discord/privacy.ts';
-import { addMediaOptions, mediaField, mediaPatch } from '../src/discord/media-config.ts';
+import { MODERATION_CONFIG_OPTIONS, moderationConfigPatch, moderationSettingsFields, REPORTS_OPTIONS, reports } from './dejavu/moderation.ts';
+import { WAVE_OPTIONS, waveField, wavePatch } from '../src/discord/waves-config.ts';
+import { executePrivacy, isPrivacyCall, PRIVACY_SUBCOMMANDS } from '../src/discord/privacy.ts';
+import { MEDIA_OPTIONS, mediaField, mediaPatch } from '../src/discord/media-config.ts';
 
 const en = translate('en');
-const key = (path: string) => `commands.dejavu.${path}`;
-const named = <T extends { setName(name: string): T; setNameLocalizations(map: ReturnType<typeof localizations>): T; setDescription(text: string): T; setDescriptionLocalizations(map: ReturnType<typeof localizations>): T }>(
-  builder: T,
-  path: string,
-  name?: string,
-): T =>
-  builder
-    .setName(name ?? en(`${path}.name`))
-    .setNameLocalizations(localizations(`${path}.name`))
-    .setDescription(en(`${path}.description`))
-    .setDescriptionLocalizations(localizations(`${path}.description`));
 
 const TEXT_CHANNELS = [
   ChannelType.GuildText,
@@ -52,7 +44,7 @@ const TEXT_CHANNELS = [
   ChannelType.PublicThread,
   ChannelType.AnnouncementThread,
 ] as const;
-const NOTICE_MODES: readonly NoticeMode[] = ['reply', 'react', 'log', 'off'];
+const NOTICE_MODES = ['reply', 'react', 'log', 'off'] as const satisfies readonly NoticeMode[];
 /** A week: longer leeways would silence reposts for good. */
 const MAX_LEEWAY_MINUTES = 7 * 24 * 60;
 /** Progress edits at most this often (Discord rate-limits message edits). */
@@ -60,44 +52,53 @@ const PROGRESS_EDIT_INTERVAL_MS = 3000;
 /** Interaction tokens expire after 15 minutes; stop editing the reply a little before. */
 const TOKEN_LIFETIME_MS = 14 * 60 * 1000;
 
-const dejavu = named(new SlashCommandBuilder(), 'commands.dejavu', 'dejavu')
-  .setContexts(InteractionContextType.Guild)
-  .setIntegrationTypes(ApplicationIntegrationType.GuildInstall)
-  // No default member permissions: every member may run forget-me and remember-me; the other subcommands
-  // check Manage Server when they run (see execute).
-  .addSubcommand((sub) =>
-    // The duplicate-notice moderation options (templates, allowed-role) come from commands/dejavu/moderation.ts.
-    addMediaOptions(addWaveOptions(addModerationConfigOptions(named(sub, key('config'), 'config')
-      .addNumberOption((o) => named(o, key('config.options.threshold'), 'threshold').setMinValue(50).setMaxValue(100))
-      .addStringOption((o) =>
-        named(o, key('config.options.mode'), 'mode').addChoices(
-          ...NOTICE_MODES.map((mode) => ({ name: en(key(`config.modes.${mode}`)), name_localizations: localizations(key(`config.modes.${mode}`)), value: mode })),
-        ),
-      )
-      .addChannelOption((o) => named(o, key('config.options.log-channel'), 'log-channel').addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement))
-      .addIntegerOption((o) => named(o, key('config.options.leeway'), 'leeway').setMinValue(0).setMaxValue(MAX_LEEWAY_MINUTES))
-      .addChannelOption((o) => named(o, key('config.options.ignore'), 'ignore').addChannelTypes(...TEXT_CHANNELS))
-      .addChannelOption((o) => named(o, key('config.options.unignore'), 'unignore').addChannelTypes(...TEXT_CHANNELS))
-      .addBooleanOption((o) => named(o, key('config.options.include-bots'), 'include-bots'))
-      .addStringOption((o) => named(o, key('config.options.emoji'), 'emoji').setMaxLength(64))
-      .addBooleanOption((o) => named(o, key('config.options.ephemeral'), 'ephemeral'))))),
-  )
-  .addSubcommand((sub) => named(sub, key('stats'), 'stats'))
-  .addSubcommand((sub) => addReportsSubcommand(sub))
-  .addSubcommand((sub) =>
-    named(sub, key('backfill'), 'backfill').addChannelOption((o) => named(o, key('backfill.options.channel'), 'channel').addChannelTypes(...TEXT_CHANNELS)),
-  );
-
-export const data = addPrivacySubcommands(dejavu);
+/** `/dejavu config` options; the moderation, wave and media ones come from their own modules. */
+const CONFIG_OPTIONS = {
+  threshold: { type: ApplicationCommandOptionType.Number, minValue: 50, maxValue: 100 },
+  mode: { type: ApplicationCommandOptionType.String, choices: NOTICE_MODES },
+  'log-channel': { type: ApplicationCommandOptionType.Channel, channelTypes: [ChannelType.GuildText, ChannelType.GuildAnnouncement] },
+  leeway: { type: ApplicationCommandOptionType.Integer, minValue: 0, maxValue: MAX_LEEWAY_MINUTES },
+  ignore: { type: ApplicationCommandOptionType.Channel, channelTypes: TEXT_CHANNELS },
+  unignore: { type: ApplicationCommandOptionType.Channel, channelTypes: TEXT_CHANNELS },
+  'include-bots': { type: ApplicationCommandOptionType.Boolean },
+  emoji: { type: ApplicationCommandOptionType.String, maxLength: 64 },
+  ephemeral: { type: ApplicationCommandOptionType.Boolean },
+  ...MODERATION_CONFIG_OPTIONS,
+  ...WAVE_OPTIONS,
+  ...MEDIA_OPTIONS,
+} as const satisfies OptionTable;
 
 /**
- * A channel option's id, only if it is a channel of this guild. Reads the raw value when Discord sent no
- * resolved channel object, and never trusts an id from another guild.
+ * The subcommands, once: the builder below is made from this table and `execute` reads the subcommand and
+ * its arguments with `readSubcommand(interaction, SUBCOMMANDS)`, typed from it (src/discord/options.ts).
  */
-function channelOption(interaction: ChatInputCommandInteraction<'cached'>, name: string): GuildBasedChannel | null {
-  const option = interaction.options.get(name);
-  const id = option?.channel?.id ?? (typeof option?.value === 'string' ? option.value : null);
-  return id ? (interaction.guild.channels.cache.get(id) ?? null) : null;
+const SUBCOMMANDS = {
+  config: CONFIG_OPTIONS,
+  stats: {},
+  reports: REPORTS_OPTIONS,
+  backfill: { channel: { type: ApplicationCommandOptionType.Channel, channelTypes: TEXT_CHANNELS } },
+  ...PRIVACY_SUBCOMMANDS,
+} as const satisfies SubcommandTable;
+
+type ConfigOptions = OptionValues<typeof CONFIG_OPTIONS>;
+
+export const data = addSubcommands(
+  new SlashCommandBuilder()
+    .setName('dejavu')
+    .setNameLocalizations(localizations('commands.dejavu.name'))
+    .setDescription(en('commands.dejavu.description'))
+    .setDescriptionLocalizations(localizations('commands.dejavu.description'))
+    .setContexts(InteractionContextType.Guild)
+    .setIntegrationTypes(ApplicationIntegrationType.GuildInstall),
+  // No default member permissions: every member may run forget-me and remember-me; the other subcommands
+  // check Manage Server when they run (see execute).
+  SUBCOMMANDS,
+  'commands.dejavu',
+);
+
+/** The channel of this guild a channel option named, if any: an id from another guild is never trusted. */
+function guildChannel(guild: Guild, id: string | null): GuildBasedChannel | null {
+  return id ? (guild.channels.cache.get(id) ?? null) : null;
 }
 
 /** `<:name:id>` → the id; unicode emoji as typed. */
@@ -124,30 +125,24 @@ function settingsEmbed(t: Translate, settings: GuildSettings): EmbedBuilder {
   );
 }
 
-async function config(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, settings: GuildSettings, t: Translate): Promise<EmbedBuilder | string> {
-  const options = interaction.options;
+async function config(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, settings: GuildSettings, t: Translate, options: ConfigOptions): Promise<EmbedBuilder | string> {
+  const guild = interaction.guild;
   const patch: Partial<GuildSettings> = {};
-  const threshold = options.getNumber('threshold');
-  if (threshold !== null) patch.duplicateThreshold = threshold / 100;
-  const mode = options.getString('mode') as NoticeMode | null;
-  if (mode !== null) patch.noticeMode = mode;
-  const logChannel = channelOption(interaction, 'log-channel');
+  if (options.threshold !== null) patch.duplicateThreshold = options.threshold / 100;
+  if (options.mode !== null) patch.noticeMode = options.mode;
+  const logChannel = guildChannel(guild, options['log-channel']);
   if (logChannel) patch.logChannelId = logChannel.id;
-  const leeway = options.getInteger('leeway');
-  if (leeway !== null) patch.sameAuthorLeewayMs = leeway * 60_000;
+  if (options.leeway !== null) patch.sameAuthorLeewayMs = options.leeway * 60_000;
   const ignored = new Set(settings.ignoredChannelIds);
-  const ignore = channelOption(interaction, 'ignore');
-  const unignore = channelOption(interaction, 'unignore');
+  const ignore = guildChannel(guild, options.ignore);
+  const unignore = guildChannel(guild, options.unignore);
   if (ignore) ignored.add(ignore.id);
   if (unignore) ignored.delete(unignore.id);
   if (ignore || unignore) patch.ignoredChannelIds = [...ignored];
-  const includeBots = options.getBoolean('include-bots');
-  if (includeBots !== null) patch.includeOtherBots = includeBots;
-  const emoji = options.getString('emoji');
-  if (emoji) patch.reactionEmoji = parseEmoji(emoji);
-  const ephemeral = options.getBoolean('ephemeral');
-  if (ephemeral !== null) patch.ephemeralReplies = ephemeral;
-  Object.assign(patch, moderationConfigPatch(interaction));
+  if (options['include-bots'] !== null) patch.includeOtherBots = options['include-bots'];
+  if (options.emoji) patch.reactionEmoji = parseEmoji(options.emoji);
+  if (options.ephemeral !== null) patch.ephemeralReplies = options.ephemeral;
+  Object.assign(patch, moderationConfigPatch(interaction, options));
   Object.assign(patch, wavePatch(options), mediaPatch(options));
   if (Object.keys(patch).length === 0) return settingsEmbed(t, settings);
   if ((patch.noticeMode ?? settings.noticeMode) === 'log' && !(patch.logChannelId ?? settings.logChannelId)) return t('config.logNeedsChannel');
@@ -178,9 +173,14 @@ async function stats(interaction: ChatInputCommandInteraction<'cached'>, context
  * time, editing one progress message. The jobs run wherever a worker is free (any shard, with REDIS_URL)
  * and survive this process: if it dies, they still finish; only the progress message stops.
  */
-async function backfill(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, t: Translate): Promise<void> {
+async function backfill(
+  interaction: ChatInputCommandInteraction<'cached'>,
+  context: BotContext,
+  t: Translate,
+  options: OptionValues<(typeof SUBCOMMANDS)['backfill']>,
+): Promise<void> {
   const guild = interaction.guild;
-  const chosen = channelOption(interaction, 'channel');
+  const chosen = guildChannel(guild, options.channel);
   const channels: GuildTextBasedChannel[] = (chosen ? await channelAndThreads(guild, chosen) : await crawlableChannels(guild)).filter((channel) => canReadHistory(guild, channel));
   const totals: BackfillTotals = { channelsDone: 0, channelsTotal: channels.length, messages: 0, images: 0, current: null, startedAt: Date.now() };
   let lastEdit = 0;
@@ -221,9 +221,9 @@ export async function execute(interaction: ChatInputCommandInteraction, context:
   const scope = await interactionScope(interaction, context);
   if (!scope || !interaction.inCachedGuild()) return;
   const { settings, t } = scope;
-  const subcommand = interaction.options.getSubcommand(true);
-  if (isPrivacySubcommand(subcommand)) {
-    await executePrivacy(interaction, context, subcommand, t);
+  const call = readSubcommand(interaction, SUBCOMMANDS);
+  if (isPrivacyCall(call)) {
+    await executePrivacy(interaction, context, call, t);
     return;
   }
   // Everything else is for server managers (the command has no default member permissions, see data).
@@ -231,10 +231,10 @@ export async function execute(interaction: ChatInputCommandInteraction, context:
     await interaction.reply({ content: t('errors.manageGuild'), flags: MessageFlags.Ephemeral });
     return;
   }
-  if (subcommand === 'backfill') {
+  if (call.name === 'backfill') {
     await interaction.deferReply();
     try {
-      await backfill(interaction, context, t);
+      await backfill(interaction, context, t, call.options);
     } catch (error) {
       context.log.warn({ guildId: interaction.guildId, err: error }, 'backfill failed');
       await interaction.editReply({ content: t('backfill.failed', { reason: describeForUser(error, t) }) }).catch(() => undefined);
@@ -244,7 +244,11 @@ export async function execute(interaction: ChatInputCommandInteraction, context:
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   await finishDeferred(interaction, context, t, async () => {
     const result =
-      subcommand === 'config' ? await config(interaction, context, settings, t) : subcommand === 'reports' ? await reports(interaction, context, t) : await stats(interaction, context, t);
+      call.name === 'config'
+        ? await config(interaction, context, settings, t, call.options)
+        : call.name === 'reports'
+          ? await reports(interaction, context, t, call.options)
+          : await stats(interaction, context, t);
     return typeof result === 'string' ? result : { embeds: [result], files: [], components: [] };
   });
 }

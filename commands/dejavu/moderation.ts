@@ -1,63 +1,34 @@
 /**
  * The duplicate-notice moderation parts of `/dejavu`: the `templates` and `allowed-role` settings of
  * `/dejavu config`, and `/dejavu reports` (recent "Not a repost" reports; `undo` takes one back).
- * Kept apart from commands/dejavu.ts, which adds these to its builder and calls them.
+ * Kept apart from commands/dejavu.ts, which adds these to its subcommand table and calls them.
  */
-import {
-  EmbedBuilder,
-  type APIEmbedField,
-  type ChatInputCommandInteraction,
-  type SlashCommandStringOption,
-  type SlashCommandSubcommandBuilder,
-} from 'discord.js';
+import { ApplicationCommandOptionType, EmbedBuilder, type APIEmbedField, type ChatInputCommandInteraction } from 'discord.js';
 import type { GuildSettings, TemplateMatchMode } from '../../src/services/types.ts';
 import type { BotContext } from '../../src/discord/context.ts';
-import { localizations, translate, type Translate } from '../../src/discord/i18n.ts';
+import type { Translate } from '../../src/discord/i18n.ts';
 import { discordTimestamp, messageLink } from '../../src/discord/links.ts';
+import type { OptionTable, OptionValues } from '../../src/discord/options.ts';
 
-const en = translate('en');
-const key = (path: string) => `commands.dejavu.${path}`;
-const TEMPLATE_MODES: readonly TemplateMatchMode[] = ['ignore', 'note'];
+const TEMPLATE_MODES = ['ignore', 'note'] as const satisfies readonly TemplateMatchMode[];
 /** Reports listed by `/dejavu reports`. */
 const REPORTS_LISTED = 10;
 
-interface Localisable<T> {
-  setName(name: string): T;
-  setNameLocalizations(map: ReturnType<typeof localizations>): T;
-  setDescription(text: string): T;
-  setDescriptionLocalizations(map: ReturnType<typeof localizations>): T;
-}
-
-function named<T extends Localisable<T>>(builder: T, path: string, name: string): T {
-  return builder
-    .setName(name)
-    .setNameLocalizations(localizations(`${path}.name`))
-    .setDescription(en(`${path}.description`))
-    .setDescriptionLocalizations(localizations(`${path}.description`));
-}
-
-/** Options added to `/dejavu config`. */
-export function addModerationConfigOptions(sub: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
-  return sub
-    .addStringOption((o: SlashCommandStringOption) =>
-      named(o, key('config.options.templates'), 'templates').addChoices(
-        ...TEMPLATE_MODES.map((mode) => ({ name: en(key(`config.templateModes.${mode}`)), name_localizations: localizations(key(`config.templateModes.${mode}`)), value: mode })),
-      ),
-    )
-    .addRoleOption((o) => named(o, key('config.options.allowed-role'), 'allowed-role'))
-    .addBooleanOption((o) => named(o, key('config.options.clear-allowed-role'), 'clear-allowed-role'));
-}
+/** Options of `/dejavu config` (commands/dejavu.ts adds them to the subcommand's table). */
+export const MODERATION_CONFIG_OPTIONS = {
+  templates: { type: ApplicationCommandOptionType.String, choices: TEMPLATE_MODES },
+  'allowed-role': { type: ApplicationCommandOptionType.Role },
+  'clear-allowed-role': { type: ApplicationCommandOptionType.Boolean },
+} as const satisfies OptionTable;
 
 /** The settings patch of those options (empty when none was given). */
-export function moderationConfigPatch(interaction: ChatInputCommandInteraction<'cached'>): Partial<GuildSettings> {
-  const options = interaction.options;
+export function moderationConfigPatch(interaction: ChatInputCommandInteraction<'cached'>, options: OptionValues<typeof MODERATION_CONFIG_OPTIONS>): Partial<GuildSettings> {
   const patch: Partial<GuildSettings> = {};
-  const templates = options.getString('templates');
-  if (templates === 'ignore' || templates === 'note') patch.templateMatches = templates;
-  const role = options.getRole('allowed-role');
+  if (options.templates !== null) patch.templateMatches = options.templates;
+  const roleId = options['allowed-role'];
   // Only a role of this guild; @everyone would silence every notice, which is what `mode: off` is for.
-  if (role && role.id !== interaction.guildId && interaction.guild.roles.cache.has(role.id)) patch.allowedReposterRoleId = role.id;
-  if (options.getBoolean('clear-allowed-role') === true) patch.allowedReposterRoleId = null;
+  if (roleId !== null && roleId !== interaction.guildId && interaction.guild.roles.cache.has(roleId)) patch.allowedReposterRoleId = roleId;
+  if (options['clear-allowed-role'] === true) patch.allowedReposterRoleId = null;
   return patch;
 }
 
@@ -70,13 +41,17 @@ export function moderationSettingsFields(t: Translate, settings: GuildSettings):
 }
 
 /** `/dejavu reports [undo]`. */
-export function addReportsSubcommand(sub: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
-  return named(sub, key('reports'), 'reports').addStringOption((o) => named(o, key('reports.options.undo'), 'undo').setMinLength(1).setMaxLength(32));
-}
+export const REPORTS_OPTIONS = {
+  undo: { type: ApplicationCommandOptionType.String, minLength: 1, maxLength: 32 },
+} as const satisfies OptionTable;
 
-export async function reports(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, t: Translate): Promise<EmbedBuilder | string> {
+export async function reports(
+  interaction: ChatInputCommandInteraction<'cached'>,
+  context: BotContext,
+  t: Translate,
+  { undo }: OptionValues<typeof REPORTS_OPTIONS>,
+): Promise<EmbedBuilder | string> {
   const guildId = interaction.guildId;
-  const undo = interaction.options.getString('undo');
   if (undo !== null) {
     const report = await context.services.reports.undo(guildId, undo.trim(), interaction.user.id);
     const fields = { guildId, memberId: interaction.user.id, reportId: undo.trim() };

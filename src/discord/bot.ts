@@ -6,7 +6,7 @@ import { Events, type Client } from 'discord.js';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { childLogger } from '../logger.ts';
-import { createServices, type ServiceOverrides, type Services } from '../services/context.ts';
+import { createServices, type AppServices, type ServiceOverrides } from '../services/context.ts';
 import { createDiscordClient } from './client.ts';
 import type { BotContext } from './context.ts';
 import { EVENTS } from './events/index.ts';
@@ -20,7 +20,8 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export interface BotHandle {
   client: Client;
-  services: Services;
+  /** The whole set, for the tests and the benchmark; the Discord layer itself sees only `Services`. */
+  services: AppServices;
   /** Resolves when every event handler started so far has finished (tests use it to wait for quiet). */
   settle(): Promise<void>;
   /** Disconnects, lets running handlers finish, drains the queue and flushes the store. Idempotent. */
@@ -29,7 +30,7 @@ export interface BotHandle {
 
 export interface StartBotOptions {
   /** Already created services (the benchmark reuses one set); default: `createServices(config)`. */
-  services?: Services;
+  services?: AppServices;
   /** Parts handed to `createServices` (e.g. one embedder shared across restarts in tests). */
   overrides?: ServiceOverrides;
   /** How long to wait for READY and every guild. */

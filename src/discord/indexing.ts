@@ -5,7 +5,7 @@
  * members of the guild's allowed-reposters role never get a notice.
  */
 import type { GuildBasedChannel, Message } from 'discord.js';
-import type { DuplicateMatch, DuplicateNotice, GuildSettings, IndexOutcome } from '../services/types.ts';
+import type { EarlierDuplicate, DuplicateNotice, GuildSettings, IndexOutcome } from '../services/types.ts';
 import { planDuplicateNotice } from '../services/notices.ts';
 import { noticeableOutcomes } from '../services/media.ts';
 import type { BotContext } from './context.ts';
@@ -84,7 +84,7 @@ async function planNotice(context: BotContext, message: Message<true>, settings:
     outcomes,
     settings,
     isSuppressed: (match, image) => context.services.reports.isSuppressed(message.guildId, image.contentHash, match.record.contentHash),
-    audienceCanSee: (match: DuplicateMatch) => {
+    audienceCanSee: (match: EarlierDuplicate) => {
       if (!audience) return false;
       const target = guild.channels.cache.get(match.record.channelId);
       if (!target) return false;

@@ -2,25 +2,18 @@
  * The GIF part of `/dejavu config`: its option, the settings patch it makes, and the settings field.
  * Kept apart from commands/dejavu.ts so the media settings live in one place.
  */
-import type { APIEmbedField, ChatInputCommandInteraction, SlashCommandSubcommandBuilder } from 'discord.js';
+import { ApplicationCommandOptionType, type APIEmbedField } from 'discord.js';
 import type { GuildSettings } from '../services/types.ts';
-import { localizations, translate, type Translate } from './i18n.ts';
+import type { Translate } from './i18n.ts';
+import type { OptionTable, OptionValues } from './options.ts';
 
-const en = translate('en');
+/** The media option of `/dejavu config` (commands/dejavu.ts adds it to the subcommand's table). */
+export const MEDIA_OPTIONS = {
+  'gif-reposts': { type: ApplicationCommandOptionType.Boolean },
+} as const satisfies OptionTable;
 
-export function addMediaOptions(sub: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
-  const path = 'media.options.gif-reposts';
-  return sub.addBooleanOption((o) =>
-    o
-      .setName('gif-reposts')
-      .setNameLocalizations(localizations(`${path}.name`))
-      .setDescription(en(`${path}.description`))
-      .setDescriptionLocalizations(localizations(`${path}.description`)),
-  );
-}
-
-export function mediaPatch(options: ChatInputCommandInteraction['options']): Partial<GuildSettings> {
-  const gifReposts = options.getBoolean('gif-reposts');
+export function mediaPatch(options: OptionValues<typeof MEDIA_OPTIONS>): Partial<GuildSettings> {
+  const gifReposts = options['gif-reposts'];
   return gifReposts === null ? {} : { gifReposts };
 }
 

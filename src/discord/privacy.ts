@@ -4,57 +4,46 @@
  * remember themselves; forgetting someone else needs Manage Server. The work is the services' (the
  * indexer forgets under the guild's lock, the store compacts its files); this is the Discord side.
  */
-import { MessageFlags, type ChatInputCommandInteraction, type SlashCommandSubcommandsOnlyBuilder } from 'discord.js';
+import { ApplicationCommandOptionType, MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from './context.ts';
-import { localizations, translate, type Translate } from './i18n.ts';
+import type { Translate } from './i18n.ts';
 import { finishDeferred } from './interactions.ts';
+import type { SubcommandCall, SubcommandTable } from './options.ts';
 import { canManageGuild } from './permissions.ts';
 
-const en = translate('en');
-const key = (path: string): string => `commands.dejavu.${path}`;
+/**
+ * The privacy subcommands of `/dejavu` (commands/dejavu.ts adds them to its table); `forget-me` and
+ * `remember-me` are open to every member.
+ */
+export const PRIVACY_SUBCOMMANDS = {
+  'forget-me': {},
+  forget: { member: { type: ApplicationCommandOptionType.User, required: true } },
+  'remember-me': {},
+} as const satisfies SubcommandTable;
+export type PrivacyCall = SubcommandCall<typeof PRIVACY_SUBCOMMANDS>;
 
-/** The privacy subcommands; `forget-me` and `remember-me` are open to every member. */
-export const PRIVACY_SUBCOMMANDS = ['forget-me', 'forget', 'remember-me'] as const;
-export type PrivacySubcommand = (typeof PRIVACY_SUBCOMMANDS)[number];
-
-export function isPrivacySubcommand(name: string): name is PrivacySubcommand {
-  return (PRIVACY_SUBCOMMANDS as readonly string[]).includes(name);
-}
-
-/** Adds the three subcommands to `/dejavu`, with English names and Japanese localisations. */
-export function addPrivacySubcommands(builder: SlashCommandSubcommandsOnlyBuilder): SlashCommandSubcommandsOnlyBuilder {
-  const named = <T extends { setName(name: string): T; setNameLocalizations(map: ReturnType<typeof localizations>): T; setDescription(text: string): T; setDescriptionLocalizations(map: ReturnType<typeof localizations>): T }>(
-    item: T,
-    path: string,
-  ): T =>
-    item
-      .setName(en(`${path}.name`))
-      .setNameLocalizations(localizations(`${path}.name`))
-      .setDescription(en(`${path}.description`))
-      .setDescriptionLocalizations(localizations(`${path}.description`));
-  return builder
-    .addSubcommand((sub) => named(sub, key('forget-me')))
-    .addSubcommand((sub) => named(sub, key('forget')).addUserOption((option) => named(option, key('forget.options.member')).setRequired(true)))
-    .addSubcommand((sub) => named(sub, key('remember-me')));
+/** Whether `call` is one of the privacy subcommands (narrowing it to them). */
+export function isPrivacyCall<Call extends { name: string }>(call: Call): call is Extract<Call, { name: PrivacyCall['name'] }> {
+  return Object.hasOwn(PRIVACY_SUBCOMMANDS, call.name);
 }
 
 /** Runs a privacy subcommand: an ephemeral answer with how many images were removed. */
-export async function executePrivacy(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, subcommand: PrivacySubcommand, t: Translate): Promise<void> {
-  if (subcommand === 'forget' && !canManageGuild(interaction.member, interaction.memberPermissions)) {
+export async function executePrivacy(interaction: ChatInputCommandInteraction<'cached'>, context: BotContext, call: PrivacyCall, t: Translate): Promise<void> {
+  if (call.name === 'forget' && !canManageGuild(interaction.member, interaction.memberPermissions)) {
     await interaction.reply({ content: t('errors.manageGuild'), flags: MessageFlags.Ephemeral });
     return;
   }
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   await finishDeferred(interaction, context, t, async () => {
     const { guildId, user } = interaction;
-    if (subcommand === 'remember-me') {
+    if (call.name === 'remember-me') {
       const wasForgotten = await context.services.rememberMember(guildId, user.id);
       context.log.info({ guildId, memberId: user.id, wasForgotten }, 'member asked to be indexed again');
       return t(wasForgotten ? 'privacy.remembered' : 'privacy.notForgotten');
     }
-    const target = subcommand === 'forget' ? interaction.options.getUser('member', true) : user;
-    const removed = await context.services.forgetMember(guildId, target.id, user.id);
-    context.log.info({ guildId, memberId: target.id, byMemberId: user.id, removed }, 'member forgotten');
-    return target.id === user.id ? t('privacy.forgotten', { count: removed }) : t('privacy.forgottenOther', { count: removed, member: `<@${target.id}>` });
+    const targetId = call.name === 'forget' ? call.options.member : user.id;
+    const removed = await context.services.forgetMember(guildId, targetId, user.id);
+    context.log.info({ guildId, memberId: targetId, byMemberId: user.id, removed }, 'member forgotten');
+    return targetId === user.id ? t('privacy.forgotten', { count: removed }) : t('privacy.forgottenOther', { count: removed, member: `<@${targetId}>` });
   });
 }

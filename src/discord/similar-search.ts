@@ -48,18 +48,13 @@ interface ResolvedQuery {
   excludeSourceKeys: string[];
 }
 
-async function embedBytes(context: BotContext, bytes: Uint8Array): Promise<SimilarityQuery> {
-  const embedding = await context.services.embedder.embed(bytes);
-  return { vector: embedding.vector };
-}
-
 /** Turns the user's input into a reusable query (a vector or an indexed record), so paging never re-embeds. */
 export async function resolveQuery(context: BotContext, guild: Guild, input: QueryInput): Promise<ResolvedQuery> {
   switch (input.kind) {
     case 'bytes':
-      return { query: await embedBytes(context, input.bytes), excludeMessageIds: [], excludeSourceKeys: [] };
+      return { query: await context.services.embedQuery(input.bytes), excludeMessageIds: [], excludeSourceKeys: [] };
     case 'url':
-      return { query: await embedBytes(context, await context.services.download(input.url)), excludeMessageIds: [], excludeSourceKeys: [] };
+      return { query: await context.services.embedQuery(await context.services.download(input.url)), excludeMessageIds: [], excludeSourceKeys: [] };
     case 'message': {
       const images = imagesOfMessage(input.message);
       const first = images[0];
@@ -68,7 +63,7 @@ export async function resolveQuery(context: BotContext, guild: Guild, input: Que
       const record = await context.services.getRecord(guild.id, first.source.sourceKey);
       if (record && record.guildId === guild.id) return { query: { record }, ...exclude };
       const bytes = await context.services.download(first.proxyUrl ?? first.url);
-      return { query: await embedBytes(context, bytes), ...exclude };
+      return { query: await context.services.embedQuery(bytes), ...exclude };
     }
   }
 }

@@ -2,59 +2,35 @@
  * The spam-wave part of `/dejavu config`: its options, the settings patch they make, and the settings
  * field that shows them. Kept apart from commands/dejavu.ts so the wave settings live in one place.
  */
-import type { APIEmbedField, ChatInputCommandInteraction, SlashCommandSubcommandBuilder } from 'discord.js';
+import { ApplicationCommandOptionType, type APIEmbedField } from 'discord.js';
 import type { GuildSettings } from '../services/types.ts';
-import { localizations, translate, type Translate } from './i18n.ts';
-
-const en = translate('en');
-
-type NamedOption = {
-  setName(name: string): NamedOption;
-  setNameLocalizations(map: ReturnType<typeof localizations>): NamedOption;
-  setDescription(text: string): NamedOption;
-  setDescriptionLocalizations(map: ReturnType<typeof localizations>): NamedOption;
-};
-
-function named<T extends NamedOption>(option: T, name: string): T {
-  const path = `waves.options.${name}`;
-  return option
-    .setName(name)
-    .setNameLocalizations(localizations(`${path}.name`))
-    .setDescription(en(`${path}.description`))
-    .setDescriptionLocalizations(localizations(`${path}.description`)) as T;
-}
+import type { Translate } from './i18n.ts';
+import type { OptionTable, OptionValues } from './options.ts';
 
 /** Discord's own limit on a timeout: 28 days. */
 const MAX_TIMEOUT_MINUTES = 28 * 24 * 60;
 
-export function addWaveOptions(sub: SlashCommandSubcommandBuilder): SlashCommandSubcommandBuilder {
-  return sub
-    .addBooleanOption((o) => named(o, 'wave-alerts'))
-    .addIntegerOption((o) => named(o, 'wave-channels').setMinValue(2).setMaxValue(50))
-    .addIntegerOption((o) => named(o, 'wave-accounts').setMinValue(2).setMaxValue(50))
-    .addIntegerOption((o) => named(o, 'wave-minutes').setMinValue(1).setMaxValue(24 * 60))
-    .addBooleanOption((o) => named(o, 'wave-delete'))
-    .addIntegerOption((o) => named(o, 'wave-timeout').setMinValue(0).setMaxValue(MAX_TIMEOUT_MINUTES))
-    .addBooleanOption((o) => named(o, 'wave-dry-run'));
-}
+/** The wave options of `/dejavu config` (commands/dejavu.ts adds them to the subcommand's table). */
+export const WAVE_OPTIONS = {
+  'wave-alerts': { type: ApplicationCommandOptionType.Boolean },
+  'wave-channels': { type: ApplicationCommandOptionType.Integer, minValue: 2, maxValue: 50 },
+  'wave-accounts': { type: ApplicationCommandOptionType.Integer, minValue: 2, maxValue: 50 },
+  'wave-minutes': { type: ApplicationCommandOptionType.Integer, minValue: 1, maxValue: 24 * 60 },
+  'wave-delete': { type: ApplicationCommandOptionType.Boolean },
+  'wave-timeout': { type: ApplicationCommandOptionType.Integer, minValue: 0, maxValue: MAX_TIMEOUT_MINUTES },
+  'wave-dry-run': { type: ApplicationCommandOptionType.Boolean },
+} as const satisfies OptionTable;
 
 /** The settings the wave options of one `/dejavu config` ask to change. */
-export function wavePatch(options: ChatInputCommandInteraction['options']): Partial<GuildSettings> {
+export function wavePatch(options: OptionValues<typeof WAVE_OPTIONS>): Partial<GuildSettings> {
   const patch: Partial<GuildSettings> = {};
-  const alerts = options.getBoolean('wave-alerts');
-  if (alerts !== null) patch.waveAlerts = alerts;
-  const channels = options.getInteger('wave-channels');
-  if (channels !== null) patch.waveChannels = channels;
-  const accounts = options.getInteger('wave-accounts');
-  if (accounts !== null) patch.waveAccounts = accounts;
-  const minutes = options.getInteger('wave-minutes');
-  if (minutes !== null) patch.waveWindowMinutes = minutes;
-  const remove = options.getBoolean('wave-delete');
-  if (remove !== null) patch.waveDeleteCopies = remove;
-  const timeout = options.getInteger('wave-timeout');
-  if (timeout !== null) patch.waveTimeoutMinutes = timeout;
-  const dryRun = options.getBoolean('wave-dry-run');
-  if (dryRun !== null) patch.waveDryRun = dryRun;
+  if (options['wave-alerts'] !== null) patch.waveAlerts = options['wave-alerts'];
+  if (options['wave-channels'] !== null) patch.waveChannels = options['wave-channels'];
+  if (options['wave-accounts'] !== null) patch.waveAccounts = options['wave-accounts'];
+  if (options['wave-minutes'] !== null) patch.waveWindowMinutes = options['wave-minutes'];
+  if (options['wave-delete'] !== null) patch.waveDeleteCopies = options['wave-delete'];
+  if (options['wave-timeout'] !== null) patch.waveTimeoutMinutes = options['wave-timeout'];
+  if (options['wave-dry-run'] !== null) patch.waveDryRun = options['wave-dry-run'];
   return patch;
 }
 

@@ -36,6 +36,7 @@ import type {
   Indexer,
   QueueStats,
   SimilarityPage,
+  SimilarityQuery,
 } from './types.ts';
 
 const log = childLogger('services');
@@ -60,11 +61,12 @@ export interface GuildServiceStats {
   falsePositivesReported: number;
 }
 
-/** Everything the Discord layer and src/main.ts use. Created once per process by `createServices`. */
+/**
+ * Everything the Discord layer and src/main.ts use. Created once per process by `createServices`. The store
+ * and the embedder stay behind these methods, so every entry point searches, ranks and removes the same way.
+ */
 export interface Services {
   readonly config: Config;
-  readonly embedder: Embedder;
-  readonly store: ImageStore;
   readonly settings: GuildSettingsService;
   readonly indexer: Indexer;
   readonly backfill: BackfillService;
@@ -80,6 +82,8 @@ export interface Services {
   readonly waves: WaveService;
   /** Downloads a user-supplied URL (the /similar `url` option) with the allowed-host rules. */
   download(url: string): Promise<Uint8Array>;
+  /** A search vector for query image bytes, embedded once so that a session's later pages reuse it. */
+  embedQuery(bytes: Uint8Array): Promise<SimilarityQuery>;
   /** Similarity search shared by /similar, the context menu and the 🔍 reaction. */
   findSimilar(options: FindSimilarOptions): Promise<SimilarityPage>;
   /** The record of an indexed image, e.g. for "similar to this message's attachment". */
@@ -100,6 +104,8 @@ export interface Services {
 
 /** The Services interface plus the concrete parts (for tests and tools that need more than the interface). */
 export interface AppServices extends Services {
+  readonly embedder: Embedder;
+  readonly store: ImageStore;
   readonly indexer: ImageIndexer;
   readonly backfill: Backfiller;
   readonly queue: WorkQueue;
@@ -212,6 +218,10 @@ export async function createServices(config: Config, overrides: ServiceOverrides
 
     async download(url: string): Promise<Uint8Array> {
       return (await downloader.download(url)).bytes;
+    },
+
+    async embedQuery(bytes: Uint8Array): Promise<SimilarityQuery> {
+      return { vector: (await embedder.embed(bytes)).vector };
     },
 
     findSimilar(options: FindSimilarOptions): Promise<SimilarityPage> {

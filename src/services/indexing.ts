@@ -27,7 +27,7 @@ import { redact, renditionUrl, type DownloadResult, type MediaDownload } from '.
 import { frameBase, frameContentHash, frameSourceKey, isVideoType, mayBeAnimated, type MediaKind } from './media.ts';
 import type { MemberPrivacy } from './privacy.ts';
 import type { WorkQueue } from './queue.ts';
-import type { DuplicateMatch, GuildSettingsService, ImageReference, Indexer, IndexOptions, IndexOutcome } from './types.ts';
+import type { EarlierDuplicate, GuildSettingsService, ImageReference, Indexer, IndexOptions, IndexOutcome } from './types.ts';
 
 /** The duplicate decision, as the indexer needs it (adapter over src/services/duplicates, see detector.ts). */
 export interface DuplicateDetector {
@@ -37,7 +37,7 @@ export interface DuplicateDetector {
    * Decides which shortlisted candidates are duplicates of the new image, best first.
    * `threshold`: the guild's setting (detector score in [0, 1]); null = the detector's default.
    */
-  detect(query: ImageEmbedding, candidates: readonly ScoredRecord[], threshold: number | null): Promise<DuplicateMatch[]>;
+  detect(query: ImageEmbedding, candidates: readonly ScoredRecord[], threshold: number | null): Promise<EarlierDuplicate[]>;
 }
 
 export type DownloadFunction = (url: string, signal?: AbortSignal, media?: MediaDownload) => Promise<DownloadResult>;
@@ -143,7 +143,7 @@ export async function findDuplicates(
   embedding: ImageEmbedding,
   sameBytes: readonly ImageRecord[],
   threshold: number | null,
-): Promise<DuplicateMatch[]> {
+): Promise<EarlierDuplicate[]> {
   const { detector, store } = search;
   const isDeleted = search.isDeleted ?? (() => false);
   const neighbours = await store.findSimilar(source.guildId, embedding.vector, {
@@ -155,7 +155,7 @@ export async function findDuplicates(
   const shortlist = neighbours
     .filter((candidate) => candidate.score >= detector.shortlist.minCosine && !exactIds.has(candidate.record.id))
     .slice(0, detector.shortlist.k);
-  let detected: DuplicateMatch[] = [];
+  let detected: EarlierDuplicate[] = [];
   try {
     if (shortlist.length > 0) detected = await detector.detect(embedding, shortlist, threshold);
   } catch (error) {
@@ -163,7 +163,7 @@ export async function findDuplicates(
     (search.logger ?? childLogger('indexing')).error({ err: error, guildId: source.guildId, messageId: source.messageId, sourceKey: source.sourceKey }, 'duplicate detection failed');
   }
   // Identical bytes are duplicates whatever the detector says (and need no verification).
-  const exact: DuplicateMatch[] = sameBytes
+  const exact: EarlierDuplicate[] = sameBytes
     .filter((record) => isEarlierCandidate(record, source) && !isDeleted(record))
     .map((record) => ({ record, similarity: 1, cosine: 1, exact: true, kind: 'repost' }));
   return [...exact, ...detected];
@@ -399,7 +399,7 @@ export class ImageIndexer implements Indexer {
       lap(); // time spent waiting for the lock counts as neither
       // Checked again under the lock: the member may have been forgotten while this image was embedded.
       if (await this.isForgotten(source)) return undefined;
-      const found: DuplicateMatch[] = [];
+      const found: EarlierDuplicate[] = [];
       const search = { store, detector: this.options.detector, isDeleted: (record: ImageSource) => this.isDeleted(record), logger: this.log };
       for (const part of parts) found.push(...(await findDuplicates(search, part.source, part.embedding!, part.sameBytes, threshold)));
       timings.detectMs = lap();
@@ -597,8 +597,8 @@ export class ImageIndexer implements Indexer {
 }
 
 /** Duplicates found through several frames: one entry per earlier record, exact copies first, then by similarity. */
-export function mergeDuplicates(matches: readonly DuplicateMatch[]): DuplicateMatch[] {
-  const best = new Map<number, DuplicateMatch>();
+export function mergeDuplicates(matches: readonly EarlierDuplicate[]): EarlierDuplicate[] {
+  const best = new Map<number, EarlierDuplicate>();
   for (const match of matches) {
     const current = best.get(match.record.id);
     if (current === undefined || (match.exact && !current.exact) || (match.exact === current.exact && match.similarity > current.similarity)) best.set(match.record.id, match);

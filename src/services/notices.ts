@@ -13,7 +13,7 @@
  * but only when the message has no real repost (a repost notice always wins and lists only reposts).
  */
 import type { ImageRecord } from '../store/types.ts';
-import type { DuplicateMatch, DuplicateNotice, DuplicateNoticeInput, NoticePair } from './types.ts';
+import type { EarlierDuplicate, DuplicateNotice, DuplicateNoticeInput, NoticePair } from './types.ts';
 
 /** Matches listed in one notice at most. */
 export const MAX_NOTICE_MATCHES = 5;
@@ -27,7 +27,7 @@ export async function planDuplicateNotice(input: DuplicateNoticeInput): Promise<
   if (settings.noticeMode === 'log' && settings.logChannelId === null) return { action: 'none', reason: 'log mode without a log channel' };
 
   const message = first.record;
-  const bestPerMessage = new Map<string, { match: DuplicateMatch; image: ImageRecord }>();
+  const bestPerMessage = new Map<string, { match: EarlierDuplicate; image: ImageRecord }>();
   for (const outcome of indexed) {
     for (const match of outcome.duplicates) {
       const original = match.record;
@@ -42,7 +42,7 @@ export async function planDuplicateNotice(input: DuplicateNoticeInput): Promise<
     }
   }
   const candidates = [...bestPerMessage.values()].sort((a, b) => (isBetter(a.match, b.match) ? -1 : isBetter(b.match, a.match) ? 1 : 0));
-  const visible: Array<{ match: DuplicateMatch; image: ImageRecord }> = [];
+  const visible: Array<{ match: EarlierDuplicate; image: ImageRecord }> = [];
   for (const candidate of candidates) {
     if (visible.length >= MAX_NOTICE_MATCHES) break;
     // Candidates are sorted reposts first: once one repost is visible, template matches are not listed.
@@ -68,7 +68,7 @@ export function noticePair(image: ImageRecord, original: ImageRecord): NoticePai
 }
 
 /** Reposts before template matches; exact copies first, then higher similarity, then the older original (the likely first post). */
-function isBetter(a: DuplicateMatch, b: DuplicateMatch): boolean {
+function isBetter(a: EarlierDuplicate, b: EarlierDuplicate): boolean {
   if (a.kind !== b.kind) return a.kind === 'repost';
   if (a.exact !== b.exact) return a.exact;
   if (a.similarity !== b.similarity) return a.similarity > b.similarity;

@@ -31,7 +31,7 @@ export interface ImageReference {
 }
 
 /** A duplicate of a new image found among earlier images of the same guild. Best first in lists. */
-export interface DuplicateMatch {
+export interface EarlierDuplicate {
   /** The earlier image. */
   record: ImageRecord;
   /** Detector's confidence-like score in [0, 1] (shown to users as a percent). */
@@ -53,7 +53,7 @@ export type IndexOutcome =
       status: 'indexed';
       record: ImageRecord;
       /** Earlier images of the guild the detector calls duplicates (never the same message), best first. */
-      duplicates: DuplicateMatch[];
+      duplicates: EarlierDuplicate[];
       /** True when identical bytes were already indexed: the embedding was reused, nothing was embedded. */
       exactDuplicate: boolean;
       /** Whether the embedder ran for this image (false on the exact-hash shortcut). */
@@ -113,9 +113,9 @@ export interface DuplicateNoticeInput {
    * Whether everyone who can see the new message's channel can also see the match's channel
    * (computed by the Discord layer from permissions; NSFW → non-NSFW must return false).
    */
-  audienceCanSee: (match: DuplicateMatch) => boolean | Promise<boolean>;
+  audienceCanSee: (match: EarlierDuplicate) => boolean | Promise<boolean>;
   /** Pairs a member reported as "not a repost" (src/services/reports.ts): never noticed again. */
-  isSuppressed?: (match: DuplicateMatch, image: ImageRecord) => boolean | Promise<boolean>;
+  isSuppressed?: (match: EarlierDuplicate, image: ImageRecord) => boolean | Promise<boolean>;
 }
 
 /** One notice to post for a message, or nothing. */
@@ -128,7 +128,7 @@ export type DuplicateNotice =
       /** The new message that gets the notice. */
       message: { guildId: string; channelId: string; messageId: string; authorId: string };
       /** Best match per earlier message (at most one entry per original message), best first, at most 5. */
-      matches: DuplicateMatch[];
+      matches: EarlierDuplicate[];
       /**
        * `repost`: a repost notice (its matches are reposts). `template`: only same-template matches were
        * found and the guild asked for a note about them (its matches are all `kind: 'template'`).

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { childLogger, type Logger } from '../logger.ts';
 import type { ImageRecord } from '../store/types.ts';
 import type { LockService } from './locks.ts';
-import type { DuplicateMatch, WaveSettings } from './types.ts';
+import type { EarlierDuplicate, WaveSettings } from './types.ts';
 
 export const WAVES_NAMESPACE = 'dejavu-waves';
 
@@ -125,7 +125,7 @@ export function postOf(record: Pick<ImageRecord, 'channelId' | 'messageId' | 'au
 }
 
 /** Duplicates posted within the window before the new post (older ones are an ordinary repost's original). */
-export function recentDuplicates(post: WavePost, duplicates: readonly DuplicateMatch[], windowMs: number): WavePost[] {
+export function recentDuplicates(post: WavePost, duplicates: readonly EarlierDuplicate[], windowMs: number): WavePost[] {
   return duplicates
     .filter((match) => match.record.messageId !== post.messageId && match.record.createdAt >= post.createdAt - windowMs && match.record.createdAt <= post.createdAt + windowMs)
     .map((match) => postOf(match.record));
@@ -202,7 +202,7 @@ export interface WaveObservation {
   /** The new copy (an indexed record of a live message). */
   post: WavePost;
   /** The indexer's duplicates of it (earlier images of the guild, exact and detected). */
-  duplicates: readonly DuplicateMatch[];
+  duplicates: readonly EarlierDuplicate[];
   settings: WaveSettings;
 }
 

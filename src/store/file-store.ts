@@ -21,7 +21,7 @@ import { childLogger } from '../logger.ts';
 import { hasPendingJournal, readManifest } from './guild-files.ts';
 import { GuildIndex } from './guild-index.ts';
 import type { JournalEntry } from './journal.ts';
-import { createKeyv, keyvBackend, type KeyvBackend } from './keyv.ts';
+import { createKeyv, keyvAdapterName, type KeyvAdapterName } from './keyv.ts';
 import { checkGuildId, checkNewImage, checkQuery, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
 import type { GuildStats, ImageRecord, ImageSource, ImageStore, ScoredRecord, SearchOptions } from './types.ts';
 
@@ -62,7 +62,7 @@ const RETRY = Symbol('retry');
 export type { FileStore };
 
 class FileStore implements ImageStore {
-  readonly backend: KeyvBackend;
+  readonly metadataStorage: KeyvAdapterName;
   private readonly dimensions: number;
   private readonly maxLoaded: number;
   private readonly snapshotEveryOps: number;
@@ -79,7 +79,7 @@ class FileStore implements ImageStore {
     private readonly guildsDir: string,
     private readonly keyv: Keyv<StoredRecord>,
   ) {
-    this.backend = keyvBackend(options.keyvUrl);
+    this.metadataStorage = keyvAdapterName(options.keyvUrl);
     this.dimensions = options.dimensions ?? EMBEDDING_DIMENSIONS;
     this.maxLoaded = Math.max(1, options.maxLoadedGuilds ?? 64);
     this.snapshotEveryOps = Math.max(1, options.snapshotEveryOps ?? 2000);

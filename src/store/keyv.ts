@@ -1,6 +1,6 @@
 /**
  * keyv factory shared by every module that keeps small records (image metadata, guild settings, cursors).
- * Backend by URL: none → SQLite file `DATA_DIR/dejavu.sqlite`; `redis://`/`rediss://` → @keyv/redis;
+ * Adapter by URL: none → SQLite file `DATA_DIR/dejavu.sqlite`; `redis://`/`rediss://` → @keyv/redis;
  * `postgres://`/`postgresql://` → @keyv/postgres. Each caller passes its own namespace.
  */
 import { mkdirSync } from 'node:fs';
@@ -18,11 +18,12 @@ export interface KeyvOptions {
   keyvUrl?: string | undefined;
 }
 
-export type KeyvBackend = 'sqlite' | 'redis' | 'postgres';
+/** Which keyv adapter holds the records, chosen by KEYV_URL's scheme. */
+export type KeyvAdapterName = 'sqlite' | 'redis' | 'postgres';
 
 const log = childLogger('keyv');
 
-export function keyvBackend(keyvUrl: string | undefined): KeyvBackend {
+export function keyvAdapterName(keyvUrl: string | undefined): KeyvAdapterName {
   if (keyvUrl === undefined || keyvUrl === '') return 'sqlite';
   const scheme = keyvUrl.slice(0, keyvUrl.indexOf(':')).toLowerCase();
   if (scheme === 'redis' || scheme === 'rediss') return 'redis';
@@ -59,11 +60,11 @@ function disconnectOnce<Adapter extends KeyvStoreAdapter>(adapter: Adapter): Ada
 }
 
 export function createKeyv<Value = unknown>(options: KeyvOptions, namespace: string): Keyv<Value> {
-  const backend = keyvBackend(options.keyvUrl);
+  const adapter = keyvAdapterName(options.keyvUrl);
   let store: KeyvStoreAdapter;
-  if (backend === 'redis') {
+  if (adapter === 'redis') {
     store = new KeyvRedis(options.keyvUrl);
-  } else if (backend === 'postgres') {
+  } else if (adapter === 'postgres') {
     store = sharedPoolAdapter(new KeyvPostgres({ uri: options.keyvUrl }));
   } else {
     mkdirSync(options.dataDir, { recursive: true });
@@ -74,6 +75,6 @@ export function createKeyv<Value = unknown>(options: KeyvOptions, namespace: str
   // which would acknowledge data that was never stored).
   const keyv = new Keyv<Value>({ store: disconnectOnce(store), namespace, throwOnErrors: true });
   // keyv also emits adapter errors as events; without a listener Node would crash the process on them.
-  keyv.on('error', (error: unknown) => log.error({ err: error, backend, namespace }, 'keyv backend error'));
+  keyv.on('error', (error: unknown) => log.error({ err: error, adapter, namespace }, 'keyv adapter error'));
   return keyv;
 }

@@ -9,8 +9,8 @@ import { openFileStore } from './file-store.ts';
 import { openPostgresImageStore, type VectorType } from './postgres/index.ts';
 import type { ImageStore } from './types.ts';
 
-/** The opened store; `backend` names where records live (`dejavu stats` prints it). */
-export type ConfiguredStore = ImageStore & { readonly backend: string };
+/** The opened store; `metadataStorage` names where records live (`dejavu stats` prints it). */
+export type ConfiguredStore = ImageStore & { readonly metadataStorage: string };
 
 export type StoreKind = 'hnsw' | 'postgres';
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationCommandOptionType, SlashCommandBuilder } from 'discord.js';
-import { addOptions, type OptionTable, type OptionValues } from '../../src/discord/options.ts';
+import { addOptions, addSubcommands, type OptionTable, type OptionValues, type SubcommandCall, type SubcommandTable } from '../../src/discord/options.ts';
 
 const TABLE = {
   image: { type: ApplicationCommandOptionType.Attachment, required: true },
@@ -36,4 +36,38 @@ test('the handler\'s argument type follows the table: names, kinds, choices, req
   // @ts-expect-error: a name the table does not have (a renamed option) does not compile.
   const renamed: Values['number'] = null;
   assert.deepEqual([scope, count, image, otherScope, renamed], ['channel', null, null, 'guild', null]);
+});
+
+const SUBCOMMANDS = {
+  config: { threshold: { type: ApplicationCommandOptionType.Number, minValue: 50, maxValue: 100 }, mode: { type: ApplicationCommandOptionType.String, choices: ['reply', 'off'] } },
+  forget: { member: { type: ApplicationCommandOptionType.User, required: true } },
+  stats: {},
+} as const satisfies SubcommandTable;
+
+test('subcommands come from their table: names, their options, their locale keys', () => {
+  const json = addSubcommands(new SlashCommandBuilder().setName('dejavu').setDescription('d'), SUBCOMMANDS, 'commands.dejavu').toJSON();
+  const subcommands = (json.options ?? []) as Array<{ name: string; type: number; name_localizations?: Record<string, string>; options?: Array<{ name: string; type: number; required?: boolean; min_value?: number; choices?: Array<{ value: string; name: string }> }> }>;
+  assert.deepEqual(subcommands.map((sub) => [sub.name, sub.type, (sub.options ?? []).map((option) => option.name)]), [
+    ['config', ApplicationCommandOptionType.Subcommand, ['threshold', 'mode']],
+    ['forget', ApplicationCommandOptionType.Subcommand, ['member']],
+    ['stats', ApplicationCommandOptionType.Subcommand, []],
+  ]);
+  assert.equal(subcommands[0]?.options?.[0]?.type, ApplicationCommandOptionType.Number);
+  assert.equal(subcommands[0]?.options?.[0]?.min_value, 50);
+  assert.deepEqual(subcommands[0]?.options?.[1]?.choices?.map((choice) => choice.name), ['Reply to the message', 'Do nothing']);
+  assert.equal(subcommands[1]?.options?.[0]?.required, true);
+  assert.ok(subcommands[1]?.name_localizations?.ja, 'subcommand names in Japanese');
+});
+
+test('a subcommand call narrows to that subcommand\'s arguments', () => {
+  const describe = (call: SubcommandCall<typeof SUBCOMMANDS>): string => {
+    if (call.name === 'forget') return call.options.member;
+    // @ts-expect-error: `member` is an option of `forget` only.
+    if (call.name === 'stats') return String(call.options.member);
+    // @ts-expect-error: a subcommand the table does not have (a renamed one) does not compile.
+    if (call.name === 'settings') return '';
+    return String(call.options.mode);
+  };
+  assert.equal(describe({ name: 'forget', options: { member: '42' } }), '42');
+  assert.equal(describe({ name: 'config', options: { threshold: null, mode: 'off' } }), 'off');
 });

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { planDuplicateNotice } from '../../src/services/notices.ts';
 import { KeyvReportStore, REPORTS_NAMESPACE, type PostedNotice } from '../../src/services/reports.ts';
 import { DEFAULT_GUILD_SETTINGS } from '../../src/services/settings.ts';
-import type { DuplicateMatch, GuildSettings, IndexOutcome } from '../../src/services/types.ts';
+import type { EarlierDuplicate, GuildSettings, IndexOutcome } from '../../src/services/types.ts';
 import { createKeyv } from '../../src/store/keyv.ts';
 import type { ImageRecord } from '../../src/store/types.ts';
 
@@ -27,11 +27,11 @@ function record(overrides: Partial<ImageRecord>): ImageRecord {
   };
 }
 
-function match(original: ImageRecord, kind: DuplicateMatch['kind'], similarity = 0.9): DuplicateMatch {
+function match(original: ImageRecord, kind: EarlierDuplicate['kind'], similarity = 0.9): EarlierDuplicate {
   return { record: original, similarity, cosine: similarity, exact: false, kind };
 }
 
-function indexed(image: ImageRecord, duplicates: DuplicateMatch[]): IndexOutcome {
+function indexed(image: ImageRecord, duplicates: EarlierDuplicate[]): IndexOutcome {
   return { status: 'indexed', record: image, duplicates, exactDuplicate: false, embedded: true, elapsedMs: 1, timings: { queueMs: 0, downloadMs: 0, embedMs: 1, detectMs: 0, addMs: 0 } };
 }
 

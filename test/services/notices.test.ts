@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { jumpLink, planDuplicateNotice } from '../../src/services/notices.ts';
 import { DEFAULT_GUILD_SETTINGS } from '../../src/services/settings.ts';
-import type { DuplicateMatch, GuildSettings, IndexOutcome } from '../../src/services/types.ts';
+import type { EarlierDuplicate, GuildSettings, IndexOutcome } from '../../src/services/types.ts';
 import type { ImageRecord } from '../../src/store/types.ts';
 
 const HOUR = 60 * 60 * 1000;
@@ -18,13 +18,13 @@ function record(overrides: Partial<ImageRecord>): ImageRecord {
   };
 }
 
-function match(original: ImageRecord, similarity: number, exact = false): DuplicateMatch {
+function match(original: ImageRecord, similarity: number, exact = false): EarlierDuplicate {
   return { record: original, similarity, cosine: similarity, exact, kind: 'repost' };
 }
 
 const newImage = (overrides: Partial<ImageRecord> = {}) => record({ messageId: 'new', authorId: 'bob', createdAt: NOW, ...overrides });
 
-function indexed(recordOfImage: ImageRecord, duplicates: DuplicateMatch[]): IndexOutcome {
+function indexed(recordOfImage: ImageRecord, duplicates: EarlierDuplicate[]): IndexOutcome {
   return { status: 'indexed', record: recordOfImage, duplicates, exactDuplicate: false, embedded: true, elapsedMs: 1, timings: { queueMs: 0, downloadMs: 0, embedMs: 1, detectMs: 0, addMs: 0 } };
 }
 
@@ -36,7 +36,7 @@ const everyone = () => true;
 
 test('notice policy table', async (t) => {
   const original = record({ messageId: 'orig', authorId: 'alice' });
-  const cases: Array<{ name: string; outcomes: IndexOutcome[]; settings?: Partial<GuildSettings>; canSee?: (m: DuplicateMatch) => boolean; expect: string | string[] }> = [
+  const cases: Array<{ name: string; outcomes: IndexOutcome[]; settings?: Partial<GuildSettings>; canSee?: (m: EarlierDuplicate) => boolean; expect: string | string[] }> = [
     { name: 'a duplicate by another author → reply', outcomes: [indexed(newImage(), [match(original, 0.9)])], expect: ['orig'] },
     { name: 'no duplicates → none', outcomes: [indexed(newImage(), [])], expect: 'none' },
     { name: 'mode off → none', outcomes: [indexed(newImage(), [match(original, 0.9)])], settings: { noticeMode: 'off' }, expect: 'none' },

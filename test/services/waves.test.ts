@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLockService } from '../../src/services/locks.ts';
 import { DEFAULT_GUILD_SETTINGS } from '../../src/services/settings.ts';
-import type { DuplicateMatch } from '../../src/services/types.ts';
+import type { EarlierDuplicate } from '../../src/services/types.ts';
 import { dueActions, isWave, WaveService, WAVES_NAMESPACE, wavesActive, type WaveActor, type WavePost, type WaveState } from '../../src/services/waves.ts';
 import { createKeyv } from '../../src/store/keyv.ts';
 import type { ImageRecord } from '../../src/store/types.ts';
@@ -43,7 +43,7 @@ function post(r: ImageRecord): WavePost {
   return { channelId: r.channelId, messageId: r.messageId, authorId: r.authorId, createdAt: r.createdAt, recordId: r.id, contentHash: r.contentHash };
 }
 
-function match(r: ImageRecord, exact = false): DuplicateMatch {
+function match(r: ImageRecord, exact = false): EarlierDuplicate {
   return { record: r, similarity: exact ? 1 : 0.9, cosine: 0.95, exact, kind: 'repost' };
 }
 

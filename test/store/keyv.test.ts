@@ -4,19 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { createKeyv, keyvBackend } from '../../src/store/keyv.ts';
+import { createKeyv, keyvAdapterName } from '../../src/store/keyv.ts';
 import { openFileStore } from '../../src/store/file-store.ts';
 import { embeddingOf, randomUnitVector, seededRandom, sha256, sourceOf, temporaryDir } from './helpers.ts';
 
-const backends: Array<{ name: string; url: string | undefined; variable?: string }> = [
+const adapters: Array<{ name: string; url: string | undefined; variable?: string }> = [
   { name: 'sqlite (default)', url: undefined },
   { name: 'redis', url: process.env.TEST_REDIS_URL, variable: 'TEST_REDIS_URL' },
   { name: 'postgres', url: process.env.TEST_POSTGRES_URL, variable: 'TEST_POSTGRES_URL' },
 ];
 
-function available(t: TestContext, backend: (typeof backends)[number]): boolean {
-  if (backend.variable === undefined || backend.url !== undefined) return true;
-  const reason = `SKIPPED: ${backend.variable} is not set (source .ci/services.sh && start_services)`;
+function available(t: TestContext, adapter: (typeof adapters)[number]): boolean {
+  if (adapter.variable === undefined || adapter.url !== undefined) return true;
+  const reason = `SKIPPED: ${adapter.variable} is not set (source .ci/services.sh && start_services)`;
   console.warn(reason);
   t.skip(reason);
   return false;
@@ -24,12 +24,12 @@ function available(t: TestContext, backend: (typeof backends)[number]): boolean 
 
 const runId = `${process.pid}x${Date.now()}`;
 
-for (const backend of backends) {
-  test(`keyv ${backend.name}: namespaces are isolated; get, getMany, delete work`, async (t) => {
-    if (!available(t, backend)) return;
+for (const adapter of adapters) {
+  test(`keyv ${adapter.name}: namespaces are isolated; get, getMany, delete work`, async (t) => {
+    if (!available(t, adapter)) return;
     const dataDir = temporaryDir(t);
-    const settings = createKeyv<{ value: number }>({ dataDir, keyvUrl: backend.url }, `test-settings-${runId}`);
-    const other = createKeyv<{ value: number }>({ dataDir, keyvUrl: backend.url }, `test-other-${runId}`);
+    const settings = createKeyv<{ value: number }>({ dataDir, keyvUrl: adapter.url }, `test-settings-${runId}`);
+    const other = createKeyv<{ value: number }>({ dataDir, keyvUrl: adapter.url }, `test-other-${runId}`);
     try {
       await settings.set('k1', { value: 1 });
       await settings.set('k2', { value: 2 });
@@ -41,7 +41,7 @@ for (const backend of backends) {
       assert.equal(await settings.get('k1'), undefined);
       assert.deepEqual(await other.get('k1'), { value: 100 });
       await settings.delete('k2');
-      // Closing one namespace must not break another one of the same backend (shared pg pool).
+      // Closing one namespace must not break another one of the same adapter (shared pg pool).
       await settings.disconnect();
       assert.deepEqual(await other.get('k1'), { value: 100 });
       await other.delete('k1');
@@ -51,15 +51,15 @@ for (const backend of backends) {
     }
   });
 
-  test(`keyv ${backend.name}: the image store works end to end and survives a reopen`, async (t) => {
-    if (!available(t, backend)) return;
+  test(`keyv ${adapter.name}: the image store works end to end and survives a reopen`, async (t) => {
+    if (!available(t, adapter)) return;
     const dataDir = temporaryDir(t);
-    const options = { dataDir, keyvUrl: backend.url, variant: 'test', dimensions: 16, snapshotIntervalMs: 0 };
+    const options = { dataDir, keyvUrl: adapter.url, variant: 'test', dimensions: 16, snapshotIntervalMs: 0 };
     const guildId = `kv${runId}`;
     const random = seededRandom(1);
     const vectors = Array.from({ length: 6 }, () => randomUnitVector(random, 16));
     const store = await openFileStore(options);
-    assert.equal(store.backend, keyvBackend(backend.url));
+    assert.equal(store.metadataStorage, keyvAdapterName(adapter.url));
     for (const [n, vector] of vectors.entries()) await store.add(sourceOf(guildId, n), sha256(`b${n}`), embeddingOf(vector, n));
     await store.close();
     const reopened = await openFileStore(options);
@@ -75,10 +75,10 @@ for (const backend of backends) {
   });
 }
 
-test('keyvBackend picks the adapter from the URL scheme and rejects others', () => {
-  assert.equal(keyvBackend(undefined), 'sqlite');
-  assert.equal(keyvBackend('redis://127.0.0.1:6379'), 'redis');
-  assert.equal(keyvBackend('postgresql://u@h/db'), 'postgres');
-  assert.equal(keyvBackend('postgres://u@h/db'), 'postgres');
-  assert.throws(() => keyvBackend('mysql://h/db'), { code: 'INVALID_INPUT' });
+test('keyvAdapterName picks the adapter from the URL scheme and rejects others', () => {
+  assert.equal(keyvAdapterName(undefined), 'sqlite');
+  assert.equal(keyvAdapterName('redis://127.0.0.1:6379'), 'redis');
+  assert.equal(keyvAdapterName('postgresql://u@h/db'), 'postgres');
+  assert.equal(keyvAdapterName('postgres://u@h/db'), 'postgres');
+  assert.throws(() => keyvAdapterName('mysql://h/db'), { code: 'INVALID_INPUT' });
 });

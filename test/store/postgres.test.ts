@@ -178,7 +178,7 @@ test('configuration: VECTOR_STORE=postgres needs DATABASE_URL; openConfiguredSto
   const config = parseConfig({ VECTOR_STORE: 'postgres', DATABASE_URL: databaseUrl, PG_VECTOR_TYPE: 'vector', PG_SCHEMA: schema });
   const store = await openConfiguredStore(config, 'v1');
   t.after(() => store.close());
-  assert.equal(store.backend, 'postgres');
+  assert.equal(store.metadataStorage, 'postgres');
   const vector = randomUnitVector(seededRandom(25), 1280);
   const added = await store.add(sourceOf('g1', 1), sha256('a'), embeddingOf(vector));
   assert.deepEqual((await store.findSimilar('g1', vector, { k: 1 }))[0]?.record, added);

@@ -1,6 +1,7 @@
 /**
- * `dejavu stats [--data <dataDir>] [--json]`: images per guild and the metadata backend.
- * stdout (--json): `{"guilds":[{"id","images"}],"backend":"sqlite|redis|postgres"}`.
+ * `dejavu stats [--data <dataDir>] [--json]`: images per guild and where their records live.
+ * stdout (--json): `{"guilds":[{"id","images"}],"backend":"sqlite|redis|postgres"}`: the key stays `backend`
+ * because scripts read this output.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,13 +12,13 @@ import type { CliCommand } from '../types.ts';
 
 const HELP = `usage: dejavu stats [--data <dataDir>] [--json]
 
-Prints the number of indexed images per guild and the metadata backend.
+Prints the number of indexed images per guild and where their records live (sqlite, redis or postgres).
   --data    data directory (default: DATA_DIR)
   --json    machine-readable output on stdout`;
 
 export const command: CliCommand = {
   name: 'stats',
-  summary: 'indexed images per guild and the metadata backend',
+  summary: 'indexed images per guild and where their records live',
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -33,8 +34,8 @@ export const command: CliCommand = {
     const store = await openConfiguredStore(config, undefined, { dataDir: resolve(values.data ?? config.dataDir), snapshotIntervalMs: 0 });
     try {
       const guilds = await store.stats();
-      if (values.json) await writeStdout(`${JSON.stringify({ guilds, backend: store.backend })}\n`);
-      else await writeStdout(`${guilds.map((guild) => `${guild.id}\t${guild.images}`).join('\n')}${guilds.length > 0 ? '\n' : ''}backend\t${store.backend}\n`);
+      if (values.json) await writeStdout(`${JSON.stringify({ guilds, backend: store.metadataStorage })}\n`);
+      else await writeStdout(`${guilds.map((guild) => `${guild.id}\t${guild.images}`).join('\n')}${guilds.length > 0 ? '\n' : ''}backend\t${store.metadataStorage}\n`);
     } finally {
       await store.close();
     }

@@ -1,13 +1,13 @@
 /** Text of a duplicate ("repost") notice: one line per original, best first; same-template notes; the "Not a repost" button. */
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, channelMention, userMention } from 'discord.js';
-import type { DuplicateMatch } from '../../services/types.ts';
+import type { EarlierDuplicate } from '../../services/types.ts';
 import type { Translate } from '../i18n.ts';
 import { discordTimestamp, messageLink } from '../links.ts';
 
 /** Emoji used in `react` mode. */
 export const DUPLICATE_REACTION = '♻️';
 
-export function duplicateLines(t: Translate, matches: readonly DuplicateMatch[]): string[] {
+export function duplicateLines(t: Translate, matches: readonly EarlierDuplicate[]): string[] {
   return matches.map((match) =>
     t('duplicate.match', {
       percent: (Math.max(0, match.similarity) * 100).toFixed(1),
@@ -18,11 +18,11 @@ export function duplicateLines(t: Translate, matches: readonly DuplicateMatch[])
   );
 }
 
-export function duplicateNoticeText(t: Translate, matches: readonly DuplicateMatch[]): string {
+export function duplicateNoticeText(t: Translate, matches: readonly EarlierDuplicate[]): string {
   return [t('duplicate.notice'), ...duplicateLines(t, matches)].join('\n');
 }
 
-export function duplicateLogText(t: Translate, notice: { guildId: string; channelId: string; messageId: string; authorId: string }, matches: readonly DuplicateMatch[]): string {
+export function duplicateLogText(t: Translate, notice: { guildId: string; channelId: string; messageId: string; authorId: string }, matches: readonly EarlierDuplicate[]): string {
   return [t('duplicate.logNotice', { author: userMention(notice.authorId), channel: channelMention(notice.channelId), link: messageLink(notice) }), ...duplicateLines(t, matches)].join('\n');
 }
 
@@ -51,15 +51,15 @@ export function notARepostRow(t: Translate, messageId: string): ActionRowBuilder
   );
 }
 
-export function templateLines(t: Translate, matches: readonly DuplicateMatch[]): string[] {
+export function templateLines(t: Translate, matches: readonly EarlierDuplicate[]): string[] {
   return matches.map((match) => t('template.match', { author: `<@${match.record.authorId}>`, date: discordTimestamp(match.record.createdAt), link: messageLink(match.record) }));
 }
 
 /** "Same template as …": for a picture posted before under other text (not a repost). */
-export function templateNoticeText(t: Translate, matches: readonly DuplicateMatch[]): string {
+export function templateNoticeText(t: Translate, matches: readonly EarlierDuplicate[]): string {
   return [t('template.notice'), ...templateLines(t, matches)].join('\n');
 }
 
-export function templateLogText(t: Translate, notice: { guildId: string; channelId: string; messageId: string; authorId: string }, matches: readonly DuplicateMatch[]): string {
+export function templateLogText(t: Translate, notice: { guildId: string; channelId: string; messageId: string; authorId: string }, matches: readonly EarlierDuplicate[]): string {
   return [t('template.logNotice', { author: `<@${notice.authorId}>`, channel: `<#${notice.channelId}>`, link: messageLink(notice) }), ...templateLines(t, matches)].join('\n');
 }

@@ -70,7 +70,8 @@ export const DEFAULT_DUPLICATE_SETTINGS: Readonly<DuplicateSettings> = Object.fr
   minCosine: DUPLICATE_SHORTLIST.minScore,
 });
 
-export interface DuplicateMatch {
+/** A shortlisted image the verification calls a duplicate of the query (src/services/detector.ts turns it into an EarlierDuplicate). */
+export interface VerifiedCandidate {
   record: ImageRecord;
   /** Cosine similarity of the search embeddings. */
   score: number;
@@ -104,14 +105,14 @@ export async function detectDuplicates(
   query: DuplicateQuery,
   candidates: readonly ScoredRecord[],
   settings: Partial<DuplicateSettings> = {},
-): Promise<DuplicateMatch[]> {
+): Promise<VerifiedCandidate[]> {
   const { threshold, minCosine } = { ...DEFAULT_DUPLICATE_SETTINGS, ...settings };
   const signature = querySignature(query);
   if (!hasThumbnail(signature)) return [];
   const current = isCurrentSignature(signature);
   let detail: PreparedDetail | undefined;
   let thumbnail: PreparedSignature | undefined;
-  const matches: DuplicateMatch[] = [];
+  const matches: VerifiedCandidate[] = [];
   const byCosine = [...candidates].sort((a, b) => b.score - a.score);
   for (const [rank, candidate] of byCosine.entries()) {
     const other = candidate.record.signature;

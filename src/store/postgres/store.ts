@@ -49,7 +49,7 @@ export interface PostgresStoreOptions {
 }
 
 export interface PostgresImageStore extends ImageStore {
-  readonly backend: 'postgres';
+  readonly metadataStorage: 'postgres';
   readonly schema: string;
   readonly vectorType: VectorType;
   /**
@@ -119,7 +119,7 @@ export async function openPostgresImageStore(options: PostgresStoreOptions): Pro
 }
 
 class PgImageStore implements PostgresImageStore {
-  readonly backend = 'postgres' as const;
+  readonly metadataStorage = 'postgres' as const;
   private readonly search: SearchSettings;
   private readonly projections: ProjectionCache;
   private readonly reductions: ReductionJobs;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { createEmbedder, defaultEmbedderOptions, type Embedder, type ImageEmbedding } from '../../../src/embedding/index.ts';
-import { detectDuplicates, type DuplicateMatch } from '../../../src/services/duplicates/index.ts';
+import { detectDuplicates, type VerifiedCandidate } from '../../../src/services/duplicates/index.ts';
 import type { ImageRecord, ScoredRecord } from '../../../src/store/types.ts';
 import { COREL_DIR, hasShared, requireShared, SHARED_MODEL_DIR } from '../../helpers/shared.ts';
 
@@ -114,7 +114,7 @@ function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 /** Runs the detector for `query` against every indexed image, with the real cosine of each. */
-async function judge(query: ImageEmbedding, indexed: ReadonlyArray<{ record: ImageRecord; embedding: ImageEmbedding }>): Promise<Array<[string, DuplicateMatch['kind']]>> {
+async function judge(query: ImageEmbedding, indexed: ReadonlyArray<{ record: ImageRecord; embedding: ImageEmbedding }>): Promise<Array<[string, VerifiedCandidate['kind']]>> {
   const candidates: ScoredRecord[] = indexed.map((item) => ({ record: item.record, score: cosine(query.vector, item.embedding.vector) }));
   return (await detectDuplicates({ embedding: query }, candidates)).map((match) => [match.record.label, match.kind]);
 }
