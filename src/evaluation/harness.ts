@@ -267,7 +267,8 @@ export function embeddingMethod(name: string, createEmbedder: () => Promise<Embe
   };
 }
 
-function asRecord(index: number, signature: Uint8Array): ImageRecord {
+/** An evaluation image as the store would hold it: enough for the duplicate decision. */
+export function asRecord(index: number, signature: Uint8Array): ImageRecord {
   return {
     id: index, guildId: 'eval', channelId: '', messageId: '', sourceKey: String(index), authorId: '', createdAt: 0,
     nsfw: false, kind: 'file', label: String(index), contentHash: '', width: 0, height: 0, signature,

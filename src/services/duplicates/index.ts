@@ -22,6 +22,7 @@ import { DEFAULT_ALIGNMENT_SEARCH, type PreparedSignature, type Verification, ve
 
 export { verifyPair, prepareSignature, DEFAULT_ALIGNMENT_SEARCH, type Verification, type PreparedSignature, type AlignmentSearch } from './verify.ts';
 export { judgePair, prepareDetail, type Judgement, type PairKind } from './judge.ts';
+export { PreparedSignatures } from './prepared.ts';
 
 /**
  * What to ask `ImageStore.findSimilar` for. Edited copies of one picture sit at cosine ≥ 0.65 (a 60 % crop
@@ -94,17 +95,18 @@ function querySignature(query: DuplicateQuery): Uint8Array {
 const clamp = (value: number): number => Math.max(0, Math.min(1, value));
 
 /** Shared by every decision of this process: a candidate of one decision is often a candidate of the next. */
-const prepared = new PreparedSignatures();
+const recentlyPrepared = new PreparedSignatures();
 
 /**
  * Which of the shortlisted `candidates` (from `findSimilar(…, DUPLICATE_SHORTLIST)`) are reposts of the query
  * or the same template under other text, most confident first. Candidates without a readable signature are
- * never reported.
+ * never reported. `prepared` holds decoded signatures across decisions (the process-wide one by default).
  */
 export async function detectDuplicates(
   query: DuplicateQuery,
   candidates: readonly ScoredRecord[],
   settings: Partial<DuplicateSettings> = {},
+  prepared: PreparedSignatures = recentlyPrepared,
 ): Promise<VerifiedCandidate[]> {
   const { threshold, minCosine } = { ...DEFAULT_DUPLICATE_SETTINGS, ...settings };
   const signature = querySignature(query);
