@@ -4,6 +4,7 @@
  */
 import { DESCRIPTOR_WORDS, type Keypoints } from '../../../embedding/keypoints.ts';
 import { WASM_BASE64 } from './descriptor-match.wasm.ts';
+import { ensureBytes, instantiate } from './instance.ts';
 
 /** Per keypoint of one side: the smallest distance to the other side, the second smallest, and where the smallest is (−1: none). */
 export interface BestMatches {
@@ -19,14 +20,7 @@ interface Kernel {
 
 let kernel: Kernel | undefined;
 
-function loadKernel(): Kernel {
-  // A few hundred bytes: synchronous compilation is cheaper than threading a promise through every caller.
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64')));
-  return instance.exports as unknown as Kernel;
-}
-
 const DESCRIPTOR_BYTES = DESCRIPTOR_WORDS * 4;
-const PAGE_BYTES = 65_536;
 
 function results(memory: WebAssembly.Memory, offset: number, count: number): BestMatches {
   const view = new Int32Array(memory.buffer, offset, count * 3);
@@ -35,14 +29,14 @@ function results(memory: WebAssembly.Memory, offset: number, count: number): Bes
 
 /** Every (query, candidate) descriptor distance is considered once; rows are query keypoints, columns candidate ones. */
 export function bestMatches(query: Keypoints, candidate: Keypoints): { rows: BestMatches; columns: BestMatches } {
-  kernel ??= loadKernel();
+  kernel ??= instantiate<Kernel>(WASM_BASE64);
   const n = query.count;
   const m = candidate.count;
   const candidateAt = n * DESCRIPTOR_BYTES;
   const rowsAt = candidateAt + m * DESCRIPTOR_BYTES;
   const columnsAt = rowsAt + n * 12;
   const needed = columnsAt + m * 12;
-  if (kernel.memory.buffer.byteLength < needed) kernel.memory.grow(Math.ceil((needed - kernel.memory.buffer.byteLength) / PAGE_BYTES));
+  ensureBytes(kernel.memory, needed);
   const words = new Uint32Array(kernel.memory.buffer, 0, (n + m) * DESCRIPTOR_WORDS);
   words.set(query.descriptors.subarray(0, n * DESCRIPTOR_WORDS), 0);
   words.set(candidate.descriptors.subarray(0, m * DESCRIPTOR_WORDS), n * DESCRIPTOR_WORDS);

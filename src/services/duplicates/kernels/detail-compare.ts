@@ -4,6 +4,7 @@
  * and one pair at several transforms.
  */
 import { WASM_BASE64 } from './detail-compare.wasm.ts';
+import { ensureBytes, instantiate } from './instance.ts';
 
 interface Kernel {
   memory: WebAssembly.Memory;
@@ -52,7 +53,6 @@ export interface BlockCounts {
   disagree: Uint8Array;
 }
 
-const PAGE_BYTES = 65_536;
 const SUMS_AT = 0;
 const COUNTS_AT = 64;
 const IMAGES_AT = 128;
@@ -79,12 +79,9 @@ function layoutFor(query: Size, candidate: Size): Layout {
 }
 
 function ready(query: Float32Array, querySize: Size, candidate: Float32Array, candidateSize: Size, blocks: number): { kernel: Kernel; layout: Layout } {
-  // A few kilobytes of code: synchronous compilation is cheaper than threading a promise through every caller.
-  kernel ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'))).exports as unknown as Kernel;
+  kernel ??= instantiate<Kernel>(WASM_BASE64);
   const layout = layoutFor(querySize, candidateSize);
-  const needed = layout.disagree + blocks;
-  const grown = kernel.memory.buffer.byteLength < needed;
-  if (grown) kernel.memory.grow(Math.ceil((needed - kernel.memory.buffer.byteLength) / PAGE_BYTES));
+  ensureBytes(kernel.memory, layout.disagree + blocks);
   const sameQuery = loaded?.query === query;
   if (!sameQuery) new Float32Array(kernel.memory.buffer, layout.query, query.length).set(query);
   if (!sameQuery || loaded?.candidate !== candidate) new Float32Array(kernel.memory.buffer, layout.candidate, candidate.length).set(candidate);
