@@ -237,15 +237,20 @@ function enlarge(image: GreyImage, scaleX: number, scaleY: number): GreyImage {
   const outHeight = Math.floor(scaleY * height + 0.5);
   const pad = 2;
   // Horizontal pass per input row: the rounded row sums of the 4×4 stencil depend only on (x, input row).
-  const columnStart = new Int32Array(outWidth);
-  const columnPhase = new Int32Array(outWidth);
+  // Per output column, its four source columns (edge copied) and weights, so the pass reads flat arrays.
+  const taps = new Int32Array(outWidth * 4);
+  const tapWeights = new Int32Array(outWidth * 4);
   const columnInside = new Uint8Array(outWidth);
   let position = 0.5 + 1;
   for (let x = 0; x < outWidth; x += 1) {
     const whole = Math.floor(position);
     columnInside[x] = whole >= 1 && whole <= 1 + width ? 1 : 0;
-    columnStart[x] = (position | 0) - 1 - pad;
-    columnPhase[x] = phaseOf(position);
+    const start = (position | 0) - 1 - pad;
+    const weights = BICUBIC[phaseOf(position)]!;
+    for (let k = 0; k < 4; k += 1) {
+      taps[x * 4 + k] = Math.min(width - 1, Math.max(0, start + k));
+      tapWeights[x * 4 + k] = weights[k]!;
+    }
     position += ia;
   }
   const rows = new Int32Array(outWidth * (height + 2 * pad + 4));
@@ -253,12 +258,14 @@ function enlarge(image: GreyImage, scaleX: number, scaleY: number): GreyImage {
   for (let inputRow = -pad - 2; inputRow < height + pad + 2; inputRow += 1) {
     const source = Math.min(height - 1, Math.max(0, inputRow)) * width;
     const target = rowAt(inputRow) * outWidth;
-    for (let x = 0; x < outWidth; x += 1) {
-      const weights = BICUBIC[columnPhase[x]!]!;
-      const start = columnStart[x]!;
-      let sum = HALF;
-      for (let k = 0; k < 4; k += 1) sum += weights[k]! * pixels[source + Math.min(width - 1, Math.max(0, start + k))]!;
-      rows[target + x] = sum >> SHIFT;
+    for (let x = 0, tap = 0; x < outWidth; x += 1, tap += 4) {
+      rows[target + x] =
+        (HALF +
+          tapWeights[tap]! * pixels[source + taps[tap]!]! +
+          tapWeights[tap + 1]! * pixels[source + taps[tap + 1]!]! +
+          tapWeights[tap + 2]! * pixels[source + taps[tap + 2]!]! +
+          tapWeights[tap + 3]! * pixels[source + taps[tap + 3]!]!) >>
+        SHIFT;
     }
   }
   const out = new Uint8Array(outWidth * outHeight);

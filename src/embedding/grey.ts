@@ -39,9 +39,13 @@ const RED = Float32Array.from(SRGB_TO_LINEAR, (linear) => f(f(0.2126) * linear))
 const GREEN = Float32Array.from(SRGB_TO_LINEAR, (linear) => f(f(0.7152) * linear));
 const BLUE = Float32Array.from(SRGB_TO_LINEAR, (linear) => f(f(0.0722) * linear));
 
-/** The grey level of one sRGB colour, bit-identical to libvips. */
-export function greyOf(red: number, green: number, blue: number): number {
-  const luminance = f(f(RED[red]! + GREEN[green]!) + BLUE[blue]!);
+/** The linear luminance of a colour, as libvips sums it (float products, float sums, in this order). */
+function luminanceOf(red: number, green: number, blue: number): number {
+  return f(f(RED[red]! + GREEN[green]!) + BLUE[blue]!);
+}
+
+/** The grey level of a luminance: libvips's table read with linear interpolation, rounded to even. */
+function greyOfLuminance(luminance: number): number {
   let scaled = f(luminance * 255);
   if (scaled < 0) scaled = 0;
   else if (scaled > 255) scaled = 255;
@@ -50,13 +54,72 @@ export function greyOf(red: number, green: number, blue: number): number {
   return roundHalfEven(f(low + f(f(LINEAR_TO_SRGB[whole + 1]! - low) * f(scaled - whole))));
 }
 
+/** The grey level of one sRGB colour, bit-identical to libvips. */
+export function greyOf(red: number, green: number, blue: number): number {
+  return greyOfLuminance(luminanceOf(red, green, blue));
+}
+
+/**
+ * greyOfLuminance as a table: the grey level only grows with the luminance, and over a bucket of 1/8192 it
+ * steps up at most once (the steepest part of the sRGB curve is 12.92 × 255 levels per unit), so a bucket's
+ * level at its start plus one comparison with the luminance where it steps gives the exact level. Buckets
+ * where that does not hold (none, for libvips's tables) are marked and computed in full.
+ */
+const BUCKETS = 8192;
+const bucketBase = new Int16Array(BUCKETS);
+const bucketStep = new Float32Array(BUCKETS);
+(() => {
+  const bits = new Uint32Array(1);
+  const asFloat = new Float32Array(bits.buffer);
+  const floatAt = (pattern: number): number => {
+    bits[0] = pattern;
+    return asFloat[0]!;
+  };
+  const patternOf = (value: number): number => {
+    asFloat[0] = value;
+    return bits[0]!;
+  };
+  for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
+    // The float luminances in [bucket, bucket + 1) / BUCKETS, as a range of bit patterns (positive floats sort by bits).
+    let first = patternOf(f(bucket / BUCKETS));
+    if (floatAt(first) * BUCKETS < bucket) first += 1;
+    let last = patternOf(f((bucket + 1) / BUCKETS));
+    while (floatAt(last) * BUCKETS >= bucket + 1) last -= 1;
+    const base = greyOfLuminance(floatAt(first));
+    const top = greyOfLuminance(floatAt(last));
+    bucketBase[bucket] = base;
+    if (top === base) {
+      bucketStep[bucket] = Infinity;
+      continue;
+    }
+    if (top > base + 1) {
+      bucketBase[bucket] = -1;
+      continue;
+    }
+    // Binary search for the first pattern whose level is base + 1.
+    let low = first;
+    let high = last;
+    while (low < high) {
+      const middle = low + Math.floor((high - low) / 2);
+      if (greyOfLuminance(floatAt(middle)) > base) high = middle;
+      else low = middle + 1;
+    }
+    bucketStep[bucket] = floatAt(low);
+  }
+})();
+
 /** `box` of packed RGB `rgb` (`width` pixels per row) as row-major 8-bit grey. */
 export function greyCrop(rgb: Uint8Array, width: number, box: Box): Uint8Array {
   const out = new Uint8Array(box.width * box.height);
   let target = 0;
   for (let y = box.top; y < box.top + box.height; y += 1) {
     let source = (y * width + box.left) * 3;
-    for (let x = 0; x < box.width; x += 1, source += 3, target += 1) out[target] = greyOf(rgb[source]!, rgb[source + 1]!, rgb[source + 2]!);
+    for (let x = 0; x < box.width; x += 1, source += 3, target += 1) {
+      const luminance = f(f(RED[rgb[source]!]! + GREEN[rgb[source + 1]!]!) + BLUE[rgb[source + 2]!]!);
+      const bucket = (luminance * BUCKETS) | 0;
+      const base = bucket >= 0 && bucket < BUCKETS ? bucketBase[bucket]! : -1;
+      out[target] = base < 0 ? greyOfLuminance(luminance) : luminance >= bucketStep[bucket]! ? base + 1 : base;
+    }
   }
   return out;
 }
