@@ -52,9 +52,15 @@ function lanczos3(x: number): number {
   return x >= -3 && x <= 3 ? sinc(x) * sinc(x / 3) : 0;
 }
 
+/** Tables by residual shrink: the same few factors recur for every picture of one size. */
+const lanczosCache = new Map<number, Int32Array[]>();
+const LANCZOS_CACHE_LIMIT = 64;
+
 /** vips_reduce_make_mask for Lanczos 3, truncated to fixed point as libvips does (`(short) (c * 4096)`). */
 function lanczosTables(points: number, shrink: number): Int32Array[] {
-  return Array.from({ length: PHASES + 1 }, (_, phase) => {
+  const cached = lanczosCache.get(shrink);
+  if (cached !== undefined) return cached;
+  const tables = Array.from({ length: PHASES + 1 }, (_, phase) => {
     const x = phase / PHASES;
     const half = x + points / 2 - 1;
     const weights = new Float64Array(points);
@@ -66,6 +72,9 @@ function lanczosTables(points: number, shrink: number): Int32Array[] {
     }
     return Int32Array.from(weights, (weight) => Math.trunc((weight / sum) * ONE));
   });
+  if (lanczosCache.size >= LANCZOS_CACHE_LIMIT) lanczosCache.clear();
+  lanczosCache.set(shrink, tables);
+  return tables;
 }
 
 /** Catmull-Rom coefficients of libvips's bicubic interpolator (calculate_coefficients_catmull), fixed point. */
@@ -207,11 +216,12 @@ function reduceColumns(image: GreyImage, shrink: number): GreyImage {
   const { first, phase } = reduceTaps(plan, (x) => (x === 0 ? 0 : -1));
   const outWidth = plan.length;
   const out = new Uint8Array(outWidth * height);
+  const columns = new Int32Array(plan.points);
   for (let x = 0; x < outWidth; x += 1) {
     const weights = plan.tables[phase[x]!]!;
     const start = first[x]!;
     // Column indices with the edge copied, once per output column.
-    const columns = Int32Array.from({ length: plan.points }, (_, i) => Math.min(width - 1, Math.max(0, start + i)));
+    for (let i = 0; i < plan.points; i += 1) columns[i] = Math.min(width - 1, Math.max(0, start + i));
     for (let y = 0; y < height; y += 1) {
       const row = y * width;
       let sum = HALF;
