@@ -1,11 +1,13 @@
 /**
- * `npm run bench:embed [dir] [--images N] [--full] [--backend B] [--no-baselines]`: end-to-end embedding
+ * `npm run bench:embed [dir] [--images N] [--full] [--backend B] [--no-baselines] [--prepare-only]`: end-to-end embedding
  * throughput from encoded bytes (decode + preprocess + signature + inference), per backend, worker count,
  * intra-op threads and batch size. The single-thread wasm path (in-thread, batch 1) is the baseline measured
  * in the same run; `ratio` is throughput / baseline, `×pool` is throughput / the wasm pool's (2 workers,
  * batch 4). `--backend B` keeps only B's rows (plus both baselines unless `--no-baselines`, which leaves
  * that backend alone in the process, so the peak RSS line is its own).
  * Default images: every image under ../shared/datasets (the first N, sorted).
+ * `--prepare-only` stops after the preparation table (CPU ms per image for decode, preprocess, border scan,
+ * signature and their total, after a warm-up pass) and starts no backend.
  *
  * Columns: img/s end-to-end; decode = ms per image to decode + preprocess, signature = ms per image for the
  * duplicate signature (both sequential, measured once);
@@ -24,7 +26,8 @@ import { createInferenceBackend, defaultEmbedderOptions, LocalEmbedder, modelVar
 import { resolveModelDir } from '../src/embedding/options.ts';
 import { decodeImage } from '../src/embedding/decode.ts';
 import { DEFAULT_PREPROCESS, preprocess } from '../src/embedding/preprocess.ts';
-import { computeSignature } from '../src/embedding/signature.ts';
+import { BORDER_TRIM_THRESHOLD, computeSignature } from '../src/embedding/signature.ts';
+import { findContentBox } from '../src/embedding/borders.ts';
 import { SHARED_DIR } from '../test/helpers/shared.ts';
 
 const { values, positionals } = parseArgs({
@@ -34,6 +37,7 @@ const { values, positionals } = parseArgs({
     full: { type: 'boolean', default: false },
     backend: { type: 'string' },
     'no-baselines': { type: 'boolean', default: false },
+    'prepare-only': { type: 'boolean', default: false },
   },
 });
 const directory = resolve(positionals[0] ?? join(SHARED_DIR, 'datasets'));
@@ -77,26 +81,69 @@ interface Contender {
   note?: string;
 }
 
+interface PreparationCost {
+  /** Wall ms per image: decode + preprocess, and the signature. */
+  decodeMs: number;
+  signatureMs: number;
+  /** Process CPU ms per image (sharp's libvips threads included) per stage, and their sum. */
+  cpu: { decode: number; preprocess: number; borderScan: number; signature: number; total: number };
+}
+
+function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 /**
- * Sequential CPU-side cost per image: decode + preprocess (ours) and the duplicate signature, as wall time,
- * and as process CPU time for the whole preparation (sharp's libvips threads included), which other
- * processes on a shared machine disturb least.
+ * Sequential CPU-side cost per image: decode, preprocess (ours), the border scan alone (it also runs inside
+ * preprocess and the signature, so it is not added to the total) and the duplicate signature. Process CPU
+ * time is the figure other processes on a shared machine disturb least. A warm-up pass over a few images
+ * first, so that JIT compilation and libvips start-up are not counted against the first images.
  */
-async function measureDecode(): Promise<{ decodeMs: number; signatureMs: number; prepareCpuMs: number }> {
-  let decodeMs = 0;
-  let signatureMs = 0;
-  const cpuBefore = process.cpuUsage();
-  for (const image of images) {
-    const started = performance.now();
+async function measurePreparation(): Promise<PreparationCost> {
+  for (const image of images.slice(0, Math.min(8, images.length))) {
     const decoded = await decodeImage(image, limits);
     await preprocess(decoded, DEFAULT_PREPROCESS);
-    const decodedAt = performance.now();
     await computeSignature(decoded.rgb, decoded.width, decoded.height);
-    decodeMs += decodedAt - started;
-    signatureMs += performance.now() - decodedAt;
   }
-  const cpu = process.cpuUsage(cpuBefore);
-  return { decodeMs: decodeMs / images.length, signatureMs: signatureMs / images.length, prepareCpuMs: (cpu.user + cpu.system) / 1000 / images.length };
+  let decodeMs = 0;
+  let signatureMs = 0;
+  const cpu = { decode: 0, preprocess: 0, borderScan: 0, signature: 0, total: 0 };
+  for (const image of images) {
+    const started = performance.now();
+    let mark = cpuMs();
+    const decoded = await decodeImage(image, limits);
+    let now = cpuMs();
+    cpu.decode += now - mark;
+    mark = now;
+    await preprocess(decoded, DEFAULT_PREPROCESS);
+    now = cpuMs();
+    cpu.preprocess += now - mark;
+    const decodedAt = performance.now();
+    mark = cpuMs();
+    findContentBox(decoded.rgb, decoded.width, decoded.height, BORDER_TRIM_THRESHOLD);
+    now = cpuMs();
+    cpu.borderScan += now - mark;
+    const signatureAt = performance.now();
+    mark = cpuMs();
+    await computeSignature(decoded.rgb, decoded.width, decoded.height);
+    now = cpuMs();
+    cpu.signature += now - mark;
+    decodeMs += decodedAt - started;
+    signatureMs += performance.now() - signatureAt;
+  }
+  const per = (value: number): number => value / images.length;
+  return {
+    decodeMs: per(decodeMs),
+    signatureMs: per(signatureMs),
+    cpu: {
+      decode: per(cpu.decode),
+      preprocess: per(cpu.preprocess),
+      borderScan: per(cpu.borderScan),
+      signature: per(cpu.signature),
+      total: per(cpu.decode + cpu.preprocess + cpu.signature),
+    },
+  };
 }
 
 async function start({ backend, workers, threads, batch }: Row): Promise<Contender> {
@@ -175,7 +222,23 @@ if (values.backend !== undefined && chosen.length === 0) {
 const plan: Row[] = values['no-baselines'] ? chosen : [...chosen, wasmPool, baselineRow];
 
 console.error(`bench:embed: ${images.length} images from ${directory}, model ${modelDir}, ${cores} cores, load average ${loadavg()[0]!.toFixed(2)}`);
-const { decodeMs, signatureMs, prepareCpuMs } = await measureDecode();
+const preparation = await measurePreparation();
+const { decodeMs, signatureMs } = preparation;
+const prepareCpuMs = preparation.cpu.total;
+const preparationTable = [
+  '| stage | CPU ms/img |',
+  '|---|---|',
+  `| decode (header check, shrink-on-load, EXIF rotate, sRGB) | ${preparation.cpu.decode.toFixed(1)} |`,
+  `| preprocess (trim + resize to the model input, floats) | ${preparation.cpu.preprocess.toFixed(1)} |`,
+  `| border scan (findContentBox; also inside preprocess and signature) | ${preparation.cpu.borderScan.toFixed(2)} |`,
+  `| duplicate signature | ${preparation.cpu.signature.toFixed(1)} |`,
+  `| **total** (decode + preprocess + signature) | **${preparation.cpu.total.toFixed(1)}** |`,
+].join('\n');
+if (values['prepare-only']) {
+  console.log(preparationTable);
+  console.log(`\n${images.length} images, after a warm-up pass; process CPU time (sharp's threads included), load average at end ${loadavg()[0]!.toFixed(2)}.`);
+  process.exit(0);
+}
 const baseRssMb = process.memoryUsage.rss() / 1024 / 1024;
 const contenders: Contender[] = [];
 for (const planned of plan) {
@@ -235,3 +298,4 @@ console.log(
     `peak RSS with all rows' backends alive at once: ${(peakRss / 1024 / 1024).toFixed(0)} MB.\n` +
     `Preparation (decode + preprocess + signature, sequential): ${prepareCpuMs.toFixed(1)} CPU ms per image.`,
 );
+console.log(`\n${preparationTable}`);

@@ -54,63 +54,64 @@ const PAIRS: Int8Array = (() => {
   return pairs;
 })();
 
-/** 5×5 box blur (two passes of a running sum): the descriptor's tests compare smoothed pixels, as ORB does. */
+/** Math.round(sum / 25) for every possible 5×5 sum, so the blur divides by table look-up. */
+const ROUND_DIV_25: Uint8Array = Uint8Array.from({ length: 25 * 255 + 1 }, (_, sum) => Math.round(sum / 25));
+
+/**
+ * 5×5 box blur (running sums, edge pixels repeated): the descriptor's tests compare smoothed pixels, as ORB
+ * does. Only the two pixels at each end of a row or column clamp; the interior is a sliding window.
+ */
 function boxBlur5(pixels: Uint8Array, width: number, height: number): Uint8Array {
   const horizontal = new Uint16Array(width * height);
+  const last = width - 1;
   for (let y = 0; y < height; y += 1) {
     const row = y * width;
-    for (let x = 0; x < width; x += 1) {
-      let sum = 0;
-      for (let dx = -2; dx <= 2; dx += 1) sum += pixels[row + Math.min(width - 1, Math.max(0, x + dx))] ?? 0;
+    const at = (x: number): number => pixels[row + (x < 0 ? 0 : x > last ? last : x)]!;
+    let sum = at(-2) + at(-1) + at(0) + at(1) + at(2);
+    horizontal[row] = sum;
+    const interiorEnd = width - 2;
+    let x = 1;
+    for (; x < 3 && x < width; x += 1) {
+      sum += at(x + 2) - at(x - 3);
+      horizontal[row + x] = sum;
+    }
+    for (let index = row + x; x < interiorEnd; x += 1, index += 1) {
+      sum += pixels[index + 2]! - pixels[index - 3]!;
+      horizontal[index] = sum;
+    }
+    for (; x < width; x += 1) {
+      sum += at(x + 2) - at(x - 3);
       horizontal[row + x] = sum;
     }
   }
   const out = new Uint8Array(width * height);
+  const lastRow = (height - 1) * width;
+  const rowAt = (y: number): number => (y < 0 ? 0 : y * width > lastRow ? lastRow : y * width);
+  const sums = new Uint16Array(width);
+  for (let dy = -2; dy <= 2; dy += 1) {
+    const source = rowAt(dy);
+    for (let x = 0; x < width; x += 1) sums[x] = sums[x]! + horizontal[source + x]!;
+  }
   for (let y = 0; y < height; y += 1) {
+    const row = y * width;
+    const entering = rowAt(y + 3);
+    const leaving = rowAt(y - 2);
     for (let x = 0; x < width; x += 1) {
-      let sum = 0;
-      for (let dy = -2; dy <= 2; dy += 1) sum += horizontal[Math.min(height - 1, Math.max(0, y + dy)) * width + x] ?? 0;
-      out[y * width + x] = Math.round(sum / 25);
+      const sum = sums[x]!;
+      out[row + x] = ROUND_DIV_25[sum]!;
+      sums[x] = sum + horizontal[entering + x]! - horizontal[leaving + x]!;
     }
   }
   return out;
 }
 
-/** FAST-9 score at one pixel: 0 when it is not a corner, else the summed contrast of the circle beyond the threshold. */
-function fastScore(pixels: Uint8Array, width: number, index: number, offsets: Int32Array): number {
-  const centre = pixels[index] ?? 0;
-  const high = centre + FAST_THRESHOLD;
-  const low = centre - FAST_THRESHOLD;
-  // Quick rejection: of the four compass pixels, at least three must be brighter or three darker.
-  const p0 = pixels[index + (offsets[0] ?? 0)] ?? 0;
-  const p4 = pixels[index + (offsets[4] ?? 0)] ?? 0;
-  const p8 = pixels[index + (offsets[8] ?? 0)] ?? 0;
-  const p12 = pixels[index + (offsets[12] ?? 0)] ?? 0;
-  const brighter = Number(p0 > high) + Number(p4 > high) + Number(p8 > high) + Number(p12 > high);
-  const darker = Number(p0 < low) + Number(p4 < low) + Number(p8 < low) + Number(p12 < low);
-  if (brighter < 3 && darker < 3) return 0;
-  let runBright = 0;
-  let runDark = 0;
-  let bestBright = 0;
-  let bestDark = 0;
-  let score = 0;
-  for (let step = 0; step < 25; step += 1) {
-    const value = pixels[index + (offsets[step % 16] ?? 0)] ?? 0;
-    if (value > high) {
-      runBright += 1;
-      runDark = 0;
-    } else if (value < low) {
-      runDark += 1;
-      runBright = 0;
-    } else {
-      runBright = 0;
-      runDark = 0;
-    }
-    if (runBright > bestBright) bestBright = runBright;
-    if (runDark > bestDark) bestDark = runDark;
-    if (step < 16) score += Math.max(0, Math.abs(value - centre) - FAST_THRESHOLD);
-  }
-  return bestBright >= 9 || bestDark >= 9 ? score : 0;
+/** Whether a 16-bit circular mask has 9 contiguous set bits (the mask doubled, then 9 shifted copies ANDed). */
+function hasRunOf9(mask: number): boolean {
+  let run = mask | (mask << 16);
+  run &= run >>> 1;
+  run &= run >>> 2;
+  run &= run >>> 4;
+  return (run & (run >>> 1)) !== 0;
 }
 
 interface Corner {
@@ -119,31 +120,75 @@ interface Corner {
   score: number;
 }
 
+/**
+ * FAST-9 corners with 3×3 non-maximum suppression. A corner's score is the summed contrast of its 16 circle
+ * pixels beyond the threshold; a pixel is a corner when 9 contiguous circle pixels are all brighter (or all
+ * darker) than its centre by more than the threshold.
+ */
 function detectCorners(pixels: Uint8Array, width: number, height: number): Corner[] {
   const offsets = Int32Array.from(CIRCLE, ([dx, dy]) => dy * width + dx);
-  const scores = new Float32Array(width * height);
+  const o0 = offsets[0]!;
+  const o4 = offsets[4]!;
+  const o8 = offsets[8]!;
+  const o12 = offsets[12]!;
+  // Scores are integers ≤ 16 × 255, exact in an Int32Array; 0 = not a corner.
+  const scores = new Int32Array(width * height);
   for (let y = MARGIN; y < height - MARGIN; y += 1) {
-    for (let x = MARGIN; x < width - MARGIN; x += 1) scores[y * width + x] = fastScore(pixels, width, y * width + x, offsets);
+    const row = y * width;
+    for (let index = row + MARGIN; index < row + width - MARGIN; index += 1) {
+      const centre = pixels[index]!;
+      const high = centre + FAST_THRESHOLD;
+      const low = centre - FAST_THRESHOLD;
+      // Of the four compass pixels at least three must be brighter (or darker); most pixels stop here.
+      // (a − b) >>> 31 is 1 exactly when a < b (all values are small integers), which keeps this test free
+      // of branches the CPU would mispredict on textured pictures.
+      const p0 = pixels[index + o0]!;
+      const p4 = pixels[index + o4]!;
+      const p8 = pixels[index + o8]!;
+      const p12 = pixels[index + o12]!;
+      const brighter = ((high - p0) >>> 31) + ((high - p4) >>> 31) + ((high - p8) >>> 31) + ((high - p12) >>> 31);
+      const darker = ((p0 - low) >>> 31) + ((p4 - low) >>> 31) + ((p8 - low) >>> 31) + ((p12 - low) >>> 31);
+      // brighter ≥ 3 or darker ≥ 3 ⇔ bit 2 of (count + 1) is set in either.
+      if ((((brighter + 1) | (darker + 1)) & 4) === 0) continue;
+      let brightMask = 0;
+      let darkMask = 0;
+      for (let step = 0; step < 16; step += 1) {
+        const value = pixels[index + offsets[step]!]!;
+        brightMask |= ((high - value) >>> 31) << step;
+        darkMask |= ((value - low) >>> 31) << step;
+      }
+      if (!hasRunOf9(brightMask) && !hasRunOf9(darkMask)) continue;
+      let score = 0;
+      for (let step = 0; step < 16; step += 1) {
+        const value = pixels[index + offsets[step]!]!;
+        const contrast = (value > centre ? value - centre : centre - value) - FAST_THRESHOLD;
+        if (contrast > 0) score += contrast;
+      }
+      scores[index] = score;
+    }
   }
   const corners: Corner[] = [];
   for (let y = MARGIN; y < height - MARGIN; y += 1) {
-    for (let x = MARGIN; x < width - MARGIN; x += 1) {
-      const index = y * width + x;
-      const score = scores[index] ?? 0;
+    const row = y * width;
+    for (let index = row + MARGIN; index < row + width - MARGIN; index += 1) {
+      const score = scores[index]!;
       if (score === 0) continue;
-      // 3×3 non-maximum suppression (ties broken by position so a flat run keeps one corner).
-      let isMax = true;
-      for (let dy = -1; dy <= 1 && isMax; dy += 1) {
-        for (let dx = -1; dx <= 1; dx += 1) {
-          if (dx === 0 && dy === 0) continue;
-          const other = scores[index + dy * width + dx] ?? 0;
-          if (other > score || (other === score && dy * width + dx < 0)) {
-            isMax = false;
-            break;
-          }
-        }
+      // On a tie the earlier pixel (raster order) wins, so a flat run keeps one corner.
+      const above = index - width;
+      const below = index + width;
+      if (
+        scores[above - 1]! >= score ||
+        scores[above]! >= score ||
+        scores[above + 1]! >= score ||
+        scores[index - 1]! >= score ||
+        scores[index + 1]! > score ||
+        scores[below - 1]! > score ||
+        scores[below]! > score ||
+        scores[below + 1]! > score
+      ) {
+        continue;
       }
-      if (isMax) corners.push({ x, y, score });
+      corners.push({ x: index - row, y, score });
     }
   }
   return corners;
@@ -171,20 +216,72 @@ function spreadCorners(corners: Corner[], width: number, height: number, limit: 
   return chosen.concat(rest.slice(0, limit - chosen.length));
 }
 
-/** Orientation by intensity centroid over the patch disc. */
+/** Per row of the patch disc (dy = -PATCH_RADIUS … PATCH_RADIUS), its half-width. */
+const DISC_SPANS: Int32Array = Int32Array.from({ length: 2 * PATCH_RADIUS + 1 }, (_, row) => {
+  const dy = row - PATCH_RADIUS;
+  return Math.floor(Math.sqrt(PATCH_RADIUS * PATCH_RADIUS - dy * dy));
+});
+
+/** Orientation by intensity centroid over the patch disc (integer moments, so exact in any order). */
 function orientation(pixels: Uint8Array, width: number, x: number, y: number): number {
   let mx = 0;
   let my = 0;
   for (let dy = -PATCH_RADIUS; dy <= PATCH_RADIUS; dy += 1) {
-    const span = Math.floor(Math.sqrt(PATCH_RADIUS * PATCH_RADIUS - dy * dy));
+    const span = DISC_SPANS[dy + PATCH_RADIUS]!;
     const row = (y + dy) * width + x;
+    let rowSum = 0;
     for (let dx = -span; dx <= span; dx += 1) {
-      const value = pixels[row + dx] ?? 0;
+      const value = pixels[row + dx]!;
       mx += dx * value;
-      my += dy * value;
+      rowSum += value;
     }
+    my += dy * rowSum;
   }
   return Math.atan2(my, mx);
+}
+
+/**
+ * Writes the steered BRIEF descriptor of the keypoint at (x, y) into `descriptors` at `base`: bit `pair` of
+ * the first half compares the pair's two points rotated by the orientation, bit 128 + `pair` the same points
+ * mirrored top–bottom (py → −py) first.
+ */
+function describe(smooth: Uint8Array, width: number, x: number, y: number, descriptors: Uint32Array, base: number): void {
+  const angle = orientation(smooth, width, x, y);
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  let direct = 0;
+  let mirrored = 0;
+  for (let pair = 0; pair < 128; pair += 1) {
+    const x1 = PAIRS[pair * 4]!;
+    const y1 = PAIRS[pair * 4 + 1]!;
+    const x2 = PAIRS[pair * 4 + 2]!;
+    const y2 = PAIRS[pair * 4 + 3]!;
+    // A sample point (px, py) is read at round(x + cos·px − sin·py), round(y + sin·px + cos·py). For the
+    // mirrored point (px, −py) the products are the same with the sign of the py terms flipped, which IEEE
+    // arithmetic does exactly, so each product is computed once.
+    const cx1 = x + cos * x1;
+    const sx1 = y + sin * x1;
+    const cx2 = x + cos * x2;
+    const sx2 = y + sin * x2;
+    const sy1 = sin * y1;
+    const cy1 = cos * y1;
+    const sy2 = sin * y2;
+    const cy2 = cos * y2;
+    const a = smooth[Math.round(sx1 + cy1) * width + Math.round(cx1 - sy1)]!;
+    const b = smooth[Math.round(sx2 + cy2) * width + Math.round(cx2 - sy2)]!;
+    const c = smooth[Math.round(sx1 - cy1) * width + Math.round(cx1 + sy1)]!;
+    const d = smooth[Math.round(sx2 - cy2) * width + Math.round(cx2 + sy2)]!;
+    const bit = 1 << (pair & 31);
+    if (a < b) direct |= bit;
+    if (c < d) mirrored |= bit;
+    if ((pair & 31) === 31) {
+      const word = pair >>> 5;
+      descriptors[base + word] = direct;
+      descriptors[base + DESCRIPTOR_WORDS / 2 + word] = mirrored;
+      direct = 0;
+      mirrored = 0;
+    }
+  }
 }
 
 /** Keypoints and descriptors of a row-major 8-bit grey image. */
@@ -196,29 +293,11 @@ export function computeKeypoints(pixels: Uint8Array, width: number, height: numb
   const xs = new Float32Array(count);
   const ys = new Float32Array(count);
   const descriptors = new Uint32Array(count * DESCRIPTOR_WORDS);
-  for (const [k, corner] of corners.entries()) {
+  for (let k = 0; k < count; k += 1) {
+    const corner = corners[k]!;
     xs[k] = corner.x;
     ys[k] = corner.y;
-    const angle = orientation(smooth, width, corner.x, corner.y);
-    const cos = Math.cos(angle);
-    const sin = Math.sin(angle);
-    const at = (px: number, py: number): number => {
-      const sx = Math.round(corner.x + cos * px - sin * py);
-      const sy = Math.round(corner.y + sin * px + cos * py);
-      return smooth[sy * width + sx] ?? 0;
-    };
-    for (let pair = 0; pair < 128; pair += 1) {
-      const x1 = PAIRS[pair * 4] ?? 0;
-      const y1 = PAIRS[pair * 4 + 1] ?? 0;
-      const x2 = PAIRS[pair * 4 + 2] ?? 0;
-      const y2 = PAIRS[pair * 4 + 3] ?? 0;
-      const direct = at(x1, y1) < at(x2, y2);
-      const mirrored = at(x1, -y1) < at(x2, -y2);
-      const base = k * DESCRIPTOR_WORDS;
-      if (direct) descriptors[base + (pair >>> 5)] = (descriptors[base + (pair >>> 5)] ?? 0) | (1 << (pair & 31));
-      const bit = pair + 128;
-      if (mirrored) descriptors[base + (bit >>> 5)] = (descriptors[base + (bit >>> 5)] ?? 0) | (1 << (bit & 31));
-    }
+    describe(smooth, width, corner.x, corner.y, descriptors, k * DESCRIPTOR_WORDS);
   }
   return { count, x: xs, y: ys, descriptors };
 }

@@ -14,9 +14,11 @@
  * Format 2 (older records): byte 0 = 2, width, height, then the thumbnail only. The detector still reads it
  * and judges such pairs on the thumbnail alone until the record is signed again.
  */
-import sharp, { type Sharp } from 'sharp';
+import sharp from 'sharp';
 import { ImageError } from '../errors.ts';
 import { findContentBox } from './borders.ts';
+import { greyCrop } from './grey.ts';
+import { resizeInside, type GreyImage } from './grey-resample.ts';
 import { computeKeypoints, DESCRIPTOR_WORDS, type Keypoints } from './keypoints.ts';
 
 export const SIGNATURE_VERSION = 'gray64-detail512-orb-v4';
@@ -50,23 +52,22 @@ export interface SignatureImage {
 }
 
 /**
- * Crops uniform borders with the same scan the embedding's preprocessing uses (findContentBox: well under
- * a millisecond, where sharp's `trim` median-filters the whole image first and costs 25–50 ms).
+ * The picture inside its uniform borders, in grey. The border scan is findContentBox (well under a
+ * millisecond, where sharp's `trim` median-filters the whole image first and costs 25–50 ms); the grey
+ * conversion and the resizes are libvips's, repeated in JavaScript (grey.ts, grey-resample.ts) because a
+ * sharp call costs more in set-up than these small images cost to compute.
  */
-function trimmedGray(rgb: Uint8Array, width: number, height: number): Sharp {
+function trimmedGray(rgb: Uint8Array, width: number, height: number): GreyImage {
   const box = findContentBox(rgb, width, height, BORDER_TRIM_THRESHOLD);
-  const image = sharp(rgb, { raw: { width, height, channels: 3 } });
-  const trimmed = box.width === width && box.height === height ? image : image.extract(box);
-  return trimmed.greyscale();
+  return { pixels: greyCrop(rgb, width, box), width: box.width, height: box.height };
 }
 
-function thumbnailSection(pixels: Buffer, width: number, height: number, channels: number): Uint8Array {
+function thumbnailSection({ pixels, width, height }: GreyImage): Uint8Array {
   const section = new Uint8Array(HEADER_BYTES + width * height);
   section[0] = SIGNATURE_FORMAT;
   section[1] = width;
   section[2] = height;
-  // sharp may hand back more than one channel for a gray raw image on some inputs: keep the first.
-  for (let index = 0; index < width * height; index += 1) section[HEADER_BYTES + index] = pixels[index * channels] ?? 0;
+  section.set(pixels, HEADER_BYTES);
   return section;
 }
 
@@ -98,17 +99,10 @@ async function detailImage(gray: Uint8Array, width: number, height: number): Pro
 /** `rgb` is packed 8-bit RGB, `width`×`height`, already oriented and flattened. */
 export async function computeSignature(rgb: Uint8Array, width: number, height: number): Promise<Uint8Array> {
   const trimmed = trimmedGray(rgb, width, height);
-  const [thumbnail, detail] = await Promise.all([
-    trimmed.clone().resize(SIGNATURE_SIZE, SIGNATURE_SIZE, { fit: 'inside', kernel: 'lanczos3' }).raw().toBuffer({ resolveWithObject: true }),
-    trimmed.clone().resize(DETAIL_SIZE, DETAIL_SIZE, { fit: 'inside', kernel: 'lanczos3' }).raw().toBuffer({ resolveWithObject: true }),
-  ]);
-  const { gray, width: detailWidth, height: detailHeight, jpeg } = await detailImage(
-    firstChannel(detail.data, detail.info.width, detail.info.height, detail.info.channels),
-    detail.info.width,
-    detail.info.height,
-  );
+  const resized = resizeInside(trimmed, DETAIL_SIZE);
+  const { gray, width: detailWidth, height: detailHeight, jpeg } = await detailImage(resized.pixels, resized.width, resized.height);
   const keypoints = computeKeypoints(gray, detailWidth, detailHeight);
-  const head = thumbnailSection(thumbnail.data, thumbnail.info.width, thumbnail.info.height, thumbnail.info.channels);
+  const head = thumbnailSection(resizeInside(trimmed, SIGNATURE_SIZE));
   const signature = new Uint8Array(head.length + 8 + jpeg.length + 2 + keypoints.count * KEYPOINT_BYTES);
   signature.set(head, 0);
   const view = new DataView(signature.buffer);
