@@ -25,7 +25,9 @@ export async function pgManyGuilds(reals: Float32Array, generator: GeneratorKind
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const setup = await openPostgresImageStore({ databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, maxConnections: 2 });
+    // Opened once before the load only to create the schema; searched through a second store after it.
+    const open = (): Promise<PostgresImageStore> => openPostgresImageStore({ databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, maxConnections: 2 });
+    const setup = await open();
     await setup.close();
     await client.query(`DROP INDEX ${schema}.images_embedding_hnsw`);
     const queries = generate(generator, reals, guilds, 5);
@@ -44,7 +46,7 @@ export async function pgManyGuilds(reals: Float32Array, generator: GeneratorKind
       ? await pgCreateIndex(client, schema, 'images_embedding_hnsw', 'images', `embedding ${vectorType}_cosine_ops`, options.graph, options.maintenanceWorkMem)
       : Number.NaN;
     await client.query(`VACUUM ANALYZE ${schema}.images`);
-    const store = await openPostgresImageStore({ databaseUrl, variant: 'bench', dimensions: D, vectorType, schema, maxConnections: 2 });
+    const store = await open();
     const rows = [await guildQueryRow(store, queries, guilds, 'all channels', truth), await guildQueryRow(store, queries, guilds, '10% of channels', visible, isVisible)];
     await store.close();
     const size = await pgSizes(client, schema);
