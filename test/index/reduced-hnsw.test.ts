@@ -200,7 +200,7 @@ test('pca-hnsw: a format-1 snapshot (graph over plain projections) still loads a
   const path = join(dir, 'old');
   await index.save(path);
   assert.equal(snapshotVersion(path), 2);
-  // What session-2 builds wrote: the graph holds Px (r values), the header says version 1.
+  // A version-1 snapshot: the graph holds Px (r values) and the header says version 1.
   const plain = new hnswlib.HierarchicalNSW('ip', PARAMETERS.reducedDimensions);
   plain.initIndex({ maxElements: 800, m: PARAMETERS.m, efConstruction: PARAMETERS.efConstruction, randomSeed: 100 });
   for (const [label, vector] of vectors) plain.addPoint(project(index.projection, vector), label);
