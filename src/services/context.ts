@@ -82,7 +82,7 @@ export interface Services {
   readonly waves: WaveService;
   /** Downloads a user-supplied URL (the /similar `url` option) with the allowed-host rules. */
   download(url: string): Promise<Uint8Array>;
-  /** A search vector for query image bytes, embedded once so that a session's later pages reuse it. */
+  /** A search vector for query image bytes; one /similar reply's later pages reuse it instead of embedding the image again. */
   embedQuery(bytes: Uint8Array): Promise<SimilarityQuery>;
   /** Similarity search shared by /similar, the context menu and the 🔍 reaction. */
   findSimilar(options: FindSimilarOptions): Promise<SimilarityPage>;
