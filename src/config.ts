@@ -70,7 +70,7 @@ const environmentSchema = z.object({
   PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _ (a PostgreSQL identifier)').default('public'),
   /**
    * hnsw.ef_search of PostgreSQL searches: higher finds more of the true neighbours, slower. 200 gives
-   * recall@10 0.983 at 100k images in a guild; at 1M, 400 gives 0.957 and 800 0.977 (docs/scaling.md).
+   * recall@10 0.983 at 100k images in a guild; at 1M, 400 gives 0.957 and 800 0.977 (docs/benchmarks.md, "PostgreSQL").
    */
   PG_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(200),
 

@@ -8,7 +8,7 @@ import { detectorMethod, dHashMethod, embeddingMethod, type EvalMethod } from '.
 export const METHOD_NAMES = ['dhash', 'plain', 'crop', 'pad', 'trim', 'trim-aqe', 'shipped'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
-/** The issue's baseline recipe: 224×224 full-frame resize, average pooling, cosine. */
+/** The baseline recipe every method is compared with: 224×224 full-frame resize, average pooling, cosine. */
 export const PLAIN_PREPROCESS: PreprocessOptions = { fit: 'fill', trimBorders: false };
 
 /**

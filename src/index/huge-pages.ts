@@ -1,8 +1,8 @@
 /**
  * hnswlib reads a guild's graph into native (malloc) memory: 1.2 GB for a million images. On Linux, glibc's
  * `malloc.hugetlb=1` tunable backs such allocations with transparent huge pages, so filling them takes 512×
- * fewer page faults, which dominate loading on virtual machines: 1M-image pca-hnsw load 7.5–8.0 s with it vs
- * 11.4–12.9 s without (`npm run bench:index -- --only scale`, same snapshot, README "Storage"). glibc reads
+ * fewer page faults, which dominate loading on virtual machines: 1M-image pca-hnsw load 7.1–7.7 s with it vs
+ * 10.6–12.7 s without (`npm run bench:index -- --only scale`, same snapshot; docs/benchmarks.md, "Vector index"). glibc reads
  * the tunable when a process starts, so it is given to processes we spawn (shards); other C libraries ignore it.
  */
 export const HUGE_PAGE_TUNABLE = 'glibc.malloc.hugetlb=1';

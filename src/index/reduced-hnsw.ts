@@ -13,7 +13,7 @@
  * product is still the projected one, Pq·Px, but every graph point has the norm of x (1 for embeddings), so
  * the graph is built in a space where inner product ranks like distance. On plain projections, whose norms
  * vary, big-norm points become hubs and some queries get stuck: at 1M photo-like vectors, ef 512 and 128
- * re-ranked, recall@10 0.950 plain vs 0.980 augmented (scratch experiment, same data; README "Storage").
+ * re-ranked, recall@10 0.950 plain vs 0.980 augmented (scratch experiment, same data).
  *
  * Snapshot layout (`save(path)` writes a directory; callers rename it into place):
  *   path/graph.hnsw    hnswlib index over the augmented projections (format 1: plain projections, r values)

@@ -1,7 +1,7 @@
 /**
  * Average query expansion (AQE) for similarity search: the query vector plus its nearest neighbours' vectors,
  * re-normalised, is searched again. Neighbours share what the picture is about more than its incidental
- * details, so the second search ranks same-category images higher (corel-wang-dev mAP ≈ +0.03, see README).
+ * details, so the second search ranks same-category images higher (corel-wang-dev mAP ≈ +0.03, docs/benchmarks.md).
  * Pure; no learned parameters.
  *
  * Use: `first = findSimilar(q, { k: QUERY_EXPANSION_NEIGHBOURS, filter })`, then

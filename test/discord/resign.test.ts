@@ -71,7 +71,7 @@ test('images with an older signature are re-signed by a startup job that survive
   assert.equal((await records()).filter((record) => isCurrentSignature(record.signature)).length, IMAGES + 2);
   const variant = harness.bot.services.embedder.variant;
 
-  // Turn the stored records into what an older version left: same vectors, signatures of another format.
+  // Give the stored records a signature of another format (same vectors), as images indexed under it have.
   await harness.restartBot(async () => {
     const store = await openConfiguredStore(harness.config, variant);
     try {

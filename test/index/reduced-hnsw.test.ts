@@ -200,7 +200,7 @@ test('pca-hnsw: a format-1 snapshot (graph over plain projections) still loads a
   const path = join(dir, 'old');
   await index.save(path);
   assert.equal(snapshotVersion(path), 2);
-  // A version-1 snapshot: the graph holds Px (r values) and the header says version 1.
+  // On-disk format version 1: the graph holds the plain projections Px (r values, no residual norm).
   const plain = new hnswlib.HierarchicalNSW('ip', PARAMETERS.reducedDimensions);
   plain.initIndex({ maxElements: 800, m: PARAMETERS.m, efConstruction: PARAMETERS.efConstruction, randomSeed: 100 });
   for (const [label, vector] of vectors) plain.addPoint(project(index.projection, vector), label);
@@ -212,7 +212,7 @@ test('pca-hnsw: a format-1 snapshot (graph over plain projections) still loads a
   t.after(() => old.close());
   assert.ok(recallAt10(old, vectors, queries) >= 0.95);
   const extra = lowRankVectors(1, 10)[0] ?? new Float32Array(D);
-  old.add(801, extra); // added with the old point layout
+  old.add(801, extra); // added in the format-1 point layout
   vectors.set(801, extra);
   assert.equal(old.search(extra, 1)[0]?.label, 801);
   await old.save(join(dir, 'old-again'));

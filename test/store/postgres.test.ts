@@ -327,7 +327,7 @@ test('postgres store: an interrupted reduction resumes where it stopped, and two
   assert.equal((await a.findSimilar('big', vectors[9] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, 'a9');
 });
 
-/** Guild 'big' with `vectors` as images a0, a1, … written as SQL rows, the way an older version of the store left them. */
+/** Guild 'big' with `vectors` as images a0, a1, … written as plain SQL rows (no reduced points), as schema version 1 holds them. */
 async function insertGuildRows(client: pg.PoolClient, vectors: Float32Array[]): Promise<void> {
   await client.query(`INSERT INTO guilds (guild_id, variant, dimensions, next_id, images) VALUES ('big', $1, $2, $3, $4)`, [CONTRACT_VARIANT, REDUCED_D, vectors.length + 1, vectors.length]);
   for (const [n, vector] of vectors.entries()) {
@@ -349,7 +349,7 @@ test('postgres store: a schema of version 1 with images upgrades on open, and it
   const client = await pool.connect();
   try {
     assert.deepEqual(await migrate(client, schema, { dimensions: REDUCED_D, vectorType: 'halfvec' }, 1), [1]);
-    // What a version-1 bot left: a guild and its images (embeddings stored the old way, out of line).
+    // A schema at version 1: a guild and its images, embeddings stored out of line (version 1's storage).
     await insertGuildRows(client, vectors);
   } finally {
     client.release();

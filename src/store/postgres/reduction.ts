@@ -1,7 +1,7 @@
 /**
  * Reduced search for big guilds in PostgreSQL, the pgvector counterpart of the file store's `pca-hnsw`
  * index (src/index/reduced-hnsw.ts): a graph over 1280-d vectors costs pgvector thousands of full-width
- * distances and buffer reads per search (p50 ≥ 25 ms at 1M, docs/scaling.md), so past
+ * distances and buffer reads per search (p50 ≥ 25 ms at 1M, docs/benchmarks.md), so past
  * REDUCED_SEARCH_MIN_IMAGES a guild gets
  * - a projection fitted to a sample of its own embeddings (`guild_projections`, src/index/pca.ts), and
  * - one 257-d point [Px, residual norm] per image (`image_reductions`) with its own HNSW index;
