@@ -1,5 +1,5 @@
 /**
- * Wire format of the embedder HTTP service (shared by server and client; documented in the README).
+ * Wire format of the embedder HTTP service (shared by server and client; documented in docs/embedding.md, "GPU host service").
  *
  * - `POST /v1/embed` — body: one encoded image (any Content-Type). 200 → `WireEmbedding` JSON;
  *   a bad image → 422 `{ "error": { "code", "message" } }`.

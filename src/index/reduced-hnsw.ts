@@ -6,8 +6,8 @@
  * The full vectors are not held in the heap: they live in the snapshot's flat file and are read with
  * positioned reads (the page cache holds the hot part; it is not process RSS). Vectors added since the last
  * snapshot are kept in memory (`pending`) until the next `save`. Why: on the 2-core bench VM touching fresh
- * memory costs ~3.2 s per GB (page faults), so loading 5 GB of full vectors (1M × 1280-d) alone would miss
- * the 10 s load target; the reduced graph is ~1.2 GB at 1M.
+ * memory costs ~3.2 s per GB (page faults), so loading 5 GB of full vectors (1M × 1280-d) alone would take
+ * longer than the 10 s a restart may spend loading a guild; the reduced graph is ~1.2 GB at 1M.
  *
  * The graph holds each vector as [Px, ‖x − PᵀPx‖] (r + 1 values) and is searched with [Pq, 0]: the inner
  * product is still the projected one, Pq·Px, but every graph point has the norm of x (1 for embeddings), so

@@ -42,7 +42,7 @@ export interface ReducedIndexPolicy {
  *       5.13 ms); ef 512 / 128 0.977 ± 0.007 at 2.15 / 2.86 ms. RSS 1.49 GB, load
  *       12.7 s (7.7 s with huge pages). Recall is lost in the graph more than in the projection: exact
  *       search on the projections with 256 re-ranked finds 0.997.
- * Up to 100k images the full graph meets every target (recall 0.995, p99 3 ms, load 3.2 s, 654 MB), so
+ * Up to 100k images the full graph is good enough on every count (recall 0.995, p99 3 ms, load 3.2 s, 654 MB), so
  * guilds switch only above that; the projection is then fitted on 2048 of the guild's own vectors.
  */
 export const REDUCED_INDEX_DEFAULTS: ReducedIndexPolicy = {

@@ -11,7 +11,7 @@
  *      correlation of their fine detail decides (verify.ts), as it did when those images were indexed.
  *
  * One cosine threshold cannot tell an edited repost from another photo of the same building, nor one chat
- * screenshot from another; the verification can (see README "Duplicate detection").
+ * screenshot from another; the verification can (see docs/how-it-works.md, "Duplicate detection").
  */
 import type { ImageEmbedding } from '../../embedding/types.ts';
 import { hasThumbnail, isCurrentSignature } from '../../embedding/signature.ts';
