@@ -123,8 +123,6 @@ function sampleBilinear(image: GrayImage, cx: number, cy: number): number {
 /**
  * Normalised correlation between the query and the candidate sampled (bilinearly) at the aligned positions,
  * over the query pixels that land inside the candidate. Returns correlation -1 when the overlap is too small.
- * This loop is most of a thumbnail alignment's cost (refinement calls it a few hundred times a pair), hence
- * the sampling written out inline.
  */
 function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: Alignment, factor: number, search: AlignmentSearch): PairScore {
   const cos = Math.cos(alignment.angle) * alignment.scale;
@@ -137,12 +135,6 @@ function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: A
   const shiftY = alignment.shiftY / factor;
   const maxX = candidate.width - 1;
   const maxY = candidate.height - 1;
-  const lastX = Math.max(0, candidate.width - 2);
-  const lastY = Math.max(0, candidate.height - 2);
-  const stride = candidate.width;
-  const pixels = candidate.data;
-  const queryPixels = query.data;
-  const queryWidth = query.width;
   let n = 0;
   let sumQ = 0;
   let sumC = 0;
@@ -151,22 +143,13 @@ function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: A
   let sumQC = 0;
   for (let y = 0; y < query.height; y += 1) {
     const v = y + shiftY - queryCenterY;
-    for (let x = 0; x < queryWidth; x += 1) {
+    for (let x = 0; x < query.width; x += 1) {
       const u = x + shiftX - queryCenterX;
       const cx = cos * u - sin * v + candidateCenterX;
       const cy = sin * u + cos * v + candidateCenterY;
       if (cx < 0 || cy < 0 || cx > maxX || cy > maxY) continue;
-      // cx, cy ≥ 0, so truncation is the floor.
-      const x0 = Math.min(cx | 0, lastX);
-      const y0 = Math.min(cy | 0, lastY);
-      const fx = cx - x0;
-      const fy = cy - y0;
-      const at = y0 * stride + x0;
-      // A one-pixel-wide or -high image reads past its end here, with weight 0.
-      const top = (pixels[at] ?? 0) * (1 - fx) + (pixels[at + 1] ?? 0) * fx;
-      const bottom = (pixels[at + stride] ?? 0) * (1 - fx) + (pixels[at + stride + 1] ?? 0) * fx;
-      const c = top * (1 - fy) + bottom * fy;
-      const q = queryPixels[y * queryWidth + x] as number;
+      const c = sampleBilinear(candidate, cx, cy);
+      const q = query.data[y * query.width + x] ?? 0;
       n += 1;
       sumQ += q;
       sumC += c;
@@ -209,12 +192,12 @@ const COARSE_SCALE_STEP = 1.2;
 /**
  * Brute force at 16 px: for every rotation and scale on a coarse grid, the candidate is resampled once into the
  * query's frame, then every integer shift is scored by a correlation (query standardized once; overlap counts
- * and energies from summed-area tables). `queries` are the query and its mirror (same size); returns the best
+ * and energies from summed-area tables). `queries` are the query and its mirror; returns the best
  * shift of each (query, rotation, scale), the unmirrored query's first.
  */
-function coarseHypotheses(queries: readonly GrayImage[], candidate: GrayImage, search: AlignmentSearch): Array<{ alignment: Alignment; score: number }> {
+function coarseHypotheses(queries: readonly [plain: GrayImage, mirrored: GrayImage], candidate: GrayImage, search: AlignmentSearch): Array<{ alignment: Alignment; score: number }> {
   // The query and its mirror have one size, so they share each warp of the candidate.
-  const query = queries[0] as GrayImage;
+  const [query] = queries;
   const angles: number[] = [];
   const angleSteps = Math.floor(search.maxRotationDegrees / COARSE_ANGLE_STEP_DEGREES);
   for (let step = -angleSteps; step <= angleSteps; step += 1) angles.push((step * COARSE_ANGLE_STEP_DEGREES * Math.PI) / 180);
@@ -242,17 +225,6 @@ function coarseHypotheses(queries: readonly GrayImage[], candidate: GrayImage, s
   const candidatePixels = candidate.width * candidate.height;
 
   const results: Array<Array<{ alignment: Alignment; score: number }>> = queries.map(() => []);
-  // Where the whole query lies on the candidate its masked sums are its totals (summed in the same order).
-  const totals = queries.map((image) => {
-    let sum = 0;
-    let sumSquares = 0;
-    for (let index = 0; index < queryPixels; index += 1) {
-      const q = image.data[index] ?? 0;
-      sum += q;
-      sumSquares += q * q;
-    }
-    return { sum, sumSquares };
-  });
   for (const angle of angles) {
     for (const scale of scales) {
       const cos = Math.cos(angle) * scale;
@@ -294,7 +266,6 @@ function coarseHypotheses(queries: readonly GrayImage[], candidate: GrayImage, s
 
       for (const [which, image] of queries.entries()) {
         const queryData = image.data;
-        const total = totals[which] as { sum: number; sumSquares: number };
         let best: { alignment: Alignment; score: number } | undefined;
         for (let dy = -rangeY; dy <= rangeY; dy += 1) {
           const y0 = dy + rangeY;
@@ -305,21 +276,16 @@ function coarseHypotheses(queries: readonly GrayImage[], candidate: GrayImage, s
             const sumW = boxSum(valueTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
             const sumWW = boxSum(squareTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
             // Query sums only over the pixels that land on the candidate (the mask), for a true local correlation.
-            const covered = n === queryPixels;
             let sumQW = 0;
-            let sumQ = covered ? total.sum : 0;
-            let sumQQ = covered ? total.sumSquares : 0;
+            let sumQ = 0;
+            let sumQQ = 0;
             for (let y = 0; y < queryHeight; y += 1) {
               const queryRow = y * queryWidth;
               const gridRow = (y + y0) * gridWidth + x0;
-              if (covered) {
-                for (let x = 0; x < queryWidth; x += 1) sumQW += (queryData[queryRow + x] as number) * (warped[gridRow + x] as number);
-                continue;
-              }
               for (let x = 0; x < queryWidth; x += 1) {
-                const q = queryData[queryRow + x] as number;
-                const inside = mask[gridRow + x] as number;
-                sumQW += q * (warped[gridRow + x] as number);
+                const q = queryData[queryRow + x] ?? 0;
+                const inside = mask[gridRow + x] ?? 0;
+                sumQW += q * (warped[gridRow + x] ?? 0);
                 sumQ += q * inside;
                 sumQQ += q * q * inside;
               }
