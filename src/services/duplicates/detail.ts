@@ -4,6 +4,7 @@
  * edges by a pixel, not whole letters); the same meme template under another caption, or another screenshot
  * of one app, disagrees over whole lines of text.
  */
+import { boxBlurTwice } from './kernels/detail-blur.ts';
 import { compareBlocks, sampleCandidate } from './kernels/detail-compare.ts';
 
 /** Row-major 8-bit grey image. */
@@ -44,32 +45,7 @@ const TEXTURE_DEVIATION = 6;
 
 /** 3×3 box blur, twice (≈ Gaussian σ 1.2): JPEG ringing and one-pixel shifts stop counting as differences. */
 export function blur(image: Gray8): Float32Array {
-  const { width, height } = image;
-  let current = Float32Array.from(image.pixels);
-  const horizontal = new Float32Array(width * height);
-  for (let pass = 0; pass < 2; pass += 1) {
-    for (let y = 0; y < height; y += 1) {
-      const row = y * width;
-      const last = row + width - 1;
-      if (width === 1) {
-        horizontal[row] = current[row] as number;
-        continue;
-      }
-      // The edge pixel counts itself in place of its missing neighbour.
-      horizontal[row] = ((current[row] as number) + (current[row] as number) + (current[row + 1] as number)) / 3;
-      for (let at = row + 1; at < last; at += 1) horizontal[at] = ((current[at - 1] as number) + (current[at] as number) + (current[at + 1] as number)) / 3;
-      horizontal[last] = ((current[last - 1] as number) + (current[last] as number) + (current[last] as number)) / 3;
-    }
-    const vertical = new Float32Array(width * height);
-    for (let y = 0; y < height; y += 1) {
-      const up = Math.max(0, y - 1) * width;
-      const down = Math.min(height - 1, y + 1) * width;
-      const row = y * width;
-      for (let x = 0; x < width; x += 1) vertical[row + x] = ((horizontal[up + x] as number) + (horizontal[row + x] as number) + (horizontal[down + x] as number)) / 3;
-    }
-    current = vertical;
-  }
-  return current;
+  return boxBlurTwice(image.pixels, image.width, image.height);
 }
 
 function largestComponent(flags: Uint8Array, columns: number, rows: number): number {

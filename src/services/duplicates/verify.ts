@@ -14,6 +14,7 @@
  */
 import { decodeSignature } from '../../embedding/signature.ts';
 import { bandPass, downsample, type GrayImage, grayImage, mirror, standardize } from './gray.ts';
+import { correlationSums, shiftGrid } from './kernels/thumbnail-align.ts';
 
 /** Search ranges: what reposts do to an image (crops down to ~55 % of a side, rotations up to ~15°). */
 export interface AlignmentSearch {
@@ -122,42 +123,13 @@ function sampleBilinear(image: GrayImage, cx: number, cy: number): number {
 
 /**
  * Normalised correlation between the query and the candidate sampled (bilinearly) at the aligned positions,
- * over the query pixels that land inside the candidate. Returns correlation -1 when the overlap is too small.
+ * over the query pixels that land inside the candidate (the sums come from kernels/thumbnail-align.wat).
+ * Returns correlation -1 when the overlap is too small.
  */
 function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: Alignment, factor: number, search: AlignmentSearch): PairScore {
   const cos = Math.cos(alignment.angle) * alignment.scale;
   const sin = Math.sin(alignment.angle) * alignment.scale;
-  const queryCenterX = (query.width - 1) / 2;
-  const queryCenterY = (query.height - 1) / 2;
-  const candidateCenterX = (candidate.width - 1) / 2;
-  const candidateCenterY = (candidate.height - 1) / 2;
-  const shiftX = alignment.shiftX / factor;
-  const shiftY = alignment.shiftY / factor;
-  const maxX = candidate.width - 1;
-  const maxY = candidate.height - 1;
-  let n = 0;
-  let sumQ = 0;
-  let sumC = 0;
-  let sumQQ = 0;
-  let sumCC = 0;
-  let sumQC = 0;
-  for (let y = 0; y < query.height; y += 1) {
-    const v = y + shiftY - queryCenterY;
-    for (let x = 0; x < query.width; x += 1) {
-      const u = x + shiftX - queryCenterX;
-      const cx = cos * u - sin * v + candidateCenterX;
-      const cy = sin * u + cos * v + candidateCenterY;
-      if (cx < 0 || cy < 0 || cx > maxX || cy > maxY) continue;
-      const c = sampleBilinear(candidate, cx, cy);
-      const q = query.data[y * query.width + x] ?? 0;
-      n += 1;
-      sumQ += q;
-      sumC += c;
-      sumQQ += q * q;
-      sumCC += c * c;
-      sumQC += q * c;
-    }
-  }
+  const { n, sumQ, sumC, sumQQ, sumCC, sumQC } = correlationSums(query, candidate, cos, sin, alignment.shiftX / factor, alignment.shiftY / factor);
   const overlap = n / (query.width * query.height);
   const candidateCoverage = (n * alignment.scale * alignment.scale) / (candidate.width * candidate.height);
   if (!plausibleOverlap(overlap, Math.min(1, candidateCoverage), search) || n < 8) return { correlation: -1, overlap };
@@ -168,9 +140,11 @@ function alignedCorrelation(query: GrayImage, candidate: GrayImage, alignment: A
   return { correlation: covariance / Math.sqrt(varianceQ * varianceC), overlap };
 }
 
-/** Summed-area table with one row and column of zero padding: sum over [x0,x1)×[y0,y1) in four reads. */
-function integral(values: Float32Array, width: number, height: number): Float64Array {
-  const table = new Float64Array((width + 1) * (height + 1));
+/**
+ * Fills `table` ((width + 1)×(height + 1), its first row and column zero) with the summed-area table of
+ * `values`: the sum over [x0,x1)×[y0,y1) in four reads.
+ */
+function integral(values: Float32Array, width: number, height: number, table: Float64Array): Float64Array {
   for (let y = 0; y < height; y += 1) {
     let rowSum = 0;
     for (let x = 0; x < width; x += 1) {
@@ -192,7 +166,8 @@ const COARSE_SCALE_STEP = 1.2;
 /**
  * Brute force at 16 px: for every rotation and scale on a coarse grid, the candidate is resampled once into the
  * query's frame, then every integer shift is scored by a correlation (query standardized once; overlap counts
- * and energies from summed-area tables). `queries` are the query and its mirror; returns the best
+ * and energies from summed-area tables, the query sums of every shift from kernels/thumbnail-align.wat).
+ * `queries` are the query and its mirror; returns the best
  * shift of each (query, rotation, scale), the unmirrored query's first.
  */
 function coarseHypotheses(queries: readonly [plain: GrayImage, mirrored: GrayImage], candidate: GrayImage, search: AlignmentSearch): Array<{ alignment: Alignment; score: number }> {
@@ -212,9 +187,17 @@ function coarseHypotheses(queries: readonly [plain: GrayImage, mirrored: GrayIma
   const rangeY = Math.ceil(queryHeight / 2);
   const gridWidth = queryWidth + 2 * rangeX;
   const gridHeight = queryHeight + 2 * rangeY;
-  const warped = new Float32Array(gridWidth * gridHeight);
-  const mask = new Float32Array(gridWidth * gridHeight);
+  const shiftsX = 2 * rangeX + 1;
+  const shiftsY = 2 * rangeY + 1;
+  const grid = shiftGrid(queries, gridWidth, gridHeight, shiftsX, shiftsY);
+  const { warped, mask, flags } = grid;
+  const overlaps = new Float64Array(shiftsX * shiftsY);
   const squares = new Float32Array(gridWidth * gridHeight);
+  // One set of tables for every warp: the search makes 45 of them.
+  const tableSize = (gridWidth + 1) * (gridHeight + 1);
+  const maskTable = new Float64Array(tableSize);
+  const valueTable = new Float64Array(tableSize);
+  const squareTable = new Float64Array(tableSize);
   const queryCenterX = (queryWidth - 1) / 2;
   const queryCenterY = (queryHeight - 1) / 2;
   const candidateCenterX = (candidate.width - 1) / 2;
@@ -260,36 +243,37 @@ function coarseHypotheses(queries: readonly [plain: GrayImage, mirrored: GrayIma
         warped[index] = value;
         squares[index] = value * value;
       }
-      const maskTable = integral(mask, gridWidth, gridHeight);
-      const valueTable = integral(warped, gridWidth, gridHeight);
-      const squareTable = integral(squares, gridWidth, gridHeight);
+      integral(mask, gridWidth, gridHeight, maskTable);
+      integral(warped, gridWidth, gridHeight, valueTable);
+      integral(squares, gridWidth, gridHeight, squareTable);
 
-      for (const [which, image] of queries.entries()) {
-        const queryData = image.data;
+      // Which shifts overlap plausibly (from the mask's table alone), then their query sums in one kernel call.
+      for (let dy = -rangeY; dy <= rangeY; dy += 1) {
+        const y0 = dy + rangeY;
+        for (let dx = -rangeX; dx <= rangeX; dx += 1) {
+          const x0 = dx + rangeX;
+          const shift = y0 * shiftsX + x0;
+          const n = boxSum(maskTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
+          overlaps[shift] = n;
+          flags[shift] = plausibleOverlap(n / queryPixels, Math.min(1, (n * scale * scale) / candidatePixels), search) ? 1 : 0;
+        }
+      }
+      const sums = grid.sums();
+      for (let which = 0; which < queries.length; which += 1) {
         let best: { alignment: Alignment; score: number } | undefined;
         for (let dy = -rangeY; dy <= rangeY; dy += 1) {
           const y0 = dy + rangeY;
           for (let dx = -rangeX; dx <= rangeX; dx += 1) {
             const x0 = dx + rangeX;
-            const n = boxSum(maskTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
-            if (!plausibleOverlap(n / queryPixels, Math.min(1, (n * scale * scale) / candidatePixels), search)) continue;
+            const shift = y0 * shiftsX + x0;
+            if (flags[shift] === 0) continue;
+            const n = overlaps[shift] as number;
             const sumW = boxSum(valueTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
             const sumWW = boxSum(squareTable, gridWidth, x0, y0, x0 + queryWidth, y0 + queryHeight);
             // Query sums only over the pixels that land on the candidate (the mask), for a true local correlation.
-            let sumQW = 0;
-            let sumQ = 0;
-            let sumQQ = 0;
-            for (let y = 0; y < queryHeight; y += 1) {
-              const queryRow = y * queryWidth;
-              const gridRow = (y + y0) * gridWidth + x0;
-              for (let x = 0; x < queryWidth; x += 1) {
-                const q = queryData[queryRow + x] ?? 0;
-                const inside = mask[gridRow + x] ?? 0;
-                sumQW += q * (warped[gridRow + x] ?? 0);
-                sumQ += q * inside;
-                sumQQ += q * q * inside;
-              }
-            }
+            const sumQW = sums[shift * 6 + which] as number;
+            const sumQ = sums[shift * 6 + 2 + which] as number;
+            const sumQQ = sums[shift * 6 + 4 + which] as number;
             const varianceQ = sumQQ - (sumQ * sumQ) / n;
             const varianceW = sumWW - (sumW * sumW) / n;
             if (varianceQ <= 1e-9 || varianceW <= 1e-9) continue;
