@@ -72,16 +72,21 @@ export interface PreparedSignature {
   full: GrayImage;
   /** The same pyramid mirrored, made the first time this image is a query and kept for its other pairs. */
   mirrored?: PreparedSignature;
+  /** detailBand(full, 1), made the first time a pair needs it: most pairs are at about the same scale. */
+  detail?: GrayImage;
 }
 
 /**
- * The finest detail of a thumbnail: itself minus its σ=1 px blur. When the other image shows the same content
+ * The finest detail of a thumbnail (`images.full`): itself minus its σ=1 px blur. When the other image shows the same content
  * `ratio` times smaller (a crop against its original), the band is widened by that ratio (and the image
  * pre-blurred as if sampled that coarsely), so that both bands cover the same detail of the scene.
  */
-function detailBand(image: GrayImage, ratio: number): GrayImage {
-  if (ratio <= 1.02) return standardize(bandPass(image, 0, 1));
-  return standardize(bandPass(image, 0.5 * Math.sqrt(ratio * ratio - 1), ratio));
+function detailBand(images: PreparedSignature, ratio: number): GrayImage {
+  if (ratio <= 1.02) {
+    images.detail ??= standardize(bandPass(images.full, 0, 1));
+    return images.detail;
+  }
+  return standardize(bandPass(images.full, 0.5 * Math.sqrt(ratio * ratio - 1), ratio));
 }
 
 const LEVEL_FACTOR = { coarse: 4, middle: 2, fine: 1 } as const;
@@ -373,6 +378,6 @@ export function verifyPair(query: PreparedSignature, candidate: PreparedSignatur
   const images = best.alignment.mirrored ? mirroredQuery : query;
   // scale = candidate pixels per query pixel: the image with more pixels per detail gets the wider band.
   const { scale } = best.alignment;
-  const detail = alignedCorrelation(detailBand(images.full, 1 / scale), detailBand(candidate.full, scale), best.alignment, 1, search);
+  const detail = alignedCorrelation(detailBand(images, 1 / scale), detailBand(candidate, scale), best.alignment, 1, search);
   return { score: detail.correlation, alignmentScore: best.score, overlap: detail.overlap, alignment: best.alignment };
 }

@@ -108,12 +108,16 @@
                     (i32.or (f64.lt (local.get $cx) (f64.const 0)) (f64.lt (local.get $cy) (f64.const 0)))
                     (i32.or (f64.gt (local.get $cx) (local.get $maxX)) (f64.gt (local.get $cy) (local.get $maxY)))))
               (then
-                (local.set $floorX (f64.min (f64.floor (local.get $cx)) (local.get $lastX0)))
-                (local.set $floorY (f64.min (f64.floor (local.get $cy)) (local.get $lastY0)))
+                ;; Math.min of the floor and the last corner, as a select: wasm's f64.min also orders NaNs,
+                ;; which cannot occur here, and costs several instructions more.
+                (local.set $floorX (f64.floor (local.get $cx)))
+                (local.set $floorX (select (local.get $floorX) (local.get $lastX0) (f64.le (local.get $floorX) (local.get $lastX0))))
+                (local.set $floorY (f64.floor (local.get $cy)))
+                (local.set $floorY (select (local.get $floorY) (local.get $lastY0) (f64.le (local.get $floorY) (local.get $lastY0))))
                 (local.set $fx (f64.sub (local.get $cx) (local.get $floorX)))
                 (local.set $fy (f64.sub (local.get $cy) (local.get $floorY)))
-                (local.set $x0 (i32.trunc_f64_s (local.get $floorX)))
-                (local.set $y0 (i32.trunc_f64_s (local.get $floorY)))
+                (local.set $x0 (i32.trunc_sat_f64_s (local.get $floorX)))
+                (local.set $y0 (i32.trunc_sat_f64_s (local.get $floorY)))
                 (local.set $at
                   (i32.add (local.get $candidate)
                     (i32.shl (i32.add (i32.mul (local.get $y0) (local.get $candidateWidth)) (local.get $x0)) (i32.const 2))))
