@@ -51,6 +51,12 @@ export function blur(image: Gray8): Float32Array {
 function largestComponent(flags: Uint8Array, columns: number, rows: number): number {
   const seen = new Uint8Array(flags.length);
   const stack: number[] = [];
+  const visit = (next: number): void => {
+    if (flags[next] === 1 && seen[next] !== 1) {
+      seen[next] = 1;
+      stack.push(next);
+    }
+  };
   let largest = 0;
   for (let start = 0; start < flags.length; start += 1) {
     if (flags[start] !== 1 || seen[start] === 1) continue;
@@ -62,13 +68,10 @@ function largestComponent(flags: Uint8Array, columns: number, rows: number): num
       size += 1;
       const x = cell % columns;
       const y = (cell - x) / columns;
-      const neighbours = [x > 0 ? cell - 1 : -1, x < columns - 1 ? cell + 1 : -1, y > 0 ? cell - columns : -1, y < rows - 1 ? cell + columns : -1];
-      for (const next of neighbours) {
-        if (next >= 0 && flags[next] === 1 && seen[next] !== 1) {
-          seen[next] = 1;
-          stack.push(next);
-        }
-      }
+      if (x > 0) visit(cell - 1);
+      if (x < columns - 1) visit(cell + 1);
+      if (y > 0) visit(cell - columns);
+      if (y < rows - 1) visit(cell + columns);
     }
     largest = Math.max(largest, size);
   }

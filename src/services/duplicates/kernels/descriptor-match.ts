@@ -24,10 +24,14 @@ const DESCRIPTOR_BYTES = DESCRIPTOR_WORDS * 4;
 
 function results(memory: WebAssembly.Memory, offset: number, count: number): BestMatches {
   const view = new Int32Array(memory.buffer, offset, count * 3);
-  return { best: view.slice(0, count), second: view.slice(count, 2 * count), at: view.slice(2 * count) };
+  return { best: view.subarray(0, count), second: view.subarray(count, 2 * count), at: view.subarray(2 * count) };
 }
 
-/** Every (query, candidate) descriptor distance is considered once; rows are query keypoints, columns candidate ones. */
+/**
+ * Every (query, candidate) descriptor distance is considered once; rows are query keypoints, columns candidate
+ * ones. The results are views on the kernel's memory, valid until the next call: a decision makes a dozen
+ * matches, and copying them out would be garbage the caller reads once.
+ */
 export function bestMatches(query: Keypoints, candidate: Keypoints): { rows: BestMatches; columns: BestMatches } {
   kernel ??= instantiate<Kernel>(WASM_BASE64);
   const n = query.count;

@@ -49,7 +49,7 @@ export interface BlockCounts {
   textured: number;
   agreeing: number;
   covered: number;
-  /** 1 per disagreeing block, row-major over the block grid. */
+  /** 1 per disagreeing block, row-major over the block grid (a view on the kernel's memory, valid until its next call). */
   disagree: Uint8Array;
 }
 
@@ -117,6 +117,6 @@ export function compareBlocks(querySize: Size, columns: number, rows: number, ru
     textured: counts[0] as number,
     agreeing: counts[1] as number,
     covered: counts[2] as number,
-    disagree: new Uint8Array(kernel.memory.buffer, layout.disagree, columns * rows).slice(),
+    disagree: new Uint8Array(kernel.memory.buffer, layout.disagree, columns * rows),
   };
 }
