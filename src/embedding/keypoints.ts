@@ -1,13 +1,16 @@
 /**
- * ORB-style local features on a grey image, in pure typed-array code: FAST-9 corners spread over a grid,
- * an intensity-centroid orientation and a steered 256-bit BRIEF descriptor. They let the duplicate detector
- * find the transform between two pictures even when most of each is text that a 64-px thumbnail blurs away.
+ * ORB-style local features on a grey image: FAST-9 corners spread over a grid, an intensity-centroid
+ * orientation and a steered 256-bit BRIEF descriptor. They let the duplicate detector find the transform
+ * between two pictures even when most of each is text that a 64-px thumbnail blurs away. The two passes over
+ * every pixel (corner scores, blur) run in a WebAssembly kernel (kernels/keypoints.wat), the rest here.
  *
  * The 256 binary tests are 128 random point pairs followed by the same pairs mirrored top–bottom. With the
  * orientation measured by intensity centroid, the descriptor of a keypoint in the left–right mirrored image
  * is then this descriptor with its two 128-bit halves swapped (see mirrorDescriptors), so matching against a
  * mirrored repost needs no second feature pass.
  */
+
+import { boxBlur5, cornerScores } from './kernels/keypoints.ts';
 
 export interface Keypoints {
   count: number;
@@ -25,15 +28,8 @@ export const MAX_KEYPOINTS = 320;
 const PATCH_RADIUS = 13;
 /** Margin kept from the border so that a rotated patch stays inside the image. */
 const MARGIN = Math.ceil(PATCH_RADIUS * Math.SQRT2) + 2;
-/** FAST: a corner differs from its centre by more than this on 9 contiguous circle pixels. */
-const FAST_THRESHOLD = 20;
 /** Grid cells per side used to spread keypoints over the whole picture (text lines, not one busy corner). */
 const GRID = 8;
-
-const CIRCLE: ReadonlyArray<readonly [number, number]> = [
-  [0, -3], [1, -3], [2, -2], [3, -1], [3, 0], [3, 1], [2, 2], [1, 3],
-  [0, 3], [-1, 3], [-2, 2], [-3, 1], [-3, 0], [-3, -1], [-2, -2], [-1, -3],
-];
 
 /** 128 test pairs (x1, y1, x2, y2), Gaussian around the centre (σ = radius / 2), from a fixed seed. */
 const PAIRS: Int8Array = (() => {
@@ -54,66 +50,6 @@ const PAIRS: Int8Array = (() => {
   return pairs;
 })();
 
-/** Math.round(sum / 25) for every possible 5×5 sum, so the blur divides by table look-up. */
-const ROUND_DIV_25: Uint8Array = Uint8Array.from({ length: 25 * 255 + 1 }, (_, sum) => Math.round(sum / 25));
-
-/**
- * 5×5 box blur (running sums, edge pixels repeated): the descriptor's tests compare smoothed pixels, as ORB
- * does. Only the two pixels at each end of a row or column clamp; the interior is a sliding window.
- */
-function boxBlur5(pixels: Uint8Array, width: number, height: number): Uint8Array {
-  const horizontal = new Uint16Array(width * height);
-  const last = width - 1;
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    const at = (x: number): number => pixels[row + (x < 0 ? 0 : x > last ? last : x)]!;
-    let sum = at(-2) + at(-1) + at(0) + at(1) + at(2);
-    horizontal[row] = sum;
-    const interiorEnd = width - 2;
-    let x = 1;
-    for (; x < 3 && x < width; x += 1) {
-      sum += at(x + 2) - at(x - 3);
-      horizontal[row + x] = sum;
-    }
-    for (let index = row + x; x < interiorEnd; x += 1, index += 1) {
-      sum += pixels[index + 2]! - pixels[index - 3]!;
-      horizontal[index] = sum;
-    }
-    for (; x < width; x += 1) {
-      sum += at(x + 2) - at(x - 3);
-      horizontal[row + x] = sum;
-    }
-  }
-  const out = new Uint8Array(width * height);
-  const lastRow = (height - 1) * width;
-  const rowAt = (y: number): number => (y < 0 ? 0 : y * width > lastRow ? lastRow : y * width);
-  const sums = new Uint16Array(width);
-  for (let dy = -2; dy <= 2; dy += 1) {
-    const source = rowAt(dy);
-    for (let x = 0; x < width; x += 1) sums[x] = sums[x]! + horizontal[source + x]!;
-  }
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    const entering = rowAt(y + 3);
-    const leaving = rowAt(y - 2);
-    for (let x = 0; x < width; x += 1) {
-      const sum = sums[x]!;
-      out[row + x] = ROUND_DIV_25[sum]!;
-      sums[x] = sum + horizontal[entering + x]! - horizontal[leaving + x]!;
-    }
-  }
-  return out;
-}
-
-/** Whether a 16-bit circular mask has 9 contiguous set bits (the mask doubled, then 9 shifted copies ANDed). */
-function hasRunOf9(mask: number): boolean {
-  let run = mask | (mask << 16);
-  run &= run >>> 1;
-  run &= run >>> 2;
-  run &= run >>> 4;
-  return (run & (run >>> 1)) !== 0;
-}
-
 interface Corner {
   x: number;
   y: number;
@@ -121,77 +57,14 @@ interface Corner {
 }
 
 /**
- * FAST-9 corners with 3×3 non-maximum suppression. A corner's score is the summed contrast of its 16 circle
- * pixels beyond the threshold; a pixel is a corner when 9 contiguous circle pixels are all brighter (or all
- * darker) than its centre by more than the threshold.
+ * FAST-9 corners with 3×3 non-maximum suppression (keypoints.wat). A corner's score is the summed contrast of
+ * its 16 circle pixels beyond the threshold of 20 levels; a pixel is a corner when three of the four compass
+ * pixels are brighter (or three darker) than its centre by more than the threshold, and 9 contiguous circle
+ * pixels too. On a tie between neighbours the earlier pixel (raster order) is kept.
  */
 function detectCorners(pixels: Uint8Array, width: number, height: number): Corner[] {
-  const offsets = Int32Array.from(CIRCLE, ([dx, dy]) => dy * width + dx);
-  const o0 = offsets[0]!;
-  const o4 = offsets[4]!;
-  const o8 = offsets[8]!;
-  const o12 = offsets[12]!;
-  // Scores are integers ≤ 16 × 255, exact in an Int32Array; 0 = not a corner.
-  const scores = new Int32Array(width * height);
-  for (let y = MARGIN; y < height - MARGIN; y += 1) {
-    const row = y * width;
-    for (let index = row + MARGIN; index < row + width - MARGIN; index += 1) {
-      const centre = pixels[index]!;
-      const high = centre + FAST_THRESHOLD;
-      const low = centre - FAST_THRESHOLD;
-      // Of the four compass pixels at least three must be brighter (or darker); most pixels stop here.
-      // (a − b) >>> 31 is 1 exactly when a < b (all values are small integers), which keeps this test free
-      // of branches the CPU would mispredict on textured pictures.
-      const p0 = pixels[index + o0]!;
-      const p4 = pixels[index + o4]!;
-      const p8 = pixels[index + o8]!;
-      const p12 = pixels[index + o12]!;
-      const brighter = ((high - p0) >>> 31) + ((high - p4) >>> 31) + ((high - p8) >>> 31) + ((high - p12) >>> 31);
-      const darker = ((p0 - low) >>> 31) + ((p4 - low) >>> 31) + ((p8 - low) >>> 31) + ((p12 - low) >>> 31);
-      // brighter ≥ 3 or darker ≥ 3 ⇔ bit 2 of (count + 1) is set in either.
-      if ((((brighter + 1) | (darker + 1)) & 4) === 0) continue;
-      let brightMask = 0;
-      let darkMask = 0;
-      for (let step = 0; step < 16; step += 1) {
-        const value = pixels[index + offsets[step]!]!;
-        brightMask |= ((high - value) >>> 31) << step;
-        darkMask |= ((value - low) >>> 31) << step;
-      }
-      if (!hasRunOf9(brightMask) && !hasRunOf9(darkMask)) continue;
-      let score = 0;
-      for (let step = 0; step < 16; step += 1) {
-        const value = pixels[index + offsets[step]!]!;
-        const contrast = (value > centre ? value - centre : centre - value) - FAST_THRESHOLD;
-        if (contrast > 0) score += contrast;
-      }
-      scores[index] = score;
-    }
-  }
-  const corners: Corner[] = [];
-  for (let y = MARGIN; y < height - MARGIN; y += 1) {
-    const row = y * width;
-    for (let index = row + MARGIN; index < row + width - MARGIN; index += 1) {
-      const score = scores[index]!;
-      if (score === 0) continue;
-      // On a tie the earlier pixel (raster order) wins, so a flat run keeps one corner.
-      const above = index - width;
-      const below = index + width;
-      if (
-        scores[above - 1]! >= score ||
-        scores[above]! >= score ||
-        scores[above + 1]! >= score ||
-        scores[index - 1]! >= score ||
-        scores[index + 1]! > score ||
-        scores[below - 1]! > score ||
-        scores[below]! > score ||
-        scores[below + 1]! > score
-      ) {
-        continue;
-      }
-      corners.push({ x: index - row, y, score });
-    }
-  }
-  return corners;
+  const { index, score } = cornerScores(pixels, width, height, MARGIN);
+  return Array.from(index, (at, k) => ({ x: at % width, y: Math.floor(at / width), score: score[k]! }));
 }
 
 /** The strongest corners of each grid cell first, then the strongest of the rest, up to `limit`. */
@@ -297,6 +170,7 @@ function describe(smooth: Uint8Array, width: number, x: number, y: number, descr
 export function computeKeypoints(pixels: Uint8Array, width: number, height: number, limit = MAX_KEYPOINTS): Keypoints {
   if (width <= 2 * MARGIN || height <= 2 * MARGIN) return { count: 0, x: new Float32Array(0), y: new Float32Array(0), descriptors: new Uint32Array(0) };
   const corners = spreadCorners(detectCorners(pixels, width, height), width, height, limit);
+  // The descriptor's tests compare smoothed pixels, as ORB does.
   const smooth = boxBlur5(pixels, width, height);
   const count = corners.length;
   const xs = new Float32Array(count);
