@@ -1,0 +1,95 @@
+/**
+ * The convolution passes of grey-resample.ts, run by the WebAssembly kernel in resample.wat. The caller
+ * chooses every source row, column and weight; the kernel multiplies, adds and rounds. Each call copies the
+ * image in and its result out, so callers hold no kernel memory.
+ */
+import { ensureBytes, instantiate } from '../../services/duplicates/kernels/instance.ts';
+import { WASM_BASE64 } from './resample.wasm.ts';
+
+interface Kernel {
+  memory: WebAssembly.Memory;
+  reduceRows: (source: number, width: number, taps: number, points: number, outHeight: number, out: number) => void;
+  enlargeRows: (source: number, width: number, height: number, groups: number, groupCount: number, rows: number) => void;
+  enlargeColumns: (rows: number, taps: number, outWidth: number, outHeight: number, out: number) => void;
+}
+
+/** Per output pixel (row or column), `points` source indices and their 12-bit fixed-point weights. */
+export interface Taps {
+  points: number;
+  index: Int32Array;
+  weight: Int32Array;
+}
+
+/** The kernel steps up to 16 bytes (or 8 words) at a time and may read and write that far past a buffer. */
+const SLACK = 64;
+/** Bytes per group of four enlarged columns: window offset, 16 byte indices, 16 i16 weights. */
+const GROUP_BYTES = 64;
+const COLUMNS_PER_GROUP = 4;
+const align = (offset: number): number => Math.ceil(offset / 16) * 16;
+
+let kernel: Kernel | undefined;
+
+/** The kernel, its memory grown to `bytes`, with the image copied to offset 0. */
+function withImage(pixels: Uint8Array, bytes: number): Kernel {
+  kernel ??= instantiate<Kernel>(WASM_BASE64);
+  ensureBytes(kernel.memory, bytes);
+  new Uint8Array(kernel.memory.buffer).set(pixels, 0);
+  return kernel;
+}
+
+/** Output row y: Σ weight · source row over `taps` for y, (sum + 2048) >> 12 clamped to a byte. */
+export function convolveRows(pixels: Uint8Array, width: number, taps: Taps, outHeight: number): Uint8Array {
+  const tapsAt = align(pixels.length + SLACK);
+  const outAt = align(tapsAt + outHeight * taps.points * 8);
+  const { memory, reduceRows } = withImage(pixels, outAt + width * outHeight + SLACK);
+  const table = new Int32Array(memory.buffer, tapsAt, outHeight * taps.points * 2);
+  for (let tap = 0; tap < outHeight * taps.points; tap += 1) {
+    table[2 * tap] = taps.index[tap]! * width;
+    table[2 * tap + 1] = taps.weight[tap]!;
+  }
+  reduceRows(0, width, tapsAt, taps.points, outHeight, outAt);
+  return new Uint8Array(memory.buffer, outAt, width * outHeight).slice();
+}
+
+/**
+ * Bicubic enlarge: each source row convolved with the four-point `columns` taps, (sum + 2048) >> 12, then each
+ * output row the four-point `rows` taps of those sums, (sum + 2048) >> 12 clamped to a byte. The four source
+ * columns of any four consecutive output columns must lie within 16 pixels (true when enlarging).
+ */
+export function enlargeBicubic(pixels: Uint8Array, width: number, height: number, columns: Taps, rows: Taps): Uint8Array {
+  const outWidth = columns.index.length / COLUMNS_PER_GROUP;
+  const outHeight = rows.index.length / COLUMNS_PER_GROUP;
+  const groupCount = Math.ceil(outWidth / COLUMNS_PER_GROUP);
+  const rowBytes = groupCount * COLUMNS_PER_GROUP * 4;
+  const groupsAt = align(pixels.length + SLACK);
+  const rowTapsAt = groupsAt + groupCount * GROUP_BYTES;
+  const sumsAt = align(rowTapsAt + outHeight * 32);
+  const outAt = align(sumsAt + height * rowBytes + SLACK);
+  const { memory, enlargeRows, enlargeColumns } = withImage(pixels, outAt + outWidth * outHeight + SLACK);
+  const bytes = new Uint8Array(memory.buffer);
+  const words = new Int32Array(memory.buffer);
+  const halves = new Int16Array(memory.buffer);
+  bytes.fill(0, groupsAt, rowTapsAt);
+  for (let group = 0; group < groupCount; group += 1) {
+    const at = groupsAt + group * GROUP_BYTES;
+    const window = columns.index[group * COLUMNS_PER_GROUP * 4]!;
+    words[at / 4] = window;
+    for (let lane = 0; lane < COLUMNS_PER_GROUP * 4; lane += 1) {
+      const tap = group * COLUMNS_PER_GROUP * 4 + lane;
+      if (tap >= columns.index.length) break;
+      const offset = columns.index[tap]! - window;
+      if (offset < 0 || offset > 15) throw new RangeError('enlargeBicubic: four output columns span more than 16 source pixels');
+      bytes[at + 16 + lane] = offset;
+      halves[(at + 32) / 2 + lane] = columns.weight[tap]!;
+    }
+  }
+  for (let y = 0; y < outHeight; y += 1) {
+    for (let k = 0; k < 4; k += 1) {
+      words[(rowTapsAt + y * 32) / 4 + k] = rows.index[y * 4 + k]! * rowBytes;
+      words[(rowTapsAt + y * 32 + 16) / 4 + k] = rows.weight[y * 4 + k]!;
+    }
+  }
+  enlargeRows(0, width, height, groupsAt, groupCount, sumsAt);
+  enlargeColumns(sumsAt, rowTapsAt, outWidth, outHeight, outAt);
+  return new Uint8Array(memory.buffer, outAt, outWidth * outHeight).slice();
+}
