@@ -3,8 +3,8 @@
  * byte-identical to libvips 8.18 (the version sharp 0.35 bundles). The duplicate signature was defined with
  * sharp's resize and is stored with every record, so its pixels must not change; a sharp call costs 1–2 ms
  * of CPU in set-up alone, more than the arithmetic of these small images. Positions, phases and edge copies
- * are worked out here; the vertical reduction and both enlarge passes multiply and add in a WebAssembly
- * kernel (kernels/resample.wat).
+ * are worked out here; the vertical box mean and reduction and both enlarge passes multiply and add in a
+ * WebAssembly kernel (kernels/resample.wat).
  *
  * What libvips does, step by step, and what is repeated here:
  * - sharp: one shrink factor for both axes, max(width / size, height / size); vips_resize(1 / shrink).
@@ -18,7 +18,7 @@
  * compares with sharp.
  */
 
-import { convolveRows, enlargeBicubic } from './kernels/resample.ts';
+import { convolveRows, enlargeBicubic, meanOfRows } from './kernels/resample.ts';
 
 export interface GreyImage {
   pixels: Uint8Array;
@@ -104,29 +104,22 @@ function clampByte(value: number): number {
   return value < 0 ? 0 : value > 255 ? 255 : value;
 }
 
+/** libvips's fixed-point mean of `factor` values: (sum + amend) · multiplier >> 24 in uint32. */
+function boxMeanConstants(factor: number): { amend: number; multiplier: number } {
+  return { amend: factor >> 1, multiplier: Math.floor(2 ** 32 / (256 * factor)) };
+}
+
 /** (sum + amend) · multiplier >> 24 in uint32, libvips's fixed-point mean of `factor` values. */
 function boxMean(factor: number): (sum: number) => number {
-  const multiplier = Math.floor(2 ** 32 / (256 * factor));
-  const amend = factor >> 1;
+  const { amend, multiplier } = boxMeanConstants(factor);
   return (sum) => ((sum + amend) * multiplier) >>> 24;
 }
 
 /** vips_shrinkv with ceil: means of `factor` rows, the last row repeated to fill the final group. */
 function shrinkRows(image: GreyImage, factor: number): GreyImage {
   const { pixels, width, height } = image;
-  const outHeight = Math.ceil(height / factor);
-  const out = new Uint8Array(width * outHeight);
-  const sums = new Uint32Array(width);
-  const mean = boxMean(factor);
-  for (let y = 0; y < outHeight; y += 1) {
-    sums.fill(0);
-    for (let k = 0; k < factor; k += 1) {
-      const row = Math.min(height - 1, y * factor + k) * width;
-      for (let x = 0; x < width; x += 1) sums[x] = sums[x]! + pixels[row + x]!;
-    }
-    for (let x = 0; x < width; x += 1) out[y * width + x] = mean(sums[x]!);
-  }
-  return { pixels: out, width, height: outHeight };
+  const { amend, multiplier } = boxMeanConstants(factor);
+  return { pixels: meanOfRows(pixels, width, height, factor, amend, multiplier), width, height: Math.ceil(height / factor) };
 }
 
 /** vips_shrinkh with ceil: means of `factor` columns, the last column repeated to fill the final group. */

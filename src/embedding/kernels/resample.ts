@@ -8,6 +8,7 @@ import { WASM_BASE64 } from './resample.wasm.ts';
 
 interface Kernel {
   memory: WebAssembly.Memory;
+  shrinkRows: (source: number, width: number, height: number, factor: number, outHeight: number, amend: number, multiplier: number, out: number) => void;
   reduceRows: (source: number, width: number, taps: number, points: number, outHeight: number, out: number) => void;
   enlargeRows: (source: number, width: number, height: number, groups: number, groupCount: number, rows: number) => void;
   enlargeColumns: (rows: number, taps: number, outWidth: number, outHeight: number, out: number) => void;
@@ -35,6 +36,18 @@ function withImage(pixels: Uint8Array, bytes: number): Kernel {
   ensureBytes(kernel.memory, bytes);
   new Uint8Array(kernel.memory.buffer).set(pixels, 0);
   return kernel;
+}
+
+/**
+ * Output row y: the mean of source rows y·factor … y·factor + factor − 1 (the last row repeated past the end),
+ * as ((sum + amend) · multiplier) >>> 24 in 32 bits.
+ */
+export function meanOfRows(pixels: Uint8Array, width: number, height: number, factor: number, amend: number, multiplier: number): Uint8Array {
+  const outHeight = Math.ceil(height / factor);
+  const outAt = align(pixels.length + SLACK);
+  const { memory, shrinkRows } = withImage(pixels, outAt + width * outHeight + SLACK);
+  shrinkRows(0, width, height, factor, outHeight, amend, multiplier, outAt);
+  return new Uint8Array(memory.buffer, outAt, width * outHeight).slice();
 }
 
 /** Output row y: Σ weight · source row over `taps` for y, (sum + 2048) >> 12 clamped to a byte. */

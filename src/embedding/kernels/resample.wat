@@ -1,11 +1,11 @@
-;; The convolution passes of grey-resample.ts (libvips's reducev and bicubic affine enlarge, 12-bit fixed
-;; point), sixteen or four pixels a step. The caller works out every position, phase and edge copy in
+;; The vertical passes of grey-resample.ts (libvips's shrinkv box mean and reducev) and both passes of its
+;; bicubic enlarge (12-bit fixed point), sixteen or four pixels a step. The caller works out every position, phase and edge copy in
 ;; JavaScript, exactly as libvips accumulates them, and hands the kernel only row offsets, column windows
 ;; and weights, so the arithmetic here is the integer multiply-add and rounding alone.
 ;;
 ;; Buffers are at byte offsets chosen by the caller. Each pass may read up to 16 bytes past the end of its
-;; source and write up to 16 bytes (reduceRows, enlargeColumns) or 16 words (enlargeRows) past the end of its
-;; output; outputs are written row after row, so a step that runs past a row's end is overwritten by the next.
+;; source and write up to 16 bytes (16 words for enlargeRows) past the end of its output; outputs are written
+;; row after row, so a step that runs past a row's end is overwritten by the next.
 (module
   (memory (export "memory") 1)
 
@@ -139,4 +139,55 @@
           (local.set $x (i32.add (local.get $x) (i32.const 8)))
           (br_if $columns (i32.lt_s (local.get $x) (local.get $outWidth))))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
-        (br $lines)))))
+        (br $lines))))
+  ;; Vertical box mean (vips_shrinkv): output row y of `width` bytes averages source rows y·factor … y·factor +
+  ;; factor − 1, the last row repeated past the end, as ((sum + amend) · multiplier) >> 24 in 32 bits.
+  (func (export "shrinkRows")
+    (param $source i32) (param $width i32) (param $height i32) (param $factor i32) (param $outHeight i32)
+    (param $amend i32) (param $multiplier i32) (param $out i32)
+    (local $y i32) (local $x i32) (local $k i32) (local $row i32) (local $target i32)
+    (local $pixels v128) (local $low v128) (local $high v128) (local $add v128) (local $times v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local.set $add (i32x4.splat (local.get $amend)))
+    (local.set $times (i32x4.splat (local.get $multiplier)))
+    (local.set $y (i32.const 0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_s (local.get $y) (local.get $outHeight)))
+        (local.set $target (i32.add (local.get $out) (i32.mul (local.get $y) (local.get $width))))
+        (local.set $x (i32.const 0))
+        (loop $columns
+          (local.set $s0 (i32x4.splat (i32.const 0)))
+          (local.set $s1 (local.get $s0))
+          (local.set $s2 (local.get $s0))
+          (local.set $s3 (local.get $s0))
+          (local.set $k (i32.const 0))
+          (loop $sum
+            (local.set $row (i32.add (i32.mul (local.get $y) (local.get $factor)) (local.get $k)))
+            (if (i32.ge_s (local.get $row) (local.get $height)) (then (local.set $row (i32.sub (local.get $height) (i32.const 1)))))
+            (local.set $pixels
+              (v128.load (i32.add (i32.add (local.get $source) (i32.mul (local.get $row) (local.get $width))) (local.get $x))))
+            (local.set $low (i16x8.extend_low_i8x16_u (local.get $pixels)))
+            (local.set $high (i16x8.extend_high_i8x16_u (local.get $pixels)))
+            (local.set $s0 (i32x4.add (local.get $s0) (i32x4.extend_low_i16x8_u (local.get $low))))
+            (local.set $s1 (i32x4.add (local.get $s1) (i32x4.extend_high_i16x8_u (local.get $low))))
+            (local.set $s2 (i32x4.add (local.get $s2) (i32x4.extend_low_i16x8_u (local.get $high))))
+            (local.set $s3 (i32x4.add (local.get $s3) (i32x4.extend_high_i16x8_u (local.get $high))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br_if $sum (i32.lt_s (local.get $k) (local.get $factor))))
+          (v128.store (i32.add (local.get $target) (local.get $x))
+            (i8x16.narrow_i16x8_u
+              (i16x8.narrow_i32x4_s
+                (call $mean (local.get $s0) (local.get $add) (local.get $times))
+                (call $mean (local.get $s1) (local.get $add) (local.get $times)))
+              (i16x8.narrow_i32x4_s
+                (call $mean (local.get $s2) (local.get $add) (local.get $times))
+                (call $mean (local.get $s3) (local.get $add) (local.get $times)))))
+          (local.set $x (i32.add (local.get $x) (i32.const 16)))
+          (br_if $columns (i32.lt_s (local.get $x) (local.get $width))))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rows))))
+
+  (func $mean (param $sums v128) (param $add v128) (param $times v128) (result v128)
+    (i32x4.shr_u (i32x4.mul (i32x4.add (local.get $sums) (local.get $add)) (local.get $times)) (i32.const 24)))
+)
