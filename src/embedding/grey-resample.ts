@@ -3,8 +3,8 @@
  * byte-identical to libvips 8.18 (the version sharp 0.35 bundles). The duplicate signature was defined with
  * sharp's resize and is stored with every record, so its pixels must not change; a sharp call costs 1–2 ms
  * of CPU in set-up alone, more than the arithmetic of these small images. Positions, phases and edge copies
- * are worked out here; the vertical box mean and reduction and both enlarge passes multiply and add in a
- * WebAssembly kernel (kernels/resample.wat).
+ * are worked out here; the Lanczos reductions, the vertical box mean and both enlarge passes multiply and add
+ * in a WebAssembly kernel (kernels/resample.wat).
  *
  * What libvips does, step by step, and what is repeated here:
  * - sharp: one shrink factor for both axes, max(width / size, height / size); vips_resize(1 / shrink).
@@ -18,7 +18,7 @@
  * compares with sharp.
  */
 
-import { convolveRows, enlargeBicubic, meanOfRows } from './kernels/resample.ts';
+import { convolveColumns, convolveRows, enlargeBicubic, meanOfRows } from './kernels/resample.ts';
 
 export interface GreyImage {
   pixels: Uint8Array;
@@ -31,7 +31,6 @@ const PHASES = 64;
 /** libvips VIPS_INTERPOLATE_SHIFT: coefficients are fixed point with this many fraction bits. */
 const SHIFT = 12;
 const ONE = 1 << SHIFT;
-const HALF = ONE >> 1;
 /** vips_resize's default gap: the box pre-shrink leaves at least this much for the kernel. */
 const GAP = 2;
 /**
@@ -98,10 +97,6 @@ const BICUBIC: Int32Array[] = Array.from({ length: PHASES + 1 }, (_, phase) => {
 /** The table phase libvips picks for a position: round to nearest of 64ths (`((int) (p * 128) & 127) + 1 >> 1`). */
 function phaseOf(position: number): number {
   return (((position * PHASES * 2) | 0) & (PHASES * 2 - 1)) + 1 >> 1;
-}
-
-function clampByte(value: number): number {
-  return value < 0 ? 0 : value > 255 ? 255 : value;
 }
 
 /** libvips's fixed-point mean of `factor` values: (sum + amend) · multiplier >> 24 in uint32. */
@@ -207,22 +202,16 @@ function reduceColumns(image: GreyImage, shrink: number): GreyImage {
   const { pixels, width, height } = source;
   // reduceh's regions are whole rows, so the position runs from the left edge across each row.
   const { first, phase } = reduceTaps(plan, (x) => (x === 0 ? 0 : -1));
-  const outWidth = plan.length;
-  const out = new Uint8Array(outWidth * height);
-  const columns = new Int32Array(plan.points);
-  for (let x = 0; x < outWidth; x += 1) {
+  const index = new Int32Array(plan.length * plan.points);
+  const weight = new Int32Array(plan.length * plan.points);
+  for (let x = 0; x < plan.length; x += 1) {
     const weights = plan.tables[phase[x]!]!;
-    const start = first[x]!;
-    // Column indices with the edge copied, once per output column.
-    for (let i = 0; i < plan.points; i += 1) columns[i] = Math.min(width - 1, Math.max(0, start + i));
-    for (let y = 0; y < height; y += 1) {
-      const row = y * width;
-      let sum = HALF;
-      for (let i = 0; i < plan.points; i += 1) sum += weights[i]! * pixels[row + columns[i]!]!;
-      out[y * outWidth + x] = clampByte(sum >> SHIFT);
+    for (let i = 0; i < plan.points; i += 1) {
+      index[x * plan.points + i] = Math.min(width - 1, Math.max(0, first[x]! + i));
+      weight[x * plan.points + i] = weights[i]!;
     }
   }
-  return { pixels: out, width: outWidth, height };
+  return { pixels: convolveColumns(pixels, width, height, { points: plan.points, index, weight }, plan.length), width: plan.length, height };
 }
 
 /**

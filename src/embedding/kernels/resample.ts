@@ -10,6 +10,9 @@ interface Kernel {
   memory: WebAssembly.Memory;
   shrinkRows: (source: number, width: number, height: number, factor: number, outHeight: number, amend: number, multiplier: number, out: number) => void;
   reduceRows: (source: number, width: number, taps: number, points: number, outHeight: number, out: number) => void;
+  reduceColumns: (
+    source: number, width: number, height: number, starts: number, weights: number, outWidth: number, wide: number, out: number,
+  ) => void;
   enlargeRows: (source: number, width: number, height: number, groups: number, groupCount: number, rows: number) => void;
   enlargeColumns: (rows: number, taps: number, outWidth: number, outHeight: number, out: number) => void;
 }
@@ -62,6 +65,39 @@ export function convolveRows(pixels: Uint8Array, width: number, taps: Taps, outH
   }
   reduceRows(0, width, tapsAt, taps.points, outHeight, outAt);
   return new Uint8Array(memory.buffer, outAt, width * outHeight).slice();
+}
+
+/** Widest window of source columns one output column of convolveColumns may read. */
+export const MAX_COLUMN_TAPS = 32;
+const WINDOW_WEIGHTS = 32;
+
+/**
+ * Output column x of every row: Σ weight · source column over `taps` for x, (sum + 2048) >> 12 clamped to a
+ * byte. A column's taps must lie within MAX_COLUMN_TAPS consecutive source columns.
+ */
+export function convolveColumns(pixels: Uint8Array, width: number, height: number, taps: Taps, outWidth: number): Uint8Array {
+  const startsAt = align(pixels.length + SLACK);
+  const weightsAt = align(startsAt + outWidth * 4);
+  const outAt = weightsAt + outWidth * WINDOW_WEIGHTS * 2;
+  const { memory, reduceColumns } = withImage(pixels, outAt + outWidth * height + SLACK);
+  const starts = new Int32Array(memory.buffer, startsAt, outWidth);
+  const weights = new Int16Array(memory.buffer, weightsAt, outWidth * WINDOW_WEIGHTS);
+  weights.fill(0);
+  let span = 0;
+  for (let x = 0; x < outWidth; x += 1) {
+    let first = Infinity;
+    for (let i = 0; i < taps.points; i += 1) first = Math.min(first, taps.index[x * taps.points + i]!);
+    starts[x] = first;
+    // Taps that read the same column (edge copies) add their weights: the sum of products is the same.
+    for (let i = 0; i < taps.points; i += 1) {
+      const offset = taps.index[x * taps.points + i]! - first;
+      if (offset >= MAX_COLUMN_TAPS) throw new RangeError(`convolveColumns: taps span more than ${MAX_COLUMN_TAPS} columns`);
+      span = Math.max(span, offset + 1);
+      weights[x * WINDOW_WEIGHTS + offset] = weights[x * WINDOW_WEIGHTS + offset]! + taps.weight[x * taps.points + i]!;
+    }
+  }
+  reduceColumns(0, width, height, startsAt, weightsAt, outWidth, span > 16 ? 1 : 0, outAt);
+  return new Uint8Array(memory.buffer, outAt, outWidth * height).slice();
 }
 
 /**

@@ -1,5 +1,5 @@
-;; The vertical passes of grey-resample.ts (libvips's shrinkv box mean and reducev) and both passes of its
-;; bicubic enlarge (12-bit fixed point), sixteen or four pixels a step. The caller works out every position, phase and edge copy in
+;; The passes of grey-resample.ts: libvips's shrinkv box mean, reducev and reduceh Lanczos reductions and both
+;; passes of its bicubic enlarge (12-bit fixed point), sixteen or four pixels a step where the data allows. The caller works out every position, phase and edge copy in
 ;; JavaScript, exactly as libvips accumulates them, and hands the kernel only row offsets, column windows
 ;; and weights, so the arithmetic here is the integer multiply-add and rounding alone.
 ;;
@@ -185,6 +185,56 @@
                 (call $mean (local.get $s3) (local.get $add) (local.get $times)))))
           (local.set $x (i32.add (local.get $x) (i32.const 16)))
           (br_if $columns (i32.lt_s (local.get $x) (local.get $width))))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rows))))
+
+  ;; Horizontal Lanczos reduction: output pixel x of each row is (2048 + Σ weight · pixel) >> 12, clamped to
+  ;; 0–255, over a window of 32 source bytes (16 when `wide` is 0) starting at the column in $starts (i32 per
+  ;; output column), with 32 i16 weights per output column at $weights (edge copies folded into the weights).
+  (func (export "reduceColumns")
+    (param $source i32) (param $width i32) (param $height i32) (param $starts i32) (param $weights i32)
+    (param $outWidth i32) (param $wide i32) (param $out i32)
+    (local $y i32) (local $x i32) (local $row i32) (local $at i32) (local $w i32) (local $target i32) (local $sum i32)
+    (local $pixels v128) (local $acc v128)
+    (local.set $target (local.get $out))
+    (local.set $y (i32.const 0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_s (local.get $y) (local.get $height)))
+        (local.set $row (i32.add (local.get $source) (i32.mul (local.get $y) (local.get $width))))
+        (local.set $x (i32.const 0))
+        (block $rowDone
+          (loop $columns
+            (br_if $rowDone (i32.ge_s (local.get $x) (local.get $outWidth)))
+            (local.set $at (i32.add (local.get $row) (i32.load (i32.add (local.get $starts) (i32.shl (local.get $x) (i32.const 2))))))
+            (local.set $w (i32.add (local.get $weights) (i32.shl (local.get $x) (i32.const 6))))
+            (local.set $pixels (v128.load (local.get $at)))
+            (local.set $acc
+              (i32x4.add
+                (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $pixels)) (v128.load (local.get $w)))
+                (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $pixels)) (v128.load offset=16 (local.get $w)))))
+            (if (local.get $wide)
+              (then
+                (local.set $pixels (v128.load offset=16 (local.get $at)))
+                (local.set $acc
+                  (i32x4.add (local.get $acc)
+                    (i32x4.add
+                      (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $pixels)) (v128.load offset=32 (local.get $w)))
+                      (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $pixels)) (v128.load offset=48 (local.get $w))))))))
+            (local.set $sum
+              (i32.shr_s
+                (i32.add
+                  (i32.add
+                    (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
+                    (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc))))
+                  (i32.const 2048))
+                (i32.const 12)))
+            (if (i32.lt_s (local.get $sum) (i32.const 0)) (then (local.set $sum (i32.const 0))))
+            (if (i32.gt_s (local.get $sum) (i32.const 255)) (then (local.set $sum (i32.const 255))))
+            (i32.store8 (local.get $target) (local.get $sum))
+            (local.set $target (i32.add (local.get $target) (i32.const 1)))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $columns)))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rows))))
 
