@@ -1,13 +1,14 @@
 /**
- * `sharp(grey).resize(size, size, { fit: 'inside', kernel: 'lanczos3' })` for one-channel 8-bit images,
- * byte-identical to libvips 8.18 (the version sharp 0.35 bundles). The duplicate signature was defined with
+ * sharp's Lanczos-3 resize (`fit: 'inside'` here, any shrink factors through resizeByShrinks) for one-channel
+ * 8-bit images, byte-identical to libvips 8.18 (the version sharp 0.35 bundles). The duplicate signature was defined with
  * sharp's resize and is stored with every record, so its pixels must not change; a sharp call costs 1–2 ms
  * of CPU in set-up alone, more than the arithmetic of these small images. Positions, phases and edge copies
  * are worked out here; the Lanczos reductions, the vertical box mean and both enlarge passes multiply and add
  * in a WebAssembly kernel (kernels/resample.wat).
  *
  * What libvips does, step by step, and what is repeated here:
- * - sharp: one shrink factor for both axes, max(width / size, height / size); vips_resize(1 / shrink).
+ * - sharp: shrink factors per axis (for fit inside one for both, max(width / size, height / size));
+ *   vips_resize(1 / hshrink, vscale = 1 / vshrink). Multi-band images are resized band by band alike.
  * - reducing (vips_reducev, then vips_reduceh, each with gap 2): a box shrink by the integer part
  *   floor(in / out / 2) (vips_shrinkv/h, fixed-point average, edge copied), then a Lanczos-3 convolution
  *   with 12-bit fixed-point coefficients picked from 65 sub-pixel phases;
@@ -262,8 +263,15 @@ export function resizeInside(image: GreyImage, size: number): GreyImage {
   const { width, height } = image;
   // sharp's ResolveShrink for fit inside: the larger of the two ratios for both axes, capped at the size.
   const ratio = Math.max(width / size, height / size);
-  const hshrink = Math.min(ratio, width);
-  const vshrink = Math.min(ratio, height);
+  return resizeByShrinks(image, Math.min(ratio, width), Math.min(ratio, height));
+}
+
+/**
+ * What sharp's resize does once ResolveShrink has chosen the shrink factors (input size / output size, per
+ * axis): vips_resize(1 / hshrink, vscale = 1 / vshrink) with the Lanczos-3 kernel, byte for byte.
+ */
+export function resizeByShrinks(image: GreyImage, hshrink: number, vshrink: number): GreyImage {
+  const { width, height } = image;
   if (hshrink === 1 && vshrink === 1) return image;
   // vips_resize: scales, kept from sending an axis below one pixel.
   const hscale = Math.max(1 / hshrink, 1 / width);
