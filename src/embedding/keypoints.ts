@@ -10,7 +10,7 @@
  * mirrored repost needs no second feature pass.
  */
 
-import { boxBlur5, cornerScores } from './kernels/keypoints.ts';
+import { cornerScores, describeKeypoints, type DescriptorPattern } from './kernels/keypoints.ts';
 
 export interface Keypoints {
   count: number;
@@ -95,94 +95,19 @@ const DISC_SPANS: Int32Array = Int32Array.from({ length: 2 * PATCH_RADIUS + 1 },
   return Math.floor(Math.sqrt(PATCH_RADIUS * PATCH_RADIUS - dy * dy));
 });
 
-/** Orientation by intensity centroid over the patch disc (integer moments, so exact in any order). */
-function orientation(pixels: Uint8Array, width: number, x: number, y: number): number {
-  let mx = 0;
-  let my = 0;
-  for (let dy = -PATCH_RADIUS; dy <= PATCH_RADIUS; dy += 1) {
-    const span = DISC_SPANS[dy + PATCH_RADIUS]!;
-    const row = (y + dy) * width + x;
-    let rowSum = 0;
-    for (let dx = -span; dx <= span; dx += 1) {
-      const value = pixels[row + dx]!;
-      mx += dx * value;
-      rowSum += value;
-    }
-    my += dy * rowSum;
-  }
-  return Math.atan2(my, mx);
-}
-
-/**
- * Math.round for the sample coordinates, which are at least MARGIN − PATCH_RADIUS·√2 > 0: there
- * floor(value + 0.5) is exact (the sum rounds up to an integer only for values just below 0.5), and the
- * truncating `| 0` is that floor. It costs a fraction of Math.round on a double, which dominated describe.
- */
-function roundPositive(value: number): number {
-  return (value + 0.5) | 0;
-}
-
-/**
- * Writes the steered BRIEF descriptor of the keypoint at (x, y) into `descriptors` at `base`: bit `pair` of
- * the first half compares the pair's two points rotated by the orientation, bit 128 + `pair` the same points
- * mirrored top–bottom (py → −py) first.
- */
-function describe(smooth: Uint8Array, width: number, x: number, y: number, descriptors: Uint32Array, base: number): void {
-  const angle = orientation(smooth, width, x, y);
-  const cos = Math.cos(angle);
-  const sin = Math.sin(angle);
-  let direct = 0;
-  let mirrored = 0;
-  for (let pair = 0; pair < 128; pair += 1) {
-    const x1 = PAIRS[pair * 4]!;
-    const y1 = PAIRS[pair * 4 + 1]!;
-    const x2 = PAIRS[pair * 4 + 2]!;
-    const y2 = PAIRS[pair * 4 + 3]!;
-    // A sample point (px, py) is read at round(x + cos·px − sin·py), round(y + sin·px + cos·py). For the
-    // mirrored point (px, −py) the products are the same with the sign of the py terms flipped, which IEEE
-    // arithmetic does exactly, so each product is computed once.
-    const cx1 = x + cos * x1;
-    const sx1 = y + sin * x1;
-    const cx2 = x + cos * x2;
-    const sx2 = y + sin * x2;
-    const sy1 = sin * y1;
-    const cy1 = cos * y1;
-    const sy2 = sin * y2;
-    const cy2 = cos * y2;
-    const a = smooth[roundPositive(sx1 + cy1) * width + roundPositive(cx1 - sy1)]!;
-    const b = smooth[roundPositive(sx2 + cy2) * width + roundPositive(cx2 - sy2)]!;
-    const c = smooth[roundPositive(sx1 - cy1) * width + roundPositive(cx1 + sy1)]!;
-    const d = smooth[roundPositive(sx2 - cy2) * width + roundPositive(cx2 + sy2)]!;
-    // (a − b) >>> 31 is 1 exactly when a < b: no branch to mispredict on a coin-flip comparison.
-    direct |= ((a - b) >>> 31) << (pair & 31);
-    mirrored |= ((c - d) >>> 31) << (pair & 31);
-    if ((pair & 31) === 31) {
-      const word = pair >>> 5;
-      descriptors[base + word] = direct;
-      descriptors[base + DESCRIPTOR_WORDS / 2 + word] = mirrored;
-      direct = 0;
-      mirrored = 0;
-    }
-  }
-}
+/** The descriptor's test pairs and patch disc, in the form the kernel reads. */
+const PATTERN: DescriptorPattern = { pairs: Float64Array.from(PAIRS), spans: DISC_SPANS };
 
 /** Keypoints and descriptors of a row-major 8-bit grey image. */
 export function computeKeypoints(pixels: Uint8Array, width: number, height: number, limit = MAX_KEYPOINTS): Keypoints {
   if (width <= 2 * MARGIN || height <= 2 * MARGIN) return { count: 0, x: new Float32Array(0), y: new Float32Array(0), descriptors: new Uint32Array(0) };
   const corners = spreadCorners(detectCorners(pixels, width, height), width, height, limit);
-  // The descriptor's tests compare smoothed pixels, as ORB does.
-  const smooth = boxBlur5(pixels, width, height);
   const count = corners.length;
-  const xs = new Float32Array(count);
-  const ys = new Float32Array(count);
-  const descriptors = new Uint32Array(count * DESCRIPTOR_WORDS);
-  for (let k = 0; k < count; k += 1) {
-    const corner = corners[k]!;
-    xs[k] = corner.x;
-    ys[k] = corner.y;
-    describe(smooth, width, corner.x, corner.y, descriptors, k * DESCRIPTOR_WORDS);
-  }
-  return { count, x: xs, y: ys, descriptors };
+  const x = Int32Array.from(corners, (corner) => corner.x);
+  const y = Int32Array.from(corners, (corner) => corner.y);
+  // The descriptor's tests compare smoothed pixels, as ORB does, steered by the intensity-centroid orientation.
+  const descriptors = describeKeypoints(pixels, width, height, x, y, PATTERN);
+  return { count, x: Float32Array.from(x), y: Float32Array.from(y), descriptors };
 }
 
 /** The keypoints of the left–right mirrored image (`width` wide): x flipped, descriptor halves swapped. */

@@ -9,7 +9,20 @@ interface Kernel {
   memory: WebAssembly.Memory;
   corners: (pixels: number, width: number, height: number, margin: number, scores: number, list: number) => number;
   blur: (pixels: number, width: number, height: number, horizontal: number, smooth: number) => void;
+  moments: (smooth: number, width: number, points: number, count: number, spans: number, out: number) => void;
+  describe: (smooth: number, width: number, points: number, count: number, trig: number, pairs: number, out: number) => void;
 }
+
+/** What the descriptor reads besides the image: the test pairs and the patch disc. */
+export interface DescriptorPattern {
+  /** 128 pairs (x1, y1, x2, y2) of offsets from the keypoint. */
+  pairs: Float64Array;
+  /** Half-width of each row of the patch disc, dy = −13 … 13. */
+  spans: Int32Array;
+}
+
+/** Words per descriptor: 128 direct bits, then 128 mirrored. */
+const DESCRIPTOR_WORDS = 8;
 
 /** Corners after suppression, in raster order. */
 export interface CornerScores {
@@ -42,6 +55,43 @@ export function cornerScores(pixels: Uint8Array, width: number, height: number, 
   const index = new Int32Array(memory.buffer, listAt, found).slice();
   const scores = new Uint16Array(memory.buffer, scoresAt, count);
   return { index, score: Uint16Array.from(index, (at) => scores[at]!) };
+}
+
+/**
+ * Steered BRIEF descriptors of the keypoints at (x[k], y[k]) (each at least 19 pixels from every edge), read
+ * from the 5×5 blur of the image and steered by the intensity-centroid orientation atan2(my, mx) of the
+ * blurred patch disc: DESCRIPTOR_WORDS words per keypoint (see keypoints.wat).
+ */
+export function describeKeypoints(pixels: Uint8Array, width: number, height: number, x: Int32Array, y: Int32Array, pattern: DescriptorPattern): Uint32Array {
+  const count = x.length;
+  const pixelCount = width * height;
+  const horizontalAt = align(pixelCount + SLACK);
+  const smoothAt = align(horizontalAt + 2 * pixelCount + SLACK);
+  const pointsAt = align(smoothAt + pixelCount + SLACK);
+  const momentsAt = pointsAt + 8 * count;
+  const trigAt = align(momentsAt + 8 * count);
+  const pairsAt = trigAt + 16 * count;
+  const spansAt = pairsAt + pattern.pairs.length * 8;
+  const outAt = align(spansAt + pattern.spans.length * 4);
+  const { memory, blur, moments, describe } = withImage(pixels, outAt + DESCRIPTOR_WORDS * 4 * count);
+  blur(0, width, height, horizontalAt, smoothAt);
+  const points = new Int32Array(memory.buffer, pointsAt, 2 * count);
+  for (let k = 0; k < count; k += 1) {
+    points[2 * k] = x[k]!;
+    points[2 * k + 1] = y[k]!;
+  }
+  new Int32Array(memory.buffer, spansAt, pattern.spans.length).set(pattern.spans);
+  moments(smoothAt, width, pointsAt, count, spansAt, momentsAt);
+  const sums = new Int32Array(memory.buffer, momentsAt, 2 * count);
+  const trig = new Float64Array(memory.buffer, trigAt, 2 * count);
+  for (let k = 0; k < count; k += 1) {
+    const angle = Math.atan2(sums[2 * k + 1]!, sums[2 * k]!);
+    trig[2 * k] = Math.cos(angle);
+    trig[2 * k + 1] = Math.sin(angle);
+  }
+  new Float64Array(memory.buffer, pairsAt, pattern.pairs.length).set(pattern.pairs);
+  describe(smoothAt, width, pointsAt, count, trigAt, pairsAt, outAt);
+  return new Uint32Array(memory.buffer, outAt, DESCRIPTOR_WORDS * count).slice();
 }
 
 /** The 5×5 box mean of the image, edge pixels repeated, rounded to the nearest level; `width` ≥ 4. */

@@ -1,6 +1,7 @@
-;; FAST-9 corner scores with 3×3 non-maximum suppression, and the 5×5 box blur, for keypoints.ts: the same
-;; integer arithmetic as the scalar definitions there, sixteen pixels (or eight sums) per step. These two
-;; passes read every pixel of the detail image and were most of the keypoint cost in JavaScript.
+;; The pixel work of keypoints.ts: FAST-9 corner scores with 3×3 non-maximum suppression and the 5×5 box
+;; blur (sixteen pixels, or eight sums, a step), then per keypoint the intensity-centroid moments and the
+;; steered BRIEF descriptor. Integer arithmetic, and f64 operations in the order the descriptor was defined
+;; with, so the results are those of the scalar definitions bit for bit.
 ;;
 ;; Layout (byte offsets chosen by the caller): the grey image at $pixels (w × h bytes, readable 32 bytes
 ;; past its end); corner scores as u16 at $scores (w × h, writable 32 lanes past the end); corner pixel
@@ -447,6 +448,126 @@
         (br_if $pixels (i32.lt_s (local.get $x) (local.get $w))))
       (local.set $y (i32.add (local.get $y) (i32.const 1)))
       (br_if $columns (i32.lt_s (local.get $y) (local.get $h)))))
+
+  ;; Intensity-centroid moments over the patch disc of each keypoint: per keypoint at $points (i32 x, y) the
+  ;; sums Σ dx · value and Σ dy · value (i32) at $out, over rows dy = −13 … 13 of half-width $spans[dy + 13].
+  (func (export "moments")
+    (param $smooth i32) (param $width i32) (param $points i32) (param $count i32) (param $spans i32) (param $out i32)
+    (local $k i32) (local $x i32) (local $y i32) (local $dy i32) (local $dx i32) (local $span i32) (local $row i32)
+    (local $value i32) (local $mx i32) (local $my i32) (local $rowSum i32)
+    (local.set $k (i32.const 0))
+    (block $done
+      (loop $keypoints
+        (br_if $done (i32.ge_s (local.get $k) (local.get $count)))
+        (local.set $x (i32.load (i32.add (local.get $points) (i32.shl (local.get $k) (i32.const 3)))))
+        (local.set $y (i32.load offset=4 (i32.add (local.get $points) (i32.shl (local.get $k) (i32.const 3)))))
+        (local.set $mx (i32.const 0))
+        (local.set $my (i32.const 0))
+        (local.set $dy (i32.const -13))
+        (loop $rows
+          (local.set $span (i32.load (i32.add (local.get $spans) (i32.shl (i32.add (local.get $dy) (i32.const 13)) (i32.const 2)))))
+          (local.set $row
+            (i32.add (local.get $smooth) (i32.add (i32.mul (i32.add (local.get $y) (local.get $dy)) (local.get $width)) (local.get $x))))
+          (local.set $rowSum (i32.const 0))
+          (local.set $dx (i32.sub (i32.const 0) (local.get $span)))
+          (loop $columns
+            (local.set $value (i32.load8_u (i32.add (local.get $row) (local.get $dx))))
+            (local.set $mx (i32.add (local.get $mx) (i32.mul (local.get $dx) (local.get $value))))
+            (local.set $rowSum (i32.add (local.get $rowSum) (local.get $value)))
+            (local.set $dx (i32.add (local.get $dx) (i32.const 1)))
+            (br_if $columns (i32.le_s (local.get $dx) (local.get $span))))
+          (local.set $my (i32.add (local.get $my) (i32.mul (local.get $dy) (local.get $rowSum))))
+          (local.set $dy (i32.add (local.get $dy) (i32.const 1)))
+          (br_if $rows (i32.le_s (local.get $dy) (i32.const 13))))
+        (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (local.get $mx))
+        (i32.store offset=4 (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (local.get $my))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $keypoints))))
+
+  ;; Steered BRIEF descriptors: per keypoint at $points (i32 x, y) with its orientation's cosine and sine at
+  ;; $trig (f64 pairs), eight i32 words at $out. Bit `pair` of the first four compares the smoothed pixels at
+  ;; the pair's two points (f64 x1, y1, x2, y2 at $pairs) rotated by the orientation, bit 128 + `pair` the same
+  ;; points mirrored top–bottom first. A point (px, py) is read at round(x + cos·px − sin·py),
+  ;; round(y + sin·px + cos·py), each product and sum one f64 operation in the order below (the mirrored point
+  ;; (px, −py) reuses the products with the py terms' sign flipped, which IEEE arithmetic does exactly), and
+  ;; Math.round(v) as trunc(v + 0.5), exact for these coordinates (all above 0.5).
+  (func (export "describe")
+    (param $smooth i32) (param $width i32) (param $points i32) (param $count i32) (param $trig i32) (param $pairs i32)
+    (param $out i32)
+    (local $k i32) (local $pair i32) (local $at i32) (local $bit i32) (local $direct i32) (local $mirrored i32)
+    (local $target i32)
+    (local $x f64) (local $y f64) (local $cos f64) (local $sin f64)
+    (local $x1 f64) (local $y1 f64) (local $x2 f64) (local $y2 f64)
+    (local $cx1 f64) (local $sx1 f64) (local $cx2 f64) (local $sx2 f64)
+    (local $sy1 f64) (local $cy1 f64) (local $sy2 f64) (local $cy2 f64)
+    (local.set $k (i32.const 0))
+    (block $done
+      (loop $keypoints
+        (br_if $done (i32.ge_s (local.get $k) (local.get $count)))
+        (local.set $x (f64.convert_i32_s (i32.load (i32.add (local.get $points) (i32.shl (local.get $k) (i32.const 3))))))
+        (local.set $y (f64.convert_i32_s (i32.load offset=4 (i32.add (local.get $points) (i32.shl (local.get $k) (i32.const 3))))))
+        (local.set $cos (f64.load (i32.add (local.get $trig) (i32.shl (local.get $k) (i32.const 4)))))
+        (local.set $sin (f64.load offset=8 (i32.add (local.get $trig) (i32.shl (local.get $k) (i32.const 4)))))
+        (local.set $target (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 5))))
+        (local.set $direct (i32.const 0))
+        (local.set $mirrored (i32.const 0))
+        (local.set $pair (i32.const 0))
+        (loop $pairs
+          (local.set $at (i32.add (local.get $pairs) (i32.shl (local.get $pair) (i32.const 5))))
+          (local.set $x1 (f64.load (local.get $at)))
+          (local.set $y1 (f64.load offset=8 (local.get $at)))
+          (local.set $x2 (f64.load offset=16 (local.get $at)))
+          (local.set $y2 (f64.load offset=24 (local.get $at)))
+          (local.set $cx1 (f64.add (local.get $x) (f64.mul (local.get $cos) (local.get $x1))))
+          (local.set $sx1 (f64.add (local.get $y) (f64.mul (local.get $sin) (local.get $x1))))
+          (local.set $cx2 (f64.add (local.get $x) (f64.mul (local.get $cos) (local.get $x2))))
+          (local.set $sx2 (f64.add (local.get $y) (f64.mul (local.get $sin) (local.get $x2))))
+          (local.set $sy1 (f64.mul (local.get $sin) (local.get $y1)))
+          (local.set $cy1 (f64.mul (local.get $cos) (local.get $y1)))
+          (local.set $sy2 (f64.mul (local.get $sin) (local.get $y2)))
+          (local.set $cy2 (f64.mul (local.get $cos) (local.get $y2)))
+          (local.set $bit (i32.and (local.get $pair) (i32.const 31)))
+          (local.set $direct
+            (i32.or (local.get $direct)
+              (i32.shl
+                (i32.lt_u
+                  (i32.load8_u
+              (i32.add (local.get $smooth)
+                (i32.add
+                  (i32.mul (i32.trunc_sat_f64_s (f64.add (f64.add (local.get $sx1) (local.get $cy1)) (f64.const 0.5))) (local.get $width))
+                  (i32.trunc_sat_f64_s (f64.add (f64.sub (local.get $cx1) (local.get $sy1)) (f64.const 0.5))))))
+                  (i32.load8_u
+              (i32.add (local.get $smooth)
+                (i32.add
+                  (i32.mul (i32.trunc_sat_f64_s (f64.add (f64.add (local.get $sx2) (local.get $cy2)) (f64.const 0.5))) (local.get $width))
+                  (i32.trunc_sat_f64_s (f64.add (f64.sub (local.get $cx2) (local.get $sy2)) (f64.const 0.5)))))))
+                (local.get $bit))))
+          (local.set $mirrored
+            (i32.or (local.get $mirrored)
+              (i32.shl
+                (i32.lt_u
+                  (i32.load8_u
+              (i32.add (local.get $smooth)
+                (i32.add
+                  (i32.mul (i32.trunc_sat_f64_s (f64.add (f64.sub (local.get $sx1) (local.get $cy1)) (f64.const 0.5))) (local.get $width))
+                  (i32.trunc_sat_f64_s (f64.add (f64.add (local.get $cx1) (local.get $sy1)) (f64.const 0.5))))))
+                  (i32.load8_u
+              (i32.add (local.get $smooth)
+                (i32.add
+                  (i32.mul (i32.trunc_sat_f64_s (f64.add (f64.sub (local.get $sx2) (local.get $cy2)) (f64.const 0.5))) (local.get $width))
+                  (i32.trunc_sat_f64_s (f64.add (f64.add (local.get $cx2) (local.get $sy2)) (f64.const 0.5)))))))
+                (local.get $bit))))
+          (if (i32.eq (local.get $bit) (i32.const 31))
+            (then
+              (local.set $at (i32.add (local.get $target) (i32.shl (i32.shr_u (local.get $pair) (i32.const 5)) (i32.const 2))))
+              (i32.store (local.get $at) (local.get $direct))
+              (i32.store offset=16 (local.get $at) (local.get $mirrored))
+              (local.set $direct (i32.const 0))
+              (local.set $mirrored (i32.const 0))))
+          (local.set $pair (i32.add (local.get $pair) (i32.const 1)))
+          (br_if $pairs (i32.lt_u (local.get $pair) (i32.const 128))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $keypoints))))
 
   ;; The address of row sums `y`, clamped to [0, last].
   (func $rowOf (param $horizontal i32) (param $w i32) (param $last i32) (param $y i32) (result i32)

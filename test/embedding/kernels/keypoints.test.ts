@@ -1,10 +1,10 @@
 /**
- * The keypoint kernel: its corner scores and blur equal plain scalar scans of the same definitions, on
- * widths that are and are not multiples of its 16-pixel step, flat pictures, noise and strokes.
+ * The keypoint kernel: its corner scores, blur and descriptors equal plain scalar code of the same
+ * definitions, on widths that are and are not multiples of its 16-pixel step, flat pictures, noise and strokes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { boxBlur5, cornerScores } from '../../../src/embedding/kernels/keypoints.ts';
+import { boxBlur5, cornerScores, describeKeypoints } from '../../../src/embedding/kernels/keypoints.ts';
 import { seededRandom } from '../../../src/index/random.ts';
 
 const CIRCLE: ReadonlyArray<readonly [number, number]> = [
@@ -107,4 +107,50 @@ test('the blur equals the rounded 5×5 mean with edges repeated', () => {
 
 test("the blur's fixed-point division rounds every possible 5×5 sum as Math.round(sum / 25) does", () => {
   for (let sum = 0; sum <= 25 * 255; sum += 1) assert.equal(((sum + 12) * 5243) >>> 17, Math.round(sum / 25));
+});
+
+const RADIUS = 13;
+const SPANS = Int32Array.from({ length: 2 * RADIUS + 1 }, (_, row) => Math.floor(Math.sqrt(RADIUS * RADIUS - (row - RADIUS) ** 2)));
+
+/** The descriptor as first defined: orientation by intensity centroid, Math.round sample positions. */
+function referenceDescriptor(smooth: Uint8Array, width: number, x: number, y: number, pairs: Float64Array): number[] {
+  let mx = 0;
+  let my = 0;
+  for (let dy = -RADIUS; dy <= RADIUS; dy += 1) {
+    const span = SPANS[dy + RADIUS]!;
+    for (let dx = -span; dx <= span; dx += 1) {
+      mx += dx * smooth[(y + dy) * width + x + dx]!;
+      my += dy * smooth[(y + dy) * width + x + dx]!;
+    }
+  }
+  const angle = Math.atan2(my, mx);
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const words = new Uint32Array(8);
+  const at = (px: number, py: number, flip: number): number => {
+    const cx = x + cos * px;
+    const sx = y + sin * px;
+    return smooth[Math.round(flip > 0 ? sx + cos * py : sx - cos * py) * width + Math.round(flip > 0 ? cx - sin * py : cx + sin * py)]!;
+  };
+  for (let pair = 0; pair < 128; pair += 1) {
+    const [x1, y1, x2, y2] = [pairs[pair * 4]!, pairs[pair * 4 + 1]!, pairs[pair * 4 + 2]!, pairs[pair * 4 + 3]!];
+    if (at(x1, y1, 1) < at(x2, y2, 1)) words[pair >> 5] = words[pair >> 5]! | (1 << (pair & 31));
+    if (at(x1, y1, -1) < at(x2, y2, -1)) words[4 + (pair >> 5)] = words[4 + (pair >> 5)]! | (1 << (pair & 31));
+  }
+  return [...words];
+}
+
+test('descriptors equal the scalar definition with Math.round', () => {
+  const random = seededRandom(7);
+  const pairs = Float64Array.from({ length: 512 }, () => Math.round((random() - 0.5) * 2 * RADIUS));
+  for (const { width, height, blocks, noise } of PICTURES.slice(3)) {
+    const pixels = picture(width, height, width, blocks, noise);
+    const x = Int32Array.from({ length: 40 }, () => 21 + Math.floor(random() * (width - 42)));
+    const y = Int32Array.from({ length: 40 }, () => 21 + Math.floor(random() * (height - 42)));
+    const descriptors = describeKeypoints(pixels, width, height, x, y, { pairs, spans: SPANS });
+    const smooth = referenceBlur(pixels, width, height);
+    for (let k = 0; k < x.length; k += 1) {
+      assert.deepEqual([...descriptors.subarray(k * 8, k * 8 + 8)], referenceDescriptor(smooth, width, x[k]!, y[k]!, pairs), `${width}×${height} keypoint ${k}`);
+    }
+  }
 });
