@@ -50,10 +50,11 @@ const PAIRS: Int8Array = (() => {
   return pairs;
 })();
 
-interface Corner {
-  x: number;
-  y: number;
-  score: number;
+/** Corners as parallel arrays, in raster order or in the order chosen. */
+interface Corners {
+  x: Int32Array;
+  y: Int32Array;
+  score: Uint16Array;
 }
 
 /**
@@ -62,31 +63,77 @@ interface Corner {
  * pixels are brighter (or three darker) than its centre by more than the threshold, and 9 contiguous circle
  * pixels too. On a tie between neighbours the earlier pixel (raster order) is kept.
  */
-function detectCorners(pixels: Uint8Array, width: number, height: number): Corner[] {
+function detectCorners(pixels: Uint8Array, width: number, height: number): Corners {
   const { index, score } = cornerScores(pixels, width, height, MARGIN);
-  return Array.from(index, (at, k) => ({ x: at % width, y: Math.floor(at / width), score: score[k]! }));
+  const x = new Int32Array(index.length);
+  const y = new Int32Array(index.length);
+  for (let k = 0; k < index.length; k += 1) {
+    x[k] = index[k]! % width;
+    y[k] = (index[k]! - x[k]!) / width;
+  }
+  return { x, y, score };
 }
 
-/** The strongest corners of each grid cell first, then the strongest of the rest, up to `limit`. */
-function spreadCorners(corners: Corner[], width: number, height: number, limit: number): Corner[] {
-  const cells = new Map<number, Corner[]>();
-  for (const corner of corners) {
-    const cell = Math.min(GRID - 1, Math.floor((corner.y / height) * GRID)) * GRID + Math.min(GRID - 1, Math.floor((corner.x / width) * GRID));
-    const list = cells.get(cell) ?? [];
-    list.push(corner);
-    cells.set(cell, list);
+/** Scores are at most 16 × 235, so a counting sort over this many keys orders them. */
+const SCORE_KEYS = 4096;
+
+/** `items` (corner numbers) by descending score, equal scores in their order in `items` (a stable sort). */
+function byScore(items: Int32Array, score: Uint16Array): Int32Array {
+  const starts = new Int32Array(SCORE_KEYS + 1);
+  for (const item of items) starts[SCORE_KEYS - score[item]!] = starts[SCORE_KEYS - score[item]!]! + 1;
+  for (let key = 0, total = 0; key <= SCORE_KEYS; key += 1) {
+    const count = starts[key]!;
+    starts[key] = total;
+    total += count;
+  }
+  const sorted = new Int32Array(items.length);
+  for (const item of items) {
+    const key = SCORE_KEYS - score[item]!;
+    sorted[starts[key]!] = item;
+    starts[key] = starts[key]! + 1;
+  }
+  return sorted;
+}
+
+/**
+ * The strongest corners of each grid cell first, then the strongest of the rest, up to `limit`; returns the
+ * chosen corner numbers in order. Cells are visited in the order their first corner appears in raster order,
+ * and every ordering is stable, so equal scores keep raster order.
+ */
+function spreadCorners(corners: Corners, width: number, height: number, limit: number): Int32Array {
+  const count = corners.score.length;
+  const cellRank = new Int32Array(GRID * GRID).fill(-1);
+  const rankOf = new Int32Array(count);
+  let cells = 0;
+  for (let k = 0; k < count; k += 1) {
+    const cell =
+      Math.min(GRID - 1, Math.floor((corners.y[k]! / height) * GRID)) * GRID + Math.min(GRID - 1, Math.floor((corners.x[k]! / width) * GRID));
+    if (cellRank[cell] === -1) cellRank[cell] = cells++;
+    rankOf[k] = cellRank[cell]!;
+  }
+  // By score, then (stable) by cell: each cell's corners together, strongest first.
+  const strongest = byScore(Int32Array.from({ length: count }, (_, k) => k), corners.score);
+  const starts = new Int32Array(cells + 1);
+  for (const k of strongest) starts[rankOf[k]! + 1] = starts[rankOf[k]! + 1]! + 1;
+  for (let rank = 0; rank < cells; rank += 1) starts[rank + 1] = starts[rank + 1]! + starts[rank]!;
+  const grouped = new Int32Array(count);
+  const filled = starts.slice(0, cells);
+  for (const k of strongest) {
+    grouped[filled[rankOf[k]!]!] = k;
+    filled[rankOf[k]!] = filled[rankOf[k]!]! + 1;
   }
   const perCell = Math.ceil(limit / (GRID * GRID));
-  const chosen: Corner[] = [];
-  const rest: Corner[] = [];
-  for (const list of cells.values()) {
-    list.sort((a, b) => b.score - a.score);
-    chosen.push(...list.slice(0, perCell));
-    rest.push(...list.slice(perCell));
+  const chosen: number[] = [];
+  const rest: number[] = [];
+  for (let rank = 0; rank < cells; rank += 1) {
+    for (let at = starts[rank]!; at < starts[rank + 1]!; at += 1) (at - starts[rank]! < perCell ? chosen : rest).push(grouped[at]!);
   }
-  if (chosen.length >= limit) return chosen.sort((a, b) => b.score - a.score).slice(0, limit);
-  rest.sort((a, b) => b.score - a.score);
-  return chosen.concat(rest.slice(0, limit - chosen.length));
+  if (chosen.length >= limit) return byScore(Int32Array.from(chosen), corners.score).slice(0, limit);
+  const more = byScore(Int32Array.from(rest), corners.score).subarray(0, limit - chosen.length);
+  const all = new Int32Array(chosen.length + more.length);
+  all.set(chosen, 0);
+  all.set(more, chosen.length);
+  return all;
 }
 
 /** Per row of the patch disc (dy = -PATCH_RADIUS … PATCH_RADIUS), its half-width. */
@@ -101,10 +148,11 @@ const PATTERN: DescriptorPattern = { pairs: Float64Array.from(PAIRS), spans: DIS
 /** Keypoints and descriptors of a row-major 8-bit grey image. */
 export function computeKeypoints(pixels: Uint8Array, width: number, height: number, limit = MAX_KEYPOINTS): Keypoints {
   if (width <= 2 * MARGIN || height <= 2 * MARGIN) return { count: 0, x: new Float32Array(0), y: new Float32Array(0), descriptors: new Uint32Array(0) };
-  const corners = spreadCorners(detectCorners(pixels, width, height), width, height, limit);
-  const count = corners.length;
-  const x = Int32Array.from(corners, (corner) => corner.x);
-  const y = Int32Array.from(corners, (corner) => corner.y);
+  const corners = detectCorners(pixels, width, height);
+  const chosen = spreadCorners(corners, width, height, limit);
+  const count = chosen.length;
+  const x = Int32Array.from(chosen, (k) => corners.x[k]!);
+  const y = Int32Array.from(chosen, (k) => corners.y[k]!);
   // The descriptor's tests compare smoothed pixels, as ORB does, steered by the intensity-centroid orientation.
   const descriptors = describeKeypoints(pixels, width, height, x, y, PATTERN);
   return { count, x: Float32Array.from(x), y: Float32Array.from(y), descriptors };
