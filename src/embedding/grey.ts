@@ -3,8 +3,8 @@
  * signature's thumbnail and detail image were defined by that conversion, and stored signatures must not
  * change, so every step repeats libvips's single-precision arithmetic: the 8-bit → linear table, the CIE
  * luminance sum, and the linear → 8-bit table read with linear interpolation, rounded to even. The tables are
- * built here; whole images are converted by a WebAssembly kernel (kernels/grey.wat) that does the same f32
- * operations natively. Doing it here saves the two sharp pipelines the signature needs one float colour
+ * built here; whole images are converted by a WebAssembly kernel (kernels/grey.wat) that sums in native f32
+ * and reads the level from a table of luminance buckets. Doing it here saves the two sharp pipelines the signature needs one float colour
  * conversion each (test/embedding/grey.test.ts compares it with sharp on every 8-bit colour).
  */
 import type { Box } from './borders.ts';
@@ -61,18 +61,63 @@ export function greyOf(red: number, green: number, blue: number): number {
   return greyOfLuminance(luminanceOf(red, green, blue));
 }
 
-/** The tables the kernel reads: red, green and blue products (f32 × 256 each), then LINEAR_TO_SRGB. */
+/**
+ * greyOfLuminance as a table: the grey level only grows with the luminance, and over a bucket of 1/8192 it
+ * steps up at most once (the steepest part of the sRGB curve is 12.92 × 255 levels per unit), so a bucket's
+ * level at its start plus one comparison with the luminance where it steps gives the exact level. There are
+ * buckets up to the largest luminance (white's, 1 or a hair above); building the table checks the one-step
+ * property for every bucket.
+ */
+const BUCKET_SCALE = 8192;
+const BUCKETS = Math.floor(luminanceOf(255, 255, 255) * BUCKET_SCALE) + 1;
+
+/** The kernel's tables: red, green and blue products (f32 × 256 each), then per bucket the step (f32), then the base level (u8). */
 const KERNEL_TABLES: Uint8Array = (() => {
-  const tables = new Uint8Array(3 * 256 * 4 + 257 * 4);
+  const tables = new Uint8Array(3 * 256 * 4 + BUCKETS * 5);
   const floats = new Float32Array(tables.buffer, 0, 3 * 256);
   floats.set(RED, 0);
   floats.set(GREEN, 256);
   floats.set(BLUE, 512);
-  new Int32Array(tables.buffer, 3 * 256 * 4, 257).set(LINEAR_TO_SRGB);
+  const steps = new Float32Array(tables.buffer, 3 * 256 * 4, BUCKETS);
+  const bases = new Uint8Array(tables.buffer, 3 * 256 * 4 + BUCKETS * 4, BUCKETS);
+  const bits = new Uint32Array(1);
+  const asFloat = new Float32Array(bits.buffer);
+  const floatAt = (pattern: number): number => {
+    bits[0] = pattern;
+    return asFloat[0]!;
+  };
+  const patternOf = (value: number): number => {
+    asFloat[0] = value;
+    return bits[0]!;
+  };
+  for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
+    // The float luminances in [bucket, bucket + 1) / BUCKET_SCALE, as a range of bit patterns (positive floats sort by bits).
+    let first = patternOf(f(bucket / BUCKET_SCALE));
+    if (floatAt(first) * BUCKET_SCALE < bucket) first += 1;
+    let last = patternOf(f((bucket + 1) / BUCKET_SCALE));
+    while (floatAt(last) * BUCKET_SCALE >= bucket + 1) last -= 1;
+    const base = greyOfLuminance(floatAt(first));
+    const top = greyOfLuminance(floatAt(last));
+    bases[bucket] = base;
+    if (top === base) {
+      steps[bucket] = Infinity;
+      continue;
+    }
+    if (top > base + 1) throw new Error(`grey level steps twice within luminance bucket ${bucket}`);
+    // Binary search for the first pattern whose level is base + 1.
+    let low = first;
+    let high = last;
+    while (low < high) {
+      const middle = low + Math.floor((high - low) / 2);
+      if (greyOfLuminance(floatAt(middle)) > base) high = middle;
+      else low = middle + 1;
+    }
+    steps[bucket] = floatAt(low);
+  }
   return tables;
 })();
 
 /** `box` of packed RGB `rgb` (`width` pixels per row) as row-major 8-bit grey. */
 export function greyCrop(rgb: Uint8Array, width: number, box: Box): Uint8Array {
-  return greyOfBox(KERNEL_TABLES, rgb, width, box);
+  return greyOfBox(KERNEL_TABLES, BUCKETS, rgb, width, box);
 }
