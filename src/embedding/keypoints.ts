@@ -1,8 +1,9 @@
 /**
  * ORB-style local features on a grey image: FAST-9 corners spread over a grid, an intensity-centroid
  * orientation and a steered 256-bit BRIEF descriptor. They let the duplicate detector find the transform
- * between two pictures even when most of each is text that a 64-px thumbnail blurs away. The two passes over
- * every pixel (corner scores, blur) run in a WebAssembly kernel (kernels/keypoints.wat), the rest here.
+ * between two pictures even when most of each is text that a 64-px thumbnail blurs away. The pixel work
+ * (corner scores, blur, orientation, descriptors) runs in a WebAssembly kernel (kernels/keypoints.wat); the
+ * choice of corners and the test pattern are here.
  *
  * The 256 binary tests are 128 random point pairs followed by the same pairs mirrored top–bottom. With the
  * orientation measured by intensity centroid, the descriptor of a keypoint in the left–right mirrored image
@@ -126,7 +127,11 @@ function spreadCorners(corners: Corners, width: number, height: number, limit: n
   const chosen: number[] = [];
   const rest: number[] = [];
   for (let rank = 0; rank < cells; rank += 1) {
-    for (let at = starts[rank]!; at < starts[rank + 1]!; at += 1) (at - starts[rank]! < perCell ? chosen : rest).push(grouped[at]!);
+    const first = starts[rank]!;
+    for (let at = first; at < starts[rank + 1]!; at += 1) {
+      if (at - first < perCell) chosen.push(grouped[at]!);
+      else rest.push(grouped[at]!);
+    }
   }
   if (chosen.length >= limit) return byScore(Int32Array.from(chosen), corners.score).slice(0, limit);
   const more = byScore(Int32Array.from(rest), corners.score).subarray(0, limit - chosen.length);
