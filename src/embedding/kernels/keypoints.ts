@@ -1,6 +1,7 @@
 /**
- * The two whole-image passes of keypoints.ts, corner detection and the 5×5 blur, run by the WebAssembly
- * kernel in keypoints.wat. Each call copies the image in and its result out, so callers hold no kernel memory.
+ * The pixel work of keypoints.ts (corner detection, the 5×5 blur, orientation and descriptors), run by the
+ * WebAssembly kernel in keypoints.wat. Each call copies the image in and its result out, so callers hold no
+ * kernel memory.
  */
 import { ensureBytes, instantiate } from '../../services/duplicates/kernels/instance.ts';
 import { WASM_BASE64 } from './keypoints.wasm.ts';
