@@ -2,7 +2,10 @@
 import { join } from 'node:path';
 import createWabt from 'wabt';
 
-export const KERNEL_DIRECTORIES = [join(import.meta.dirname, '..', 'src', 'services', 'duplicates', 'kernels')];
+export const KERNEL_DIRECTORIES = [
+  join(import.meta.dirname, '..', 'src', 'services', 'duplicates', 'kernels'),
+  join(import.meta.dirname, '..', 'src', 'embedding', 'kernels'),
+];
 
 export async function compileKernel(filename: string, text: string): Promise<Uint8Array> {
   const wabt = await createWabt();

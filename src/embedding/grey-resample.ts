@@ -1,11 +1,14 @@
 /**
- * `sharp(grey).resize(size, size, { fit: 'inside', kernel: 'lanczos3' })` for one-channel 8-bit images, in
- * JavaScript and byte-identical to libvips 8.18 (the version sharp 0.35 bundles). The duplicate signature
- * was defined with sharp's resize and is stored with every record, so its pixels must not change; a sharp
- * call costs 1–2 ms of CPU in set-up alone, more than the arithmetic of these small images.
+ * sharp's Lanczos-3 resize (`fit: 'inside'` here, any shrink factors through resizeByShrinks) for one-channel
+ * 8-bit images, byte-identical to libvips 8.18 (the version sharp 0.35 bundles). The duplicate signature was defined with
+ * sharp's resize and is stored with every record, so its pixels must not change; a sharp call costs 1–2 ms
+ * of CPU in set-up alone, more than the arithmetic of these small images. Positions, phases and edge copies
+ * are worked out here; the Lanczos reductions, the vertical box mean and both enlarge passes multiply and add
+ * in a WebAssembly kernel (kernels/resample.wat).
  *
  * What libvips does, step by step, and what is repeated here:
- * - sharp: one shrink factor for both axes, max(width / size, height / size); vips_resize(1 / shrink).
+ * - sharp: shrink factors per axis (for fit inside one for both, max(width / size, height / size));
+ *   vips_resize(1 / hshrink, vscale = 1 / vshrink). Multi-band images are resized band by band alike.
  * - reducing (vips_reducev, then vips_reduceh, each with gap 2): a box shrink by the integer part
  *   floor(in / out / 2) (vips_shrinkv/h, fixed-point average, edge copied), then a Lanczos-3 convolution
  *   with 12-bit fixed-point coefficients picked from 65 sub-pixel phases;
@@ -15,6 +18,8 @@
  * phase chosen for every pixel, and therefore every byte, is the same. test/embedding/grey-resample.test.ts
  * compares with sharp.
  */
+
+import { convolveColumns, convolveRows, enlargeBicubic, meanOfRows } from './kernels/resample.ts';
 
 export interface GreyImage {
   pixels: Uint8Array;
@@ -27,7 +32,6 @@ const PHASES = 64;
 /** libvips VIPS_INTERPOLATE_SHIFT: coefficients are fixed point with this many fraction bits. */
 const SHIFT = 12;
 const ONE = 1 << SHIFT;
-const HALF = ONE >> 1;
 /** vips_resize's default gap: the box pre-shrink leaves at least this much for the kernel. */
 const GAP = 2;
 /**
@@ -96,33 +100,22 @@ function phaseOf(position: number): number {
   return (((position * PHASES * 2) | 0) & (PHASES * 2 - 1)) + 1 >> 1;
 }
 
-function clampByte(value: number): number {
-  return value < 0 ? 0 : value > 255 ? 255 : value;
+/** libvips's fixed-point mean of `factor` values: (sum + amend) · multiplier >> 24 in uint32. */
+function boxMeanConstants(factor: number): { amend: number; multiplier: number } {
+  return { amend: factor >> 1, multiplier: Math.floor(2 ** 32 / (256 * factor)) };
 }
 
 /** (sum + amend) · multiplier >> 24 in uint32, libvips's fixed-point mean of `factor` values. */
 function boxMean(factor: number): (sum: number) => number {
-  const multiplier = Math.floor(2 ** 32 / (256 * factor));
-  const amend = factor >> 1;
+  const { amend, multiplier } = boxMeanConstants(factor);
   return (sum) => ((sum + amend) * multiplier) >>> 24;
 }
 
 /** vips_shrinkv with ceil: means of `factor` rows, the last row repeated to fill the final group. */
 function shrinkRows(image: GreyImage, factor: number): GreyImage {
   const { pixels, width, height } = image;
-  const outHeight = Math.ceil(height / factor);
-  const out = new Uint8Array(width * outHeight);
-  const sums = new Uint32Array(width);
-  const mean = boxMean(factor);
-  for (let y = 0; y < outHeight; y += 1) {
-    sums.fill(0);
-    for (let k = 0; k < factor; k += 1) {
-      const row = Math.min(height - 1, y * factor + k) * width;
-      for (let x = 0; x < width; x += 1) sums[x] = sums[x]! + pixels[row + x]!;
-    }
-    for (let x = 0; x < width; x += 1) out[y * width + x] = mean(sums[x]!);
-  }
-  return { pixels: out, width, height: outHeight };
+  const { amend, multiplier } = boxMeanConstants(factor);
+  return { pixels: meanOfRows(pixels, width, height, factor, amend, multiplier), width, height: Math.ceil(height / factor) };
 }
 
 /** vips_shrinkh with ceil: means of `factor` columns, the last column repeated to fill the final group. */
@@ -191,20 +184,16 @@ function reduceRows(image: GreyImage, shrink: number): GreyImage {
   if (plan.residual === 1) return source;
   const { pixels, width, height } = source;
   const { first, phase } = reduceTaps(plan, (y) => y - (y % STRIP_HEIGHT));
-  const out = new Uint8Array(width * plan.length);
-  const sums = new Int32Array(width);
+  const index = new Int32Array(plan.length * plan.points);
+  const weight = new Int32Array(plan.length * plan.points);
   for (let y = 0; y < plan.length; y += 1) {
     const weights = plan.tables[phase[y]!]!;
-    sums.fill(HALF);
     for (let i = 0; i < plan.points; i += 1) {
-      const weight = weights[i]!;
-      const row = Math.min(height - 1, Math.max(0, first[y]! + i)) * width;
-      for (let x = 0; x < width; x += 1) sums[x] = sums[x]! + weight * pixels[row + x]!;
+      index[y * plan.points + i] = Math.min(height - 1, Math.max(0, first[y]! + i));
+      weight[y * plan.points + i] = weights[i]!;
     }
-    const target = y * width;
-    for (let x = 0; x < width; x += 1) out[target + x] = clampByte(sums[x]! >> SHIFT);
   }
-  return { pixels: out, width, height: plan.length };
+  return { pixels: convolveRows(pixels, width, { points: plan.points, index, weight }, plan.length), width, height: plan.length };
 }
 
 function reduceColumns(image: GreyImage, shrink: number): GreyImage {
@@ -214,22 +203,16 @@ function reduceColumns(image: GreyImage, shrink: number): GreyImage {
   const { pixels, width, height } = source;
   // reduceh's regions are whole rows, so the position runs from the left edge across each row.
   const { first, phase } = reduceTaps(plan, (x) => (x === 0 ? 0 : -1));
-  const outWidth = plan.length;
-  const out = new Uint8Array(outWidth * height);
-  const columns = new Int32Array(plan.points);
-  for (let x = 0; x < outWidth; x += 1) {
+  const index = new Int32Array(plan.length * plan.points);
+  const weight = new Int32Array(plan.length * plan.points);
+  for (let x = 0; x < plan.length; x += 1) {
     const weights = plan.tables[phase[x]!]!;
-    const start = first[x]!;
-    // Column indices with the edge copied, once per output column.
-    for (let i = 0; i < plan.points; i += 1) columns[i] = Math.min(width - 1, Math.max(0, start + i));
-    for (let y = 0; y < height; y += 1) {
-      const row = y * width;
-      let sum = HALF;
-      for (let i = 0; i < plan.points; i += 1) sum += weights[i]! * pixels[row + columns[i]!]!;
-      out[y * outWidth + x] = clampByte(sum >> SHIFT);
+    for (let i = 0; i < plan.points; i += 1) {
+      index[x * plan.points + i] = Math.min(width - 1, Math.max(0, first[x]! + i));
+      weight[x * plan.points + i] = weights[i]!;
     }
   }
-  return { pixels: out, width: outWidth, height };
+  return { pixels: convolveColumns(pixels, width, height, { points: plan.points, index, weight }, plan.length), width: plan.length, height };
 }
 
 /**
@@ -246,60 +229,33 @@ function enlarge(image: GreyImage, scaleX: number, scaleY: number): GreyImage {
   const outWidth = Math.floor(scaleX * width + 0.5);
   const outHeight = Math.floor(scaleY * height + 0.5);
   const pad = 2;
-  // Horizontal pass per input row: the rounded row sums of the 4×4 stencil depend only on (x, input row).
-  // Per output column, its four source columns (edge copied) and weights, so the pass reads flat arrays.
-  const taps = new Int32Array(outWidth * 4);
-  const tapWeights = new Int32Array(outWidth * 4);
-  const columnInside = new Uint8Array(outWidth);
+  // A pixel whose position falls outside the padded input stays 0, as libvips leaves it: zero weights there.
+  const columns = { points: 4, index: new Int32Array(outWidth * 4), weight: new Int32Array(outWidth * 4) };
   let position = 0.5 + 1;
   for (let x = 0; x < outWidth; x += 1) {
     const whole = Math.floor(position);
-    columnInside[x] = whole >= 1 && whole <= 1 + width ? 1 : 0;
+    const inside = whole >= 1 && whole <= 1 + width;
     const start = (position | 0) - 1 - pad;
     const weights = BICUBIC[phaseOf(position)]!;
     for (let k = 0; k < 4; k += 1) {
-      taps[x * 4 + k] = Math.min(width - 1, Math.max(0, start + k));
-      tapWeights[x * 4 + k] = weights[k]!;
+      columns.index[x * 4 + k] = Math.min(width - 1, Math.max(0, start + k));
+      columns.weight[x * 4 + k] = inside ? weights[k]! : 0;
     }
     position += ia;
   }
-  const rows = new Int32Array(outWidth * (height + 2 * pad + 4));
-  const rowAt = (inputRow: number): number => inputRow + pad + 2;
-  for (let inputRow = -pad - 2; inputRow < height + pad + 2; inputRow += 1) {
-    const source = Math.min(height - 1, Math.max(0, inputRow)) * width;
-    const target = rowAt(inputRow) * outWidth;
-    for (let x = 0, tap = 0; x < outWidth; x += 1, tap += 4) {
-      rows[target + x] =
-        (HALF +
-          tapWeights[tap]! * pixels[source + taps[tap]!]! +
-          tapWeights[tap + 1]! * pixels[source + taps[tap + 1]!]! +
-          tapWeights[tap + 2]! * pixels[source + taps[tap + 2]!]! +
-          tapWeights[tap + 3]! * pixels[source + taps[tap + 3]!]!) >>
-        SHIFT;
-    }
-  }
-  const out = new Uint8Array(outWidth * outHeight);
+  const rows = { points: 4, index: new Int32Array(outHeight * 4), weight: new Int32Array(outHeight * 4) };
   for (let y = 0; y < outHeight; y += 1) {
     const positionY = id * y + 0.5 + 1;
     const whole = Math.floor(positionY);
     if (whole < 1 || whole > 1 + height) continue;
     const weights = BICUBIC[phaseOf(positionY)]!;
     const first = (positionY | 0) - 1 - pad;
-    const r0 = rowAt(first) * outWidth;
-    const r1 = r0 + outWidth;
-    const r2 = r1 + outWidth;
-    const r3 = r2 + outWidth;
-    const w0 = weights[0]!;
-    const w1 = weights[1]!;
-    const w2 = weights[2]!;
-    const w3 = weights[3]!;
-    const target = y * outWidth;
-    for (let x = 0; x < outWidth; x += 1) {
-      if (columnInside[x] === 0) continue;
-      out[target + x] = clampByte((w0 * rows[r0 + x]! + w1 * rows[r1 + x]! + w2 * rows[r2 + x]! + w3 * rows[r3 + x]! + HALF) >> SHIFT);
+    for (let k = 0; k < 4; k += 1) {
+      rows.index[y * 4 + k] = Math.min(height - 1, Math.max(0, first + k));
+      rows.weight[y * 4 + k] = weights[k]!;
     }
   }
-  return { pixels: out, width: outWidth, height: outHeight };
+  return { pixels: enlargeBicubic(pixels, width, height, columns, rows), width: outWidth, height: outHeight };
 }
 
 /** sharp's `resize(size, size, { fit: 'inside', kernel: 'lanczos3' })` of a grey image, byte for byte. */
@@ -307,8 +263,15 @@ export function resizeInside(image: GreyImage, size: number): GreyImage {
   const { width, height } = image;
   // sharp's ResolveShrink for fit inside: the larger of the two ratios for both axes, capped at the size.
   const ratio = Math.max(width / size, height / size);
-  const hshrink = Math.min(ratio, width);
-  const vshrink = Math.min(ratio, height);
+  return resizeByShrinks(image, Math.min(ratio, width), Math.min(ratio, height));
+}
+
+/**
+ * What sharp's resize does once ResolveShrink has chosen the shrink factors (input size / output size, per
+ * axis): vips_resize(1 / hshrink, vscale = 1 / vshrink) with the Lanczos-3 kernel, byte for byte.
+ */
+export function resizeByShrinks(image: GreyImage, hshrink: number, vshrink: number): GreyImage {
+  const { width, height } = image;
   if (hshrink === 1 && vshrink === 1) return image;
   // vips_resize: scales, kept from sending an axis below one pixel.
   const hscale = Math.max(1 / hshrink, 1 / width);

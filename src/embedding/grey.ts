@@ -1,12 +1,14 @@
 /**
- * sRGB → 8-bit grey exactly as libvips converts (`sharp().greyscale()`, colourspace sRGB → B_W), in
- * JavaScript. The signature's thumbnail and detail image were defined by that conversion, and stored
- * signatures must not change, so every step repeats libvips's single-precision arithmetic: the 8-bit → linear
- * table, the CIE luminance sum, and the linear → 8-bit table read with linear interpolation, rounded to even.
- * Doing it here saves the two sharp pipelines the signature needs one float colour conversion each
- * (test/embedding/grey.test.ts compares it with sharp on every 8-bit colour).
+ * sRGB → 8-bit grey exactly as libvips converts (`sharp().greyscale()`, colourspace sRGB → B_W). The
+ * signature's thumbnail and detail image were defined by that conversion, and stored signatures must not
+ * change, so every step repeats libvips's single-precision arithmetic: the 8-bit → linear table, the CIE
+ * luminance sum, and the linear → 8-bit table read with linear interpolation, rounded to even. The tables are
+ * built here; whole images are converted by a WebAssembly kernel (kernels/grey.wat) that sums in native f32
+ * and reads the level from a table of luminance buckets. Doing it here saves the two sharp pipelines the signature needs one float colour
+ * conversion each (test/embedding/grey.test.ts compares it with sharp on every 8-bit colour).
  */
 import type { Box } from './borders.ts';
+import { greyOfBox } from './kernels/grey.ts';
 
 const f = Math.fround;
 
@@ -62,13 +64,22 @@ export function greyOf(red: number, green: number, blue: number): number {
 /**
  * greyOfLuminance as a table: the grey level only grows with the luminance, and over a bucket of 1/8192 it
  * steps up at most once (the steepest part of the sRGB curve is 12.92 × 255 levels per unit), so a bucket's
- * level at its start plus one comparison with the luminance where it steps gives the exact level. Buckets
- * where that does not hold (none, for libvips's tables) are marked and computed in full.
+ * level at its start plus one comparison with the luminance where it steps gives the exact level. There are
+ * buckets up to the largest luminance (white's, 1 or a hair above); building the table checks the one-step
+ * property for every bucket.
  */
-const BUCKETS = 8192;
-const bucketBase = new Int16Array(BUCKETS);
-const bucketStep = new Float32Array(BUCKETS);
-(() => {
+const BUCKET_SCALE = 8192;
+const BUCKETS = Math.floor(luminanceOf(255, 255, 255) * BUCKET_SCALE) + 1;
+
+/** The kernel's tables: red, green and blue products (f32 × 256 each), then per bucket the step (f32), then the base level (u8). */
+const KERNEL_TABLES: Uint8Array = (() => {
+  const tables = new Uint8Array(3 * 256 * 4 + BUCKETS * 5);
+  const floats = new Float32Array(tables.buffer, 0, 3 * 256);
+  floats.set(RED, 0);
+  floats.set(GREEN, 256);
+  floats.set(BLUE, 512);
+  const steps = new Float32Array(tables.buffer, 3 * 256 * 4, BUCKETS);
+  const bases = new Uint8Array(tables.buffer, 3 * 256 * 4 + BUCKETS * 4, BUCKETS);
   const bits = new Uint32Array(1);
   const asFloat = new Float32Array(bits.buffer);
   const floatAt = (pattern: number): number => {
@@ -80,22 +91,19 @@ const bucketStep = new Float32Array(BUCKETS);
     return bits[0]!;
   };
   for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
-    // The float luminances in [bucket, bucket + 1) / BUCKETS, as a range of bit patterns (positive floats sort by bits).
-    let first = patternOf(f(bucket / BUCKETS));
-    if (floatAt(first) * BUCKETS < bucket) first += 1;
-    let last = patternOf(f((bucket + 1) / BUCKETS));
-    while (floatAt(last) * BUCKETS >= bucket + 1) last -= 1;
+    // The float luminances in [bucket, bucket + 1) / BUCKET_SCALE, as a range of bit patterns (positive floats sort by bits).
+    let first = patternOf(f(bucket / BUCKET_SCALE));
+    if (floatAt(first) * BUCKET_SCALE < bucket) first += 1;
+    let last = patternOf(f((bucket + 1) / BUCKET_SCALE));
+    while (floatAt(last) * BUCKET_SCALE >= bucket + 1) last -= 1;
     const base = greyOfLuminance(floatAt(first));
     const top = greyOfLuminance(floatAt(last));
-    bucketBase[bucket] = base;
+    bases[bucket] = base;
     if (top === base) {
-      bucketStep[bucket] = Infinity;
+      steps[bucket] = Infinity;
       continue;
     }
-    if (top > base + 1) {
-      bucketBase[bucket] = -1;
-      continue;
-    }
+    if (top > base + 1) throw new Error(`grey level steps twice within luminance bucket ${bucket}`);
     // Binary search for the first pattern whose level is base + 1.
     let low = first;
     let high = last;
@@ -104,22 +112,12 @@ const bucketStep = new Float32Array(BUCKETS);
       if (greyOfLuminance(floatAt(middle)) > base) high = middle;
       else low = middle + 1;
     }
-    bucketStep[bucket] = floatAt(low);
+    steps[bucket] = floatAt(low);
   }
+  return tables;
 })();
 
 /** `box` of packed RGB `rgb` (`width` pixels per row) as row-major 8-bit grey. */
 export function greyCrop(rgb: Uint8Array, width: number, box: Box): Uint8Array {
-  const out = new Uint8Array(box.width * box.height);
-  let target = 0;
-  for (let y = box.top; y < box.top + box.height; y += 1) {
-    let source = (y * width + box.left) * 3;
-    for (let x = 0; x < box.width; x += 1, source += 3, target += 1) {
-      const luminance = f(f(RED[rgb[source]!]! + GREEN[rgb[source + 1]!]!) + BLUE[rgb[source + 2]!]!);
-      const bucket = (luminance * BUCKETS) | 0;
-      const base = bucket >= 0 && bucket < BUCKETS ? bucketBase[bucket]! : -1;
-      out[target] = base < 0 ? greyOfLuminance(luminance) : luminance >= bucketStep[bucket]! ? base + 1 : base;
-    }
-  }
-  return out;
+  return greyOfBox(KERNEL_TABLES, BUCKETS, rgb, width, box);
 }

@@ -1,13 +1,17 @@
 /**
- * ORB-style local features on a grey image, in pure typed-array code: FAST-9 corners spread over a grid,
- * an intensity-centroid orientation and a steered 256-bit BRIEF descriptor. They let the duplicate detector
- * find the transform between two pictures even when most of each is text that a 64-px thumbnail blurs away.
+ * ORB-style local features on a grey image: FAST-9 corners spread over a grid, an intensity-centroid
+ * orientation and a steered 256-bit BRIEF descriptor. They let the duplicate detector find the transform
+ * between two pictures even when most of each is text that a 64-px thumbnail blurs away. The pixel work
+ * (corner scores, blur, orientation, descriptors) runs in a WebAssembly kernel (kernels/keypoints.wat); the
+ * choice of corners and the test pattern are here.
  *
  * The 256 binary tests are 128 random point pairs followed by the same pairs mirrored top–bottom. With the
  * orientation measured by intensity centroid, the descriptor of a keypoint in the left–right mirrored image
  * is then this descriptor with its two 128-bit halves swapped (see mirrorDescriptors), so matching against a
  * mirrored repost needs no second feature pass.
  */
+
+import { cornerScores, describeKeypoints, type DescriptorPattern } from './kernels/keypoints.ts';
 
 export interface Keypoints {
   count: number;
@@ -25,15 +29,8 @@ export const MAX_KEYPOINTS = 320;
 const PATCH_RADIUS = 13;
 /** Margin kept from the border so that a rotated patch stays inside the image. */
 const MARGIN = Math.ceil(PATCH_RADIUS * Math.SQRT2) + 2;
-/** FAST: a corner differs from its centre by more than this on 9 contiguous circle pixels. */
-const FAST_THRESHOLD = 20;
 /** Grid cells per side used to spread keypoints over the whole picture (text lines, not one busy corner). */
 const GRID = 8;
-
-const CIRCLE: ReadonlyArray<readonly [number, number]> = [
-  [0, -3], [1, -3], [2, -2], [3, -1], [3, 0], [3, 1], [2, 2], [1, 3],
-  [0, 3], [-1, 3], [-2, 2], [-3, 1], [-3, 0], [-3, -1], [-2, -2], [-1, -3],
-];
 
 /** 128 test pairs (x1, y1, x2, y2), Gaussian around the centre (σ = radius / 2), from a fixed seed. */
 const PAIRS: Int8Array = (() => {
@@ -54,166 +51,94 @@ const PAIRS: Int8Array = (() => {
   return pairs;
 })();
 
-/** Math.round(sum / 25) for every possible 5×5 sum, so the blur divides by table look-up. */
-const ROUND_DIV_25: Uint8Array = Uint8Array.from({ length: 25 * 255 + 1 }, (_, sum) => Math.round(sum / 25));
-
-/**
- * 5×5 box blur (running sums, edge pixels repeated): the descriptor's tests compare smoothed pixels, as ORB
- * does. Only the two pixels at each end of a row or column clamp; the interior is a sliding window.
- */
-function boxBlur5(pixels: Uint8Array, width: number, height: number): Uint8Array {
-  const horizontal = new Uint16Array(width * height);
-  const last = width - 1;
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    const at = (x: number): number => pixels[row + (x < 0 ? 0 : x > last ? last : x)]!;
-    let sum = at(-2) + at(-1) + at(0) + at(1) + at(2);
-    horizontal[row] = sum;
-    const interiorEnd = width - 2;
-    let x = 1;
-    for (; x < 3 && x < width; x += 1) {
-      sum += at(x + 2) - at(x - 3);
-      horizontal[row + x] = sum;
-    }
-    for (let index = row + x; x < interiorEnd; x += 1, index += 1) {
-      sum += pixels[index + 2]! - pixels[index - 3]!;
-      horizontal[index] = sum;
-    }
-    for (; x < width; x += 1) {
-      sum += at(x + 2) - at(x - 3);
-      horizontal[row + x] = sum;
-    }
-  }
-  const out = new Uint8Array(width * height);
-  const lastRow = (height - 1) * width;
-  const rowAt = (y: number): number => (y < 0 ? 0 : y * width > lastRow ? lastRow : y * width);
-  const sums = new Uint16Array(width);
-  for (let dy = -2; dy <= 2; dy += 1) {
-    const source = rowAt(dy);
-    for (let x = 0; x < width; x += 1) sums[x] = sums[x]! + horizontal[source + x]!;
-  }
-  for (let y = 0; y < height; y += 1) {
-    const row = y * width;
-    const entering = rowAt(y + 3);
-    const leaving = rowAt(y - 2);
-    for (let x = 0; x < width; x += 1) {
-      const sum = sums[x]!;
-      out[row + x] = ROUND_DIV_25[sum]!;
-      sums[x] = sum + horizontal[entering + x]! - horizontal[leaving + x]!;
-    }
-  }
-  return out;
-}
-
-/** Whether a 16-bit circular mask has 9 contiguous set bits (the mask doubled, then 9 shifted copies ANDed). */
-function hasRunOf9(mask: number): boolean {
-  let run = mask | (mask << 16);
-  run &= run >>> 1;
-  run &= run >>> 2;
-  run &= run >>> 4;
-  return (run & (run >>> 1)) !== 0;
-}
-
-interface Corner {
-  x: number;
-  y: number;
-  score: number;
+/** Corners as parallel arrays, in raster order or in the order chosen. */
+interface Corners {
+  x: Int32Array;
+  y: Int32Array;
+  score: Uint16Array;
 }
 
 /**
- * FAST-9 corners with 3×3 non-maximum suppression. A corner's score is the summed contrast of its 16 circle
- * pixels beyond the threshold; a pixel is a corner when 9 contiguous circle pixels are all brighter (or all
- * darker) than its centre by more than the threshold.
+ * FAST-9 corners with 3×3 non-maximum suppression (keypoints.wat). A corner's score is the summed contrast of
+ * its 16 circle pixels beyond the threshold of 20 levels; a pixel is a corner when three of the four compass
+ * pixels are brighter (or three darker) than its centre by more than the threshold, and 9 contiguous circle
+ * pixels too. On a tie between neighbours the earlier pixel (raster order) is kept.
  */
-function detectCorners(pixels: Uint8Array, width: number, height: number): Corner[] {
-  const offsets = Int32Array.from(CIRCLE, ([dx, dy]) => dy * width + dx);
-  const o0 = offsets[0]!;
-  const o4 = offsets[4]!;
-  const o8 = offsets[8]!;
-  const o12 = offsets[12]!;
-  // Scores are integers ≤ 16 × 255, exact in an Int32Array; 0 = not a corner.
-  const scores = new Int32Array(width * height);
-  for (let y = MARGIN; y < height - MARGIN; y += 1) {
-    const row = y * width;
-    for (let index = row + MARGIN; index < row + width - MARGIN; index += 1) {
-      const centre = pixels[index]!;
-      const high = centre + FAST_THRESHOLD;
-      const low = centre - FAST_THRESHOLD;
-      // Of the four compass pixels at least three must be brighter (or darker); most pixels stop here.
-      // (a − b) >>> 31 is 1 exactly when a < b (all values are small integers), which keeps this test free
-      // of branches the CPU would mispredict on textured pictures.
-      const p0 = pixels[index + o0]!;
-      const p4 = pixels[index + o4]!;
-      const p8 = pixels[index + o8]!;
-      const p12 = pixels[index + o12]!;
-      const brighter = ((high - p0) >>> 31) + ((high - p4) >>> 31) + ((high - p8) >>> 31) + ((high - p12) >>> 31);
-      const darker = ((p0 - low) >>> 31) + ((p4 - low) >>> 31) + ((p8 - low) >>> 31) + ((p12 - low) >>> 31);
-      // brighter ≥ 3 or darker ≥ 3 ⇔ bit 2 of (count + 1) is set in either.
-      if ((((brighter + 1) | (darker + 1)) & 4) === 0) continue;
-      let brightMask = 0;
-      let darkMask = 0;
-      for (let step = 0; step < 16; step += 1) {
-        const value = pixels[index + offsets[step]!]!;
-        brightMask |= ((high - value) >>> 31) << step;
-        darkMask |= ((value - low) >>> 31) << step;
-      }
-      if (!hasRunOf9(brightMask) && !hasRunOf9(darkMask)) continue;
-      let score = 0;
-      for (let step = 0; step < 16; step += 1) {
-        const value = pixels[index + offsets[step]!]!;
-        const contrast = (value > centre ? value - centre : centre - value) - FAST_THRESHOLD;
-        if (contrast > 0) score += contrast;
-      }
-      scores[index] = score;
-    }
+function detectCorners(pixels: Uint8Array, width: number, height: number): Corners {
+  const { index, score } = cornerScores(pixels, width, height, MARGIN);
+  const x = new Int32Array(index.length);
+  const y = new Int32Array(index.length);
+  for (let k = 0; k < index.length; k += 1) {
+    x[k] = index[k]! % width;
+    y[k] = (index[k]! - x[k]!) / width;
   }
-  const corners: Corner[] = [];
-  for (let y = MARGIN; y < height - MARGIN; y += 1) {
-    const row = y * width;
-    for (let index = row + MARGIN; index < row + width - MARGIN; index += 1) {
-      const score = scores[index]!;
-      if (score === 0) continue;
-      // On a tie the earlier pixel (raster order) wins, so a flat run keeps one corner.
-      const above = index - width;
-      const below = index + width;
-      if (
-        scores[above - 1]! >= score ||
-        scores[above]! >= score ||
-        scores[above + 1]! >= score ||
-        scores[index - 1]! >= score ||
-        scores[index + 1]! > score ||
-        scores[below - 1]! > score ||
-        scores[below]! > score ||
-        scores[below + 1]! > score
-      ) {
-        continue;
-      }
-      corners.push({ x: index - row, y, score });
-    }
-  }
-  return corners;
+  return { x, y, score };
 }
 
-/** The strongest corners of each grid cell first, then the strongest of the rest, up to `limit`. */
-function spreadCorners(corners: Corner[], width: number, height: number, limit: number): Corner[] {
-  const cells = new Map<number, Corner[]>();
-  for (const corner of corners) {
-    const cell = Math.min(GRID - 1, Math.floor((corner.y / height) * GRID)) * GRID + Math.min(GRID - 1, Math.floor((corner.x / width) * GRID));
-    const list = cells.get(cell) ?? [];
-    list.push(corner);
-    cells.set(cell, list);
+/** Scores are at most 16 × 235, so a counting sort over this many keys orders them. */
+const SCORE_KEYS = 4096;
+
+/** `items` (corner numbers) by descending score, equal scores in their order in `items` (a stable sort). */
+function byScore(items: Int32Array, score: Uint16Array): Int32Array {
+  const starts = new Int32Array(SCORE_KEYS + 1);
+  for (const item of items) starts[SCORE_KEYS - score[item]!] = starts[SCORE_KEYS - score[item]!]! + 1;
+  for (let key = 0, total = 0; key <= SCORE_KEYS; key += 1) {
+    const count = starts[key]!;
+    starts[key] = total;
+    total += count;
+  }
+  const sorted = new Int32Array(items.length);
+  for (const item of items) {
+    const key = SCORE_KEYS - score[item]!;
+    sorted[starts[key]!] = item;
+    starts[key] = starts[key]! + 1;
+  }
+  return sorted;
+}
+
+/**
+ * The strongest corners of each grid cell first, then the strongest of the rest, up to `limit`; returns the
+ * chosen corner numbers in order. Cells are visited in the order their first corner appears in raster order,
+ * and every ordering is stable, so equal scores keep raster order.
+ */
+function spreadCorners(corners: Corners, width: number, height: number, limit: number): Int32Array {
+  const count = corners.score.length;
+  const cellRank = new Int32Array(GRID * GRID).fill(-1);
+  const rankOf = new Int32Array(count);
+  let cells = 0;
+  for (let k = 0; k < count; k += 1) {
+    const cell =
+      Math.min(GRID - 1, Math.floor((corners.y[k]! / height) * GRID)) * GRID + Math.min(GRID - 1, Math.floor((corners.x[k]! / width) * GRID));
+    if (cellRank[cell] === -1) cellRank[cell] = cells++;
+    rankOf[k] = cellRank[cell]!;
+  }
+  // By score, then (stable) by cell: each cell's corners together, strongest first.
+  const strongest = byScore(Int32Array.from({ length: count }, (_, k) => k), corners.score);
+  const starts = new Int32Array(cells + 1);
+  for (const k of strongest) starts[rankOf[k]! + 1] = starts[rankOf[k]! + 1]! + 1;
+  for (let rank = 0; rank < cells; rank += 1) starts[rank + 1] = starts[rank + 1]! + starts[rank]!;
+  const grouped = new Int32Array(count);
+  const filled = starts.slice(0, cells);
+  for (const k of strongest) {
+    grouped[filled[rankOf[k]!]!] = k;
+    filled[rankOf[k]!] = filled[rankOf[k]!]! + 1;
   }
   const perCell = Math.ceil(limit / (GRID * GRID));
-  const chosen: Corner[] = [];
-  const rest: Corner[] = [];
-  for (const list of cells.values()) {
-    list.sort((a, b) => b.score - a.score);
-    chosen.push(...list.slice(0, perCell));
-    rest.push(...list.slice(perCell));
+  const chosen: number[] = [];
+  const rest: number[] = [];
+  for (let rank = 0; rank < cells; rank += 1) {
+    const first = starts[rank]!;
+    for (let at = first; at < starts[rank + 1]!; at += 1) {
+      if (at - first < perCell) chosen.push(grouped[at]!);
+      else rest.push(grouped[at]!);
+    }
   }
-  if (chosen.length >= limit) return chosen.sort((a, b) => b.score - a.score).slice(0, limit);
-  rest.sort((a, b) => b.score - a.score);
-  return chosen.concat(rest.slice(0, limit - chosen.length));
+  if (chosen.length >= limit) return byScore(Int32Array.from(chosen), corners.score).slice(0, limit);
+  const more = byScore(Int32Array.from(rest), corners.score).subarray(0, limit - chosen.length);
+  const all = new Int32Array(chosen.length + more.length);
+  all.set(chosen, 0);
+  all.set(more, chosen.length);
+  return all;
 }
 
 /** Per row of the patch disc (dy = -PATCH_RADIUS … PATCH_RADIUS), its half-width. */
@@ -222,84 +147,20 @@ const DISC_SPANS: Int32Array = Int32Array.from({ length: 2 * PATCH_RADIUS + 1 },
   return Math.floor(Math.sqrt(PATCH_RADIUS * PATCH_RADIUS - dy * dy));
 });
 
-/** Orientation by intensity centroid over the patch disc (integer moments, so exact in any order). */
-function orientation(pixels: Uint8Array, width: number, x: number, y: number): number {
-  let mx = 0;
-  let my = 0;
-  for (let dy = -PATCH_RADIUS; dy <= PATCH_RADIUS; dy += 1) {
-    const span = DISC_SPANS[dy + PATCH_RADIUS]!;
-    const row = (y + dy) * width + x;
-    let rowSum = 0;
-    for (let dx = -span; dx <= span; dx += 1) {
-      const value = pixels[row + dx]!;
-      mx += dx * value;
-      rowSum += value;
-    }
-    my += dy * rowSum;
-  }
-  return Math.atan2(my, mx);
-}
-
-/**
- * Writes the steered BRIEF descriptor of the keypoint at (x, y) into `descriptors` at `base`: bit `pair` of
- * the first half compares the pair's two points rotated by the orientation, bit 128 + `pair` the same points
- * mirrored top–bottom (py → −py) first.
- */
-function describe(smooth: Uint8Array, width: number, x: number, y: number, descriptors: Uint32Array, base: number): void {
-  const angle = orientation(smooth, width, x, y);
-  const cos = Math.cos(angle);
-  const sin = Math.sin(angle);
-  let direct = 0;
-  let mirrored = 0;
-  for (let pair = 0; pair < 128; pair += 1) {
-    const x1 = PAIRS[pair * 4]!;
-    const y1 = PAIRS[pair * 4 + 1]!;
-    const x2 = PAIRS[pair * 4 + 2]!;
-    const y2 = PAIRS[pair * 4 + 3]!;
-    // A sample point (px, py) is read at round(x + cos·px − sin·py), round(y + sin·px + cos·py). For the
-    // mirrored point (px, −py) the products are the same with the sign of the py terms flipped, which IEEE
-    // arithmetic does exactly, so each product is computed once.
-    const cx1 = x + cos * x1;
-    const sx1 = y + sin * x1;
-    const cx2 = x + cos * x2;
-    const sx2 = y + sin * x2;
-    const sy1 = sin * y1;
-    const cy1 = cos * y1;
-    const sy2 = sin * y2;
-    const cy2 = cos * y2;
-    const a = smooth[Math.round(sx1 + cy1) * width + Math.round(cx1 - sy1)]!;
-    const b = smooth[Math.round(sx2 + cy2) * width + Math.round(cx2 - sy2)]!;
-    const c = smooth[Math.round(sx1 - cy1) * width + Math.round(cx1 + sy1)]!;
-    const d = smooth[Math.round(sx2 - cy2) * width + Math.round(cx2 + sy2)]!;
-    const bit = 1 << (pair & 31);
-    if (a < b) direct |= bit;
-    if (c < d) mirrored |= bit;
-    if ((pair & 31) === 31) {
-      const word = pair >>> 5;
-      descriptors[base + word] = direct;
-      descriptors[base + DESCRIPTOR_WORDS / 2 + word] = mirrored;
-      direct = 0;
-      mirrored = 0;
-    }
-  }
-}
+/** The descriptor's test pairs and patch disc, in the form the kernel reads. */
+const PATTERN: DescriptorPattern = { pairs: Float64Array.from(PAIRS), spans: DISC_SPANS };
 
 /** Keypoints and descriptors of a row-major 8-bit grey image. */
 export function computeKeypoints(pixels: Uint8Array, width: number, height: number, limit = MAX_KEYPOINTS): Keypoints {
   if (width <= 2 * MARGIN || height <= 2 * MARGIN) return { count: 0, x: new Float32Array(0), y: new Float32Array(0), descriptors: new Uint32Array(0) };
-  const corners = spreadCorners(detectCorners(pixels, width, height), width, height, limit);
-  const smooth = boxBlur5(pixels, width, height);
-  const count = corners.length;
-  const xs = new Float32Array(count);
-  const ys = new Float32Array(count);
-  const descriptors = new Uint32Array(count * DESCRIPTOR_WORDS);
-  for (let k = 0; k < count; k += 1) {
-    const corner = corners[k]!;
-    xs[k] = corner.x;
-    ys[k] = corner.y;
-    describe(smooth, width, corner.x, corner.y, descriptors, k * DESCRIPTOR_WORDS);
-  }
-  return { count, x: xs, y: ys, descriptors };
+  const corners = detectCorners(pixels, width, height);
+  const chosen = spreadCorners(corners, width, height, limit);
+  const count = chosen.length;
+  const x = Int32Array.from(chosen, (k) => corners.x[k]!);
+  const y = Int32Array.from(chosen, (k) => corners.y[k]!);
+  // The descriptor's tests compare smoothed pixels, as ORB does, steered by the intensity-centroid orientation.
+  const descriptors = describeKeypoints(pixels, width, height, x, y, PATTERN);
+  return { count, x: Float32Array.from(x), y: Float32Array.from(y), descriptors };
 }
 
 /** The keypoints of the left–right mirrored image (`width` wide): x flipped, descriptor halves swapped. */

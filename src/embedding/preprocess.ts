@@ -8,8 +8,10 @@
  * screenshot margins) so that a bordered repost still matches its original.
  */
 import sharp, { type Sharp } from 'sharp';
-import { DEFAULT_BORDER_THRESHOLD, findContentBox } from './borders.ts';
+import { DEFAULT_BORDER_THRESHOLD, findContentBox, type Box } from './borders.ts';
 import type { DecodedImage } from './decode.ts';
+import { resizeByShrinks } from './grey-resample.ts';
+import { bandsOf, packedFloats } from './kernels/preprocess.ts';
 
 /** The model's native input side. */
 export const INPUT_SIZE = 224;
@@ -27,6 +29,9 @@ export const DEFAULT_PREPROCESS: PreprocessOptions = { fit: 'fill', trimBorders:
 export const TRIM_THRESHOLD = DEFAULT_BORDER_THRESHOLD;
 
 const IMAGENET_MEAN_COLOUR = { r: 124, g: 116, b: 104 };
+const BYTE_TO_UNIT = 1 / 255;
+/** Each byte's float, as the conversion loop below stores it (the double product rounded to float). */
+const UNIT_OF_BYTE = Float32Array.from({ length: 256 }, (_, value) => value * BYTE_TO_UNIT);
 
 /** Short tag for variant strings, e.g. `fill-trim`, `cover`. */
 export function preprocessTag(options: PreprocessOptions): string {
@@ -35,21 +40,42 @@ export function preprocessTag(options: PreprocessOptions): string {
 
 /** Returns INPUT_SIZE×INPUT_SIZE×3 float32 values in [0, 1], row-major RGB. */
 export async function preprocess(image: DecodedImage, options: PreprocessOptions = DEFAULT_PREPROCESS): Promise<Float32Array> {
-  const pixels = await resizeToInput(image, options);
+  const box = options.trimBorders ? findContentBox(image.rgb, image.width, image.height, TRIM_THRESHOLD) : wholeImage(image);
+  if (options.fit === 'fill') return fillInput(image, box);
+  const pixels = await resizeToInput(image, box, options.fit);
   const out = new Float32Array(pixels.length);
-  const scale = 1 / 255;
-  for (let index = 0; index < pixels.length; index += 1) out[index] = pixels[index]! * scale;
+  for (let index = 0; index < pixels.length; index += 1) out[index] = pixels[index]! * BYTE_TO_UNIT;
   return out;
 }
 
-async function resizeToInput(image: DecodedImage, options: PreprocessOptions): Promise<Uint8Array> {
+function wholeImage(image: DecodedImage): Box {
+  return { left: 0, top: 0, width: image.width, height: image.height };
+}
+
+/**
+ * `fill`: `box` squeezed to the input size, byte for byte what sharp's `extract(box).resize(INPUT_SIZE,
+ * INPUT_SIZE, { fit: 'fill', kernel: 'lanczos3' })` gives (libvips resizes the bands alike, so each is
+ * resized as a grey image), without a sharp pipeline's set-up cost. test/embedding/preprocess.test.ts
+ * compares the two.
+ */
+function fillInput(image: DecodedImage, box: Box): Float32Array {
+  // sharp's ResolveShrink for fill: each axis its own factor, capped at the side.
+  const hshrink = Math.min(box.width / INPUT_SIZE, box.width);
+  const vshrink = Math.min(box.height / INPUT_SIZE, box.height);
+  const resize = (band: Uint8Array): Uint8Array => {
+    const { pixels, width, height } = resizeByShrinks({ pixels: band, width: box.width, height: box.height }, hshrink, vshrink);
+    if (width !== INPUT_SIZE || height !== INPUT_SIZE) throw new Error(`preprocess produced ${width}×${height}, expected ${INPUT_SIZE}×${INPUT_SIZE}`);
+    return pixels;
+  };
+  const [red, green, blue] = bandsOf(image.rgb, image.width, box);
+  return packedFloats([resize(red), resize(green), resize(blue)], UNIT_OF_BYTE);
+}
+
+async function resizeToInput(image: DecodedImage, box: Box, fit: Fit): Promise<Uint8Array> {
   let pipeline = sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } });
-  if (options.trimBorders) {
-    const box = findContentBox(image.rgb, image.width, image.height, TRIM_THRESHOLD);
-    if (box.width !== image.width || box.height !== image.height) pipeline = pipeline.extract(box);
-  }
+  if (box.width !== image.width || box.height !== image.height) pipeline = pipeline.extract(box);
   return toPixels(
-    pipeline.resize(INPUT_SIZE, INPUT_SIZE, { fit: options.fit, position: 'centre', background: IMAGENET_MEAN_COLOUR, kernel: 'lanczos3' }),
+    pipeline.resize(INPUT_SIZE, INPUT_SIZE, { fit, position: 'centre', background: IMAGENET_MEAN_COLOUR, kernel: 'lanczos3' }),
   );
 }
 

@@ -54,8 +54,8 @@ export interface SignatureImage {
 /**
  * The picture inside its uniform borders, in grey. The border scan is findContentBox (well under a
  * millisecond, where sharp's `trim` median-filters the whole image first and costs 25–50 ms); the grey
- * conversion and the resizes are libvips's, repeated in JavaScript (grey.ts, grey-resample.ts) because a
- * sharp call costs more in set-up than these small images cost to compute.
+ * conversion and the resizes are libvips's, repeated in-process (grey.ts, grey-resample.ts and their
+ * WebAssembly kernels) because a sharp call costs more in set-up than these small images cost to compute.
  */
 function trimmedGray(rgb: Uint8Array, width: number, height: number): GreyImage {
   const box = findContentBox(rgb, width, height, BORDER_TRIM_THRESHOLD);
