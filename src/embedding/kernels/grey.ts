@@ -3,7 +3,7 @@
  * from grey.ts's bucket tables).
  * Each call copies the box's rows in and the grey pixels out, so callers hold no kernel memory.
  */
-import { ensureBytes, instantiate } from '../../services/duplicates/kernels/instance.ts';
+import { ensureBytes, instantiate } from '../../webassembly.ts';
 import type { Box } from '../borders.ts';
 import { WASM_BASE64 } from './grey.wasm.ts';
 

@@ -3,7 +3,7 @@
  * WebAssembly kernel in keypoints.wat. Each call copies the image in and its result out, so callers hold no
  * kernel memory.
  */
-import { ensureBytes, instantiate } from '../../services/duplicates/kernels/instance.ts';
+import { ensureBytes, instantiate } from '../../webassembly.ts';
 import { WASM_BASE64 } from './keypoints.wasm.ts';
 
 interface Kernel {

@@ -2,7 +2,7 @@
  * Band handling for preprocess.ts, run by the WebAssembly kernel in preprocess.wat: packed RGB → three grey
  * planes, and three planes → packed RGB floats. Each call copies its input in and its result out.
  */
-import { ensureBytes, instantiate } from '../../services/duplicates/kernels/instance.ts';
+import { ensureBytes, instantiate } from '../../webassembly.ts';
 import type { Box } from '../borders.ts';
 import { WASM_BASE64 } from './preprocess.wasm.ts';
 

@@ -4,7 +4,7 @@
  */
 import { DESCRIPTOR_WORDS, type Keypoints } from '../../../embedding/keypoints.ts';
 import { WASM_BASE64 } from './descriptor-match.wasm.ts';
-import { ensureBytes, instantiate } from './instance.ts';
+import { ensureBytes, instantiate } from '../../../webassembly.ts';
 
 /** Per keypoint of one side: the smallest distance to the other side, the second smallest, and where the smallest is (−1: none). */
 export interface BestMatches {

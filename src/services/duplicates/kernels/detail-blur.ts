@@ -1,6 +1,6 @@
 /** The detail check's blur, run by the WebAssembly kernel in detail-blur.wat (same f32 values as JavaScript). */
 import { WASM_BASE64 } from './detail-blur.wasm.ts';
-import { ensureBytes, instantiate } from './instance.ts';
+import { ensureBytes, instantiate } from '../../../webassembly.ts';
 
 interface Kernel {
   memory: WebAssembly.Memory;

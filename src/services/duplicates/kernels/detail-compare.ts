@@ -4,7 +4,7 @@
  * and one pair at several transforms.
  */
 import { WASM_BASE64 } from './detail-compare.wasm.ts';
-import { ensureBytes, instantiate } from './instance.ts';
+import { ensureBytes, instantiate } from '../../../webassembly.ts';
 
 interface Kernel {
   memory: WebAssembly.Memory;

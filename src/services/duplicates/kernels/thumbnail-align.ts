@@ -5,7 +5,7 @@
  */
 import type { GrayImage } from '../gray.ts';
 import { WASM_BASE64 } from './thumbnail-align.wasm.ts';
-import { ensureBytes, instantiate } from './instance.ts';
+import { ensureBytes, instantiate } from '../../../webassembly.ts';
 
 interface Kernel {
   memory: WebAssembly.Memory;

@@ -1,4 +1,4 @@
-/** Loading a compiled kernel and sizing its memory, shared by the kernels' wrappers. */
+/** Loading a compiled kernel and sizing its memory, shared by the kernel wrappers of src/embedding and src/services. */
 
 const PAGE_BYTES = 65_536;
 
