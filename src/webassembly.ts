@@ -15,3 +15,14 @@ export function ensureBytes(memory: WebAssembly.Memory, bytes: number): void {
   const missing = bytes - memory.buffer.byteLength;
   if (missing > 0) memory.grow(Math.ceil(missing / PAGE_BYTES));
 }
+
+/** `offset` rounded up to a multiple of 16 bytes: where a region a kernel reads 16 bytes at a time may start. */
+export function align16(offset: number): number {
+  return Math.ceil(offset / 16) * 16;
+}
+
+/** Grows `memory` to `bytes` and copies `bytesAtStart` to offset 0 (a kernel's input image). */
+export function loadAtStart(memory: WebAssembly.Memory, bytesAtStart: Uint8Array, bytes: number): void {
+  ensureBytes(memory, bytes);
+  new Uint8Array(memory.buffer).set(bytesAtStart, 0);
+}

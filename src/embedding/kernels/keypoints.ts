@@ -3,7 +3,7 @@
  * WebAssembly kernel in keypoints.wat. Each call copies the image in and its result out, so callers hold no
  * kernel memory.
  */
-import { ensureBytes, instantiate } from '../../webassembly.ts';
+import { align16, instantiate, loadAtStart } from '../../webassembly.ts';
 import { WASM_BASE64 } from './keypoints.wasm.ts';
 
 interface Kernel {
@@ -34,23 +34,21 @@ export interface CornerScores {
 
 /** The kernels step 16 pixels at a time and may read and write up to that many past an image's end. */
 const SLACK = 64;
-const align = (offset: number): number => Math.ceil(offset / 16) * 16;
 
 let kernel: Kernel | undefined;
 
 /** The kernel, its memory grown to `bytes`, with the image copied to offset 0. */
 function withImage(pixels: Uint8Array, bytes: number): Kernel {
   kernel ??= instantiate<Kernel>(WASM_BASE64);
-  ensureBytes(kernel.memory, bytes);
-  new Uint8Array(kernel.memory.buffer).set(pixels, 0);
+  loadAtStart(kernel.memory, pixels, bytes);
   return kernel;
 }
 
 /** FAST-9 scores of the pixels at least `margin` from every edge, 3×3 maxima only (see keypoints.wat). */
 export function cornerScores(pixels: Uint8Array, width: number, height: number, margin: number): CornerScores {
   const count = width * height;
-  const scoresAt = align(count + SLACK);
-  const listAt = align(scoresAt + 2 * count + SLACK);
+  const scoresAt = align16(count + SLACK);
+  const listAt = align16(scoresAt + 2 * count + SLACK);
   const { memory, corners } = withImage(pixels, listAt + 4 * count);
   const found = corners(0, width, height, margin, scoresAt, listAt);
   const index = new Int32Array(memory.buffer, listAt, found).slice();
@@ -66,14 +64,14 @@ export function cornerScores(pixels: Uint8Array, width: number, height: number, 
 export function describeKeypoints(pixels: Uint8Array, width: number, height: number, x: Int32Array, y: Int32Array, pattern: DescriptorPattern): Uint32Array {
   const count = x.length;
   const pixelCount = width * height;
-  const horizontalAt = align(pixelCount + SLACK);
-  const smoothAt = align(horizontalAt + 2 * pixelCount + SLACK);
-  const pointsAt = align(smoothAt + pixelCount + SLACK);
+  const horizontalAt = align16(pixelCount + SLACK);
+  const smoothAt = align16(horizontalAt + 2 * pixelCount + SLACK);
+  const pointsAt = align16(smoothAt + pixelCount + SLACK);
   const momentsAt = pointsAt + 8 * count;
-  const trigAt = align(momentsAt + 8 * count);
+  const trigAt = align16(momentsAt + 8 * count);
   const pairsAt = trigAt + 16 * count;
   const spansAt = pairsAt + pattern.pairs.length * 8;
-  const outAt = align(spansAt + pattern.spans.length * 4);
+  const outAt = align16(spansAt + pattern.spans.length * 4);
   const { memory, blur, moments, describe } = withImage(pixels, outAt + DESCRIPTOR_WORDS * 4 * count);
   blur(0, width, height, horizontalAt, smoothAt);
   const points = new Int32Array(memory.buffer, pointsAt, 2 * count);
@@ -98,8 +96,8 @@ export function describeKeypoints(pixels: Uint8Array, width: number, height: num
 /** The 5×5 box mean of the image, edge pixels repeated, rounded to the nearest level; `width` ≥ 4. */
 export function boxBlur5(pixels: Uint8Array, width: number, height: number): Uint8Array {
   const count = width * height;
-  const horizontalAt = align(count + SLACK);
-  const smoothAt = align(horizontalAt + 2 * count + SLACK);
+  const horizontalAt = align16(count + SLACK);
+  const smoothAt = align16(horizontalAt + 2 * count + SLACK);
   const { memory, blur } = withImage(pixels, smoothAt + count + SLACK);
   blur(0, width, height, horizontalAt, smoothAt);
   return new Uint8Array(memory.buffer, smoothAt, count).slice();

@@ -2,7 +2,7 @@
  * Band handling for preprocess.ts, run by the WebAssembly kernel in preprocess.wat: packed RGB → three grey
  * planes, and three planes → packed RGB floats. Each call copies its input in and its result out.
  */
-import { ensureBytes, instantiate } from '../../webassembly.ts';
+import { align16, ensureBytes, instantiate } from '../../webassembly.ts';
 import type { Box } from '../borders.ts';
 import { WASM_BASE64 } from './preprocess.wasm.ts';
 
@@ -14,7 +14,6 @@ interface Kernel {
 
 export type Planes = [Uint8Array, Uint8Array, Uint8Array];
 
-const align = (offset: number): number => Math.ceil(offset / 16) * 16;
 
 let kernel: Kernel | undefined;
 
@@ -28,7 +27,7 @@ function grown(bytes: number): Kernel {
 export function bandsOf(rgb: Uint8Array, width: number, box: Box): Planes {
   const rows = rgb.subarray(box.top * width * 3, (box.top + box.height) * width * 3);
   const count = box.width * box.height;
-  const planesAt = align(rows.length);
+  const planesAt = align16(rows.length);
   const { memory, bands } = grown(planesAt + 3 * count);
   new Uint8Array(memory.buffer).set(rows, 0);
   bands(0, width, box.left, 0, box.width, box.height, planesAt);
@@ -39,7 +38,7 @@ export function bandsOf(rgb: Uint8Array, width: number, box: Box): Planes {
 /** Three planes of equal size → packed RGB floats, byte v becoming `unit[v]` (256 entries). */
 export function packedFloats(planes: Planes, unit: Float32Array): Float32Array {
   const count = planes[0].length;
-  const unitAt = align(3 * count);
+  const unitAt = align16(3 * count);
   const outAt = unitAt + unit.length * 4;
   const { memory, toUnit } = grown(outAt + 3 * count * 4);
   const bytes = new Uint8Array(memory.buffer);

@@ -3,7 +3,7 @@
  * chooses every source row, column and weight; the kernel multiplies, adds and rounds. Each call copies the
  * image in and its result out, so callers hold no kernel memory.
  */
-import { ensureBytes, instantiate } from '../../webassembly.ts';
+import { align16, instantiate, loadAtStart } from '../../webassembly.ts';
 import { WASM_BASE64 } from './resample.wasm.ts';
 
 interface Kernel {
@@ -29,15 +29,13 @@ const SLACK = 64;
 /** Bytes per group of four enlarged columns: window offset, 16 byte indices, 16 i16 weights. */
 const GROUP_BYTES = 64;
 const COLUMNS_PER_GROUP = 4;
-const align = (offset: number): number => Math.ceil(offset / 16) * 16;
 
 let kernel: Kernel | undefined;
 
 /** The kernel, its memory grown to `bytes`, with the image copied to offset 0. */
 function withImage(pixels: Uint8Array, bytes: number): Kernel {
   kernel ??= instantiate<Kernel>(WASM_BASE64);
-  ensureBytes(kernel.memory, bytes);
-  new Uint8Array(kernel.memory.buffer).set(pixels, 0);
+  loadAtStart(kernel.memory, pixels, bytes);
   return kernel;
 }
 
@@ -47,7 +45,7 @@ function withImage(pixels: Uint8Array, bytes: number): Kernel {
  */
 export function meanOfRows(pixels: Uint8Array, width: number, height: number, factor: number, amend: number, multiplier: number): Uint8Array {
   const outHeight = Math.ceil(height / factor);
-  const outAt = align(pixels.length + SLACK);
+  const outAt = align16(pixels.length + SLACK);
   const { memory, shrinkRows } = withImage(pixels, outAt + width * outHeight + SLACK);
   shrinkRows(0, width, height, factor, outHeight, amend, multiplier, outAt);
   return new Uint8Array(memory.buffer, outAt, width * outHeight).slice();
@@ -55,8 +53,8 @@ export function meanOfRows(pixels: Uint8Array, width: number, height: number, fa
 
 /** Output row y: Σ weight · source row over `taps` for y, (sum + 2048) >> 12 clamped to a byte. */
 export function convolveRows(pixels: Uint8Array, width: number, taps: Taps, outHeight: number): Uint8Array {
-  const tapsAt = align(pixels.length + SLACK);
-  const outAt = align(tapsAt + outHeight * taps.points * 8);
+  const tapsAt = align16(pixels.length + SLACK);
+  const outAt = align16(tapsAt + outHeight * taps.points * 8);
   const { memory, reduceRows } = withImage(pixels, outAt + width * outHeight + SLACK);
   const table = new Int32Array(memory.buffer, tapsAt, outHeight * taps.points * 2);
   for (let tap = 0; tap < outHeight * taps.points; tap += 1) {
@@ -76,8 +74,8 @@ const WINDOW_WEIGHTS = 32;
  * byte. A column's taps must lie within MAX_COLUMN_TAPS consecutive source columns.
  */
 export function convolveColumns(pixels: Uint8Array, width: number, height: number, taps: Taps, outWidth: number): Uint8Array {
-  const startsAt = align(pixels.length + SLACK);
-  const weightsAt = align(startsAt + outWidth * 4);
+  const startsAt = align16(pixels.length + SLACK);
+  const weightsAt = align16(startsAt + outWidth * 4);
   const outAt = weightsAt + outWidth * WINDOW_WEIGHTS * 2;
   const { memory, reduceColumns } = withImage(pixels, outAt + outWidth * height + SLACK);
   const starts = new Int32Array(memory.buffer, startsAt, outWidth);
@@ -110,10 +108,10 @@ export function enlargeBicubic(pixels: Uint8Array, width: number, height: number
   const outHeight = rows.index.length / COLUMNS_PER_GROUP;
   const groupCount = Math.ceil(outWidth / COLUMNS_PER_GROUP);
   const rowBytes = groupCount * COLUMNS_PER_GROUP * 4;
-  const groupsAt = align(pixels.length + SLACK);
+  const groupsAt = align16(pixels.length + SLACK);
   const rowTapsAt = groupsAt + groupCount * GROUP_BYTES;
-  const sumsAt = align(rowTapsAt + outHeight * 32);
-  const outAt = align(sumsAt + height * rowBytes + SLACK);
+  const sumsAt = align16(rowTapsAt + outHeight * 32);
+  const outAt = align16(sumsAt + height * rowBytes + SLACK);
   const { memory, enlargeRows, enlargeColumns } = withImage(pixels, outAt + outWidth * outHeight + SLACK);
   const bytes = new Uint8Array(memory.buffer);
   const words = new Int32Array(memory.buffer);

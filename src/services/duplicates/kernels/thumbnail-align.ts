@@ -5,7 +5,7 @@
  */
 import type { GrayImage } from '../gray.ts';
 import { WASM_BASE64 } from './thumbnail-align.wasm.ts';
-import { ensureBytes, instantiate } from '../../../webassembly.ts';
+import { align16, ensureBytes, instantiate } from '../../../webassembly.ts';
 
 interface Kernel {
   memory: WebAssembly.Memory;
@@ -25,7 +25,6 @@ let correlateLoaded: { query: GrayImage; candidate: GrayImage; candidateAt: numb
 
 const SUMS_AT = 0;
 const IMAGES_AT = 64;
-const align = (offset: number): number => Math.ceil(offset / 16) * 16;
 
 /** The grid buffers of one coarse search, as views on the kernel's memory (valid until the next kernel call). */
 export interface ShiftGrid {
@@ -51,10 +50,10 @@ export function shiftGrid(queries: readonly [GrayImage, GrayImage], gridWidth: n
   const cells = gridWidth * gridHeight;
   const shifts = shiftsX * shiftsY;
   const queriesAt = IMAGES_AT;
-  const warpedAt = align(queriesAt + width * height * 16);
-  const maskAt = align(warpedAt + cells * 4);
-  const flagsAt = align(maskAt + cells * 4);
-  const outAt = align(flagsAt + shifts);
+  const warpedAt = align16(queriesAt + width * height * 16);
+  const maskAt = align16(warpedAt + cells * 4);
+  const flagsAt = align16(maskAt + cells * 4);
+  const outAt = align16(flagsAt + shifts);
   ensureBytes(kernel.memory, outAt + shifts * 48);
   correlateLoaded = undefined;
   const interleaved = new Float64Array(kernel.memory.buffer, queriesAt, width * height * 2);
@@ -88,7 +87,7 @@ export interface CorrelationSums {
 
 function loadPair(k: Kernel, query: GrayImage, candidate: GrayImage): number {
   if (correlateLoaded?.query === query && correlateLoaded.candidate === candidate) return correlateLoaded.candidateAt;
-  const candidateAt = align(IMAGES_AT + query.data.length * 4);
+  const candidateAt = align16(IMAGES_AT + query.data.length * 4);
   // Past the candidate: the zeros JavaScript reads where an index runs off the image.
   const padding = candidate.width + 2;
   ensureBytes(k.memory, candidateAt + (candidate.data.length + padding) * 4);
