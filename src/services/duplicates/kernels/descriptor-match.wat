@@ -14,6 +14,8 @@
     (local $best i32) (local $second i32) (local $bestAt i32)
     (local $columnSecond i32) (local $columnAt i32) (local $previous i32)
     (local $q0 v128) (local $q1 v128) (local $sums v128)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128) (local $pairs01 v128) (local $pairs23 v128)
+    (local $quad v128) (local $lessThan v128) (local $columnBest v128) (local $columnSecondBest v128)
     (local.set $columnSecond (i32.add (local.get $columns) (i32.shl (local.get $m) (i32.const 2))))
     (local.set $columnAt (i32.add (local.get $columns) (i32.shl (local.get $m) (i32.const 3))))
     ;; Columns start with no match: distances are at most 256, so 1e9 is "none yet".
@@ -39,6 +41,97 @@
         (local.set $bestAt (i32.const -1))
         (local.set $at (local.get $candidate))
         (local.set $j (i32.const 0))
+        ;; Four candidates at a time: their four distances in one i32x4 (per-candidate partial sums added
+        ;; across lanes by two rounds of shuffles). Column bests update lane by lane with the scalar loop's
+        ;; rule; the row's best only needs the scalar rule when one of the four beats its second best.
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $m)))
+            (local.set $d0 (i32x4.extadd_pairwise_i16x8_u
+                (i16x8.extadd_pairwise_i8x16_u
+                  (i8x16.add
+                    (i8x16.popcnt (v128.xor (local.get $q0) (v128.load offset=0 (local.get $at))))
+                    (i8x16.popcnt (v128.xor (local.get $q1) (v128.load offset=16 (local.get $at))))))))
+            (local.set $d1 (i32x4.extadd_pairwise_i16x8_u
+                (i16x8.extadd_pairwise_i8x16_u
+                  (i8x16.add
+                    (i8x16.popcnt (v128.xor (local.get $q0) (v128.load offset=32 (local.get $at))))
+                    (i8x16.popcnt (v128.xor (local.get $q1) (v128.load offset=48 (local.get $at))))))))
+            (local.set $d2 (i32x4.extadd_pairwise_i16x8_u
+                (i16x8.extadd_pairwise_i8x16_u
+                  (i8x16.add
+                    (i8x16.popcnt (v128.xor (local.get $q0) (v128.load offset=64 (local.get $at))))
+                    (i8x16.popcnt (v128.xor (local.get $q1) (v128.load offset=80 (local.get $at))))))))
+            (local.set $d3 (i32x4.extadd_pairwise_i16x8_u
+                (i16x8.extadd_pairwise_i8x16_u
+                  (i8x16.add
+                    (i8x16.popcnt (v128.xor (local.get $q0) (v128.load offset=96 (local.get $at))))
+                    (i8x16.popcnt (v128.xor (local.get $q1) (v128.load offset=112 (local.get $at))))))))
+            (local.set $pairs01
+              (i32x4.add
+                (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $d0) (local.get $d1))
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $d0) (local.get $d1))))
+            (local.set $pairs23
+              (i32x4.add
+                (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $d2) (local.get $d3))
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $d2) (local.get $d3))))
+            (local.set $quad
+              (i32x4.add
+                (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $pairs01) (local.get $pairs23))
+                (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $pairs01) (local.get $pairs23))))
+            (if (v128.any_true (i32x4.lt_u (local.get $quad) (i32x4.splat (local.get $second))))
+              (then
+                (local.set $distance (i32x4.extract_lane 0 (local.get $quad)))
+                (if (i32.lt_u (local.get $distance) (local.get $best))
+                  (then
+                    (local.set $second (local.get $best))
+                    (local.set $best (local.get $distance))
+                    (local.set $bestAt (i32.add (local.get $j) (i32.const 0))))
+                  (else
+                    (if (i32.lt_u (local.get $distance) (local.get $second))
+                      (then (local.set $second (local.get $distance))))))
+                (local.set $distance (i32x4.extract_lane 1 (local.get $quad)))
+                (if (i32.lt_u (local.get $distance) (local.get $best))
+                  (then
+                    (local.set $second (local.get $best))
+                    (local.set $best (local.get $distance))
+                    (local.set $bestAt (i32.add (local.get $j) (i32.const 1))))
+                  (else
+                    (if (i32.lt_u (local.get $distance) (local.get $second))
+                      (then (local.set $second (local.get $distance))))))
+                (local.set $distance (i32x4.extract_lane 2 (local.get $quad)))
+                (if (i32.lt_u (local.get $distance) (local.get $best))
+                  (then
+                    (local.set $second (local.get $best))
+                    (local.set $best (local.get $distance))
+                    (local.set $bestAt (i32.add (local.get $j) (i32.const 2))))
+                  (else
+                    (if (i32.lt_u (local.get $distance) (local.get $second))
+                      (then (local.set $second (local.get $distance))))))
+                (local.set $distance (i32x4.extract_lane 3 (local.get $quad)))
+                (if (i32.lt_u (local.get $distance) (local.get $best))
+                  (then
+                    (local.set $second (local.get $best))
+                    (local.set $best (local.get $distance))
+                    (local.set $bestAt (i32.add (local.get $j) (i32.const 3))))
+                  (else
+                    (if (i32.lt_u (local.get $distance) (local.get $second))
+                      (then (local.set $second (local.get $distance))))))))
+            (local.set $offset (i32.shl (local.get $j) (i32.const 2)))
+            (local.set $columnBest (v128.load (i32.add (local.get $columns) (local.get $offset))))
+            (local.set $columnSecondBest (v128.load (i32.add (local.get $columnSecond) (local.get $offset))))
+            (local.set $lessThan (i32x4.lt_u (local.get $quad) (local.get $columnBest)))
+            (v128.store (i32.add (local.get $columnSecond) (local.get $offset))
+              (v128.bitselect (local.get $columnBest) (i32x4.min_u (local.get $columnSecondBest) (local.get $quad)) (local.get $lessThan)))
+            (v128.store (i32.add (local.get $columns) (local.get $offset)) (i32x4.min_u (local.get $columnBest) (local.get $quad)))
+            (v128.store (i32.add (local.get $columnAt) (local.get $offset))
+              (v128.bitselect
+                (i32x4.splat (local.get $i))
+                (v128.load (i32.add (local.get $columnAt) (local.get $offset)))
+                (local.get $lessThan)))
+            (local.set $at (i32.add (local.get $at) (i32.const 128)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $quads)))
         (block $columnsDone
           (loop $column
             (br_if $columnsDone (i32.ge_u (local.get $j) (local.get $m)))
