@@ -15,13 +15,13 @@ interface Kernel {
   ) => void;
   correlate: (
     query: number, width: number, height: number, candidate: number, candidateWidth: number, candidateHeight: number,
-    cos: number, sin: number, shiftX: number, shiftY: number, sums: number,
+    cos: number, sin: number, shiftX: number, shiftY: number, sums: number, row: number,
   ) => void;
 }
 
 let kernel: Kernel | undefined;
 /** The pair the last correlate call loaded (a coarse search overwrites that memory). */
-let correlateLoaded: { query: GrayImage; candidate: GrayImage; candidateAt: number } | undefined;
+let correlateLoaded: { query: GrayImage; candidate: GrayImage; candidateAt: number; rowAt: number } | undefined;
 
 const SUMS_AT = 0;
 const IMAGES_AT = 64;
@@ -85,18 +85,21 @@ export interface CorrelationSums {
   sumQC: number;
 }
 
-function loadPair(k: Kernel, query: GrayImage, candidate: GrayImage): number {
-  if (correlateLoaded?.query === query && correlateLoaded.candidate === candidate) return correlateLoaded.candidateAt;
+/** Loads the pair (unless it is loaded already); returns where the candidate and the kernel's row buffer are. */
+function loadPair(k: Kernel, query: GrayImage, candidate: GrayImage): { candidateAt: number; rowAt: number } {
+  if (correlateLoaded?.query === query && correlateLoaded.candidate === candidate) return correlateLoaded;
   const candidateAt = align16(IMAGES_AT + query.data.length * 4);
   // Past the candidate: the zeros JavaScript reads where an index runs off the image.
   const padding = candidate.width + 2;
-  ensureBytes(k.memory, candidateAt + (candidate.data.length + padding) * 4);
+  const rowAt = align16(candidateAt + (candidate.data.length + padding) * 4);
+  // The row buffer: a sample and a mask (f64 each) per query pixel, two spare.
+  ensureBytes(k.memory, rowAt + (query.width + 2) * 16);
   new Float32Array(k.memory.buffer, IMAGES_AT, query.data.length).set(query.data);
   const target = new Float32Array(k.memory.buffer, candidateAt, candidate.data.length + padding);
   target.set(candidate.data);
   target.fill(0, candidate.data.length);
-  correlateLoaded = { query, candidate, candidateAt };
-  return candidateAt;
+  correlateLoaded = { query, candidate, candidateAt, rowAt };
+  return correlateLoaded;
 }
 
 /**
@@ -106,8 +109,8 @@ function loadPair(k: Kernel, query: GrayImage, candidate: GrayImage): number {
  */
 export function correlationSums(query: GrayImage, candidate: GrayImage, cos: number, sin: number, shiftX: number, shiftY: number): CorrelationSums {
   kernel ??= instantiate<Kernel>(WASM_BASE64);
-  const candidateAt = loadPair(kernel, query, candidate);
-  kernel.correlate(IMAGES_AT, query.width, query.height, candidateAt, candidate.width, candidate.height, cos, sin, shiftX, shiftY, SUMS_AT);
+  const { candidateAt, rowAt } = loadPair(kernel, query, candidate);
+  kernel.correlate(IMAGES_AT, query.width, query.height, candidateAt, candidate.width, candidate.height, cos, sin, shiftX, shiftY, SUMS_AT, rowAt);
   const sums = new Float64Array(kernel.memory.buffer, SUMS_AT, 6);
   return { n: sums[0] as number, sumQ: sums[1] as number, sumC: sums[2] as number, sumQQ: sums[3] as number, sumCC: sums[4] as number, sumQC: sums[5] as number };
 }

@@ -10,7 +10,8 @@
 ;;
 ;; correlate: sums for the normalised correlation of a query image with a candidate sampled bilinearly
 ;; through a rotation-scale-shift, over the query pixels that land inside the candidate. Writes n, Σq, Σc,
-;; Σq², Σc², Σqc as six f64. Reads up to width + 2 floats past the candidate's end (one-pixel-wide or
+;; Σq², Σc², Σqc as six f64. Each row is sampled two pixels at a time into the buffer at $row, then summed
+;; in pixel order, so the sums are those of the scalar loop. Reads up to width + 2 floats past the candidate's end (one-pixel-wide or
 ;; one-pixel-high images): the caller keeps them zero, as JavaScript reads undefined there as 0.
 (module
   (memory (export "memory") 1)
@@ -75,63 +76,96 @@
   (func (export "correlate")
     (param $query i32) (param $width i32) (param $height i32)
     (param $candidate i32) (param $candidateWidth i32) (param $candidateHeight i32)
-    (param $cos f64) (param $sin f64) (param $shiftX f64) (param $shiftY f64) (param $sums i32)
-    (local $x i32) (local $y i32) (local $x0 i32) (local $y0 i32) (local $at i32)
-    (local $queryCenterX f64) (local $queryCenterY f64) (local $candidateCenterX f64) (local $candidateCenterY f64)
-    (local $maxX f64) (local $maxY f64) (local $lastX0 f64) (local $lastY0 f64)
-    (local $u f64) (local $v f64) (local $cx f64) (local $cy f64) (local $fx f64) (local $fy f64)
-    (local $top f64) (local $bottom f64) (local $c f64) (local $q f64) (local $floorX f64) (local $floorY f64)
+    (param $cos f64) (param $sin f64) (param $shiftX f64) (param $shiftY f64) (param $sums i32) (param $row i32)
+    (local $x i32) (local $y i32) (local $corner v128) (local $atA i32) (local $atB i32) (local $stride i32) (local $masks i32)
+    (local $cosine v128) (local $sine v128) (local $shiftXs v128)
+    (local $queryCenterX v128) (local $queryCenterY f64) (local $candidateCenterX v128) (local $candidateCenterY v128)
+    (local $maxX v128) (local $maxY v128) (local $lastX0 v128) (local $lastY0 v128) (local $zero v128) (local $one v128)
+    (local $columns v128) (local $u v128) (local $v v128) (local $cx v128) (local $cy v128) (local $floorX v128) (local $floorY v128)
+    (local $fx v128) (local $fy v128) (local $a v128) (local $b v128) (local $top v128) (local $bottom v128)
+    (local $c f64) (local $q f64)
     (local $n f64) (local $sumQ f64) (local $sumC f64) (local $sumQQ f64) (local $sumCC f64) (local $sumQC f64)
-    (local.set $queryCenterX (f64.div (f64.convert_i32_s (i32.sub (local.get $width) (i32.const 1))) (f64.const 2)))
+    (local.set $zero (f64x2.splat (f64.const 0)))
+    (local.set $one (f64x2.splat (f64.const 1)))
+    (local.set $cosine (f64x2.splat (local.get $cos)))
+    (local.set $sine (f64x2.splat (local.get $sin)))
+    (local.set $shiftXs (f64x2.splat (local.get $shiftX)))
+    (local.set $queryCenterX (f64x2.splat (f64.div (f64.convert_i32_s (i32.sub (local.get $width) (i32.const 1))) (f64.const 2))))
     (local.set $queryCenterY (f64.div (f64.convert_i32_s (i32.sub (local.get $height) (i32.const 1))) (f64.const 2)))
-    (local.set $candidateCenterX (f64.div (f64.convert_i32_s (i32.sub (local.get $candidateWidth) (i32.const 1))) (f64.const 2)))
-    (local.set $candidateCenterY (f64.div (f64.convert_i32_s (i32.sub (local.get $candidateHeight) (i32.const 1))) (f64.const 2)))
-    (local.set $maxX (f64.convert_i32_s (i32.sub (local.get $candidateWidth) (i32.const 1))))
-    (local.set $maxY (f64.convert_i32_s (i32.sub (local.get $candidateHeight) (i32.const 1))))
+    (local.set $candidateCenterX (f64x2.splat (f64.div (f64.convert_i32_s (i32.sub (local.get $candidateWidth) (i32.const 1))) (f64.const 2))))
+    (local.set $candidateCenterY (f64x2.splat (f64.div (f64.convert_i32_s (i32.sub (local.get $candidateHeight) (i32.const 1))) (f64.const 2))))
+    (local.set $maxX (f64x2.splat (f64.convert_i32_s (i32.sub (local.get $candidateWidth) (i32.const 1)))))
+    (local.set $maxY (f64x2.splat (f64.convert_i32_s (i32.sub (local.get $candidateHeight) (i32.const 1)))))
     ;; Math.max(0, size − 2): the last top-left corner of a 2×2 bilinear footprint.
-    (local.set $lastX0 (f64.max (f64.const 0) (f64.convert_i32_s (i32.sub (local.get $candidateWidth) (i32.const 2)))))
-    (local.set $lastY0 (f64.max (f64.const 0) (f64.convert_i32_s (i32.sub (local.get $candidateHeight) (i32.const 2)))))
+    (local.set $lastX0 (f64x2.splat (f64.max (f64.const 0) (f64.convert_i32_s (i32.sub (local.get $candidateWidth) (i32.const 2))))))
+    (local.set $lastY0 (f64x2.splat (f64.max (f64.const 0) (f64.convert_i32_s (i32.sub (local.get $candidateHeight) (i32.const 2))))))
+    (local.set $columns (f64x2.splat (f64.convert_i32_s (local.get $candidateWidth))))
+    (local.set $stride (i32.shl (local.get $candidateWidth) (i32.const 2)))
+    ;; Per row: the sampled values at $row (f64, one per query pixel, two spare) and their inside masks after them.
+    (local.set $masks (i32.add (local.get $row) (i32.shl (i32.add (local.get $width) (i32.const 2)) (i32.const 3))))
     (local.set $y (i32.const 0))
     (block $rowsDone
-      (loop $row
+      (loop $rowLoop
         (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $height)))
-        (local.set $v (f64.sub (f64.add (f64.convert_i32_s (local.get $y)) (local.get $shiftY)) (local.get $queryCenterY)))
+        (local.set $v
+          (f64x2.splat (f64.sub (f64.add (f64.convert_i32_s (local.get $y)) (local.get $shiftY)) (local.get $queryCenterY))))
+        ;; Pass 1, two pixels at a time: where each lands, whether inside, and its bilinear sample. A lane
+        ;; outside the candidate reads a clamped, valid address and is masked out in pass 2.
+        (local.set $x (i32.const 0))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_u (local.get $x) (local.get $width)))
+            (local.set $u
+              (f64x2.sub
+                (f64x2.add
+                  (f64x2.replace_lane 1 (f64x2.splat (f64.convert_i32_s (local.get $x))) (f64.convert_i32_s (i32.add (local.get $x) (i32.const 1))))
+                  (local.get $shiftXs))
+                (local.get $queryCenterX)))
+            (local.set $cx (f64x2.add (f64x2.sub (f64x2.mul (local.get $cosine) (local.get $u)) (f64x2.mul (local.get $sine) (local.get $v))) (local.get $candidateCenterX)))
+            (local.set $cy (f64x2.add (f64x2.add (f64x2.mul (local.get $sine) (local.get $u)) (f64x2.mul (local.get $cosine) (local.get $v))) (local.get $candidateCenterY)))
+            (v128.store (i32.add (local.get $masks) (i32.shl (local.get $x) (i32.const 3)))
+              (v128.not
+                (v128.or
+                  (v128.or (f64x2.lt (local.get $cx) (local.get $zero)) (f64x2.lt (local.get $cy) (local.get $zero)))
+                  (v128.or (f64x2.gt (local.get $cx) (local.get $maxX)) (f64x2.gt (local.get $cy) (local.get $maxY))))))
+            ;; Math.min of the floor and the last corner, as a select (no NaN can occur here).
+            (local.set $floorX (f64x2.floor (local.get $cx)))
+            (local.set $floorX (v128.bitselect (local.get $floorX) (local.get $lastX0) (f64x2.le (local.get $floorX) (local.get $lastX0))))
+            (local.set $floorY (f64x2.floor (local.get $cy)))
+            (local.set $floorY (v128.bitselect (local.get $floorY) (local.get $lastY0) (f64x2.le (local.get $floorY) (local.get $lastY0))))
+            (local.set $fx (f64x2.sub (local.get $cx) (local.get $floorX)))
+            (local.set $fy (f64x2.sub (local.get $cy) (local.get $floorY)))
+            (local.set $corner
+              (i32x4.trunc_sat_f64x2_s_zero
+                (f64x2.add
+                  (f64x2.mul (f64x2.max (local.get $floorY) (local.get $zero)) (local.get $columns))
+                  (f64x2.max (local.get $floorX) (local.get $zero)))))
+            (local.set $atA (i32.add (local.get $candidate) (i32.shl (i32x4.extract_lane 0 (local.get $corner)) (i32.const 2))))
+            (local.set $atB (i32.add (local.get $candidate) (i32.shl (i32x4.extract_lane 1 (local.get $corner)) (i32.const 2))))
+            (local.set $a
+              (f64x2.replace_lane 1 (f64x2.splat (f64.promote_f32 (f32.load (local.get $atA)))) (f64.promote_f32 (f32.load (local.get $atB)))))
+            (local.set $b
+              (f64x2.replace_lane 1 (f64x2.splat (f64.promote_f32 (f32.load offset=4 (local.get $atA)))) (f64.promote_f32 (f32.load offset=4 (local.get $atB)))))
+            (local.set $top (f64x2.add (f64x2.mul (local.get $a) (f64x2.sub (local.get $one) (local.get $fx))) (f64x2.mul (local.get $b) (local.get $fx))))
+            (local.set $atA (i32.add (local.get $atA) (local.get $stride)))
+            (local.set $atB (i32.add (local.get $atB) (local.get $stride)))
+            (local.set $a
+              (f64x2.replace_lane 1 (f64x2.splat (f64.promote_f32 (f32.load (local.get $atA)))) (f64.promote_f32 (f32.load (local.get $atB)))))
+            (local.set $b
+              (f64x2.replace_lane 1 (f64x2.splat (f64.promote_f32 (f32.load offset=4 (local.get $atA)))) (f64.promote_f32 (f32.load offset=4 (local.get $atB)))))
+            (local.set $bottom (f64x2.add (f64x2.mul (local.get $a) (f64x2.sub (local.get $one) (local.get $fx))) (f64x2.mul (local.get $b) (local.get $fx))))
+            (v128.store (i32.add (local.get $row) (i32.shl (local.get $x) (i32.const 3)))
+              (f64x2.add (f64x2.mul (local.get $top) (f64x2.sub (local.get $one) (local.get $fy))) (f64x2.mul (local.get $bottom) (local.get $fy))))
+            (local.set $x (i32.add (local.get $x) (i32.const 2)))
+            (br $pairs)))
+        ;; Pass 2, in pixel order: the sums, exactly as one scalar loop adds them.
         (local.set $x (i32.const 0))
         (block $pixelsDone
           (loop $pixel
             (br_if $pixelsDone (i32.ge_u (local.get $x) (local.get $width)))
-            (local.set $u (f64.sub (f64.add (f64.convert_i32_s (local.get $x)) (local.get $shiftX)) (local.get $queryCenterX)))
-            (local.set $cx (f64.add (f64.sub (f64.mul (local.get $cos) (local.get $u)) (f64.mul (local.get $sin) (local.get $v))) (local.get $candidateCenterX)))
-            (local.set $cy (f64.add (f64.add (f64.mul (local.get $sin) (local.get $u)) (f64.mul (local.get $cos) (local.get $v))) (local.get $candidateCenterY)))
-            (if (i32.eqz
-                  (i32.or
-                    (i32.or (f64.lt (local.get $cx) (f64.const 0)) (f64.lt (local.get $cy) (f64.const 0)))
-                    (i32.or (f64.gt (local.get $cx) (local.get $maxX)) (f64.gt (local.get $cy) (local.get $maxY)))))
+            (if (i64.ne (i64.load (i32.add (local.get $masks) (i32.shl (local.get $x) (i32.const 3)))) (i64.const 0))
               (then
-                ;; Math.min of the floor and the last corner, as a select: wasm's f64.min also orders NaNs,
-                ;; which cannot occur here, and costs several instructions more.
-                (local.set $floorX (f64.floor (local.get $cx)))
-                (local.set $floorX (select (local.get $floorX) (local.get $lastX0) (f64.le (local.get $floorX) (local.get $lastX0))))
-                (local.set $floorY (f64.floor (local.get $cy)))
-                (local.set $floorY (select (local.get $floorY) (local.get $lastY0) (f64.le (local.get $floorY) (local.get $lastY0))))
-                (local.set $fx (f64.sub (local.get $cx) (local.get $floorX)))
-                (local.set $fy (f64.sub (local.get $cy) (local.get $floorY)))
-                (local.set $x0 (i32.trunc_sat_f64_s (local.get $floorX)))
-                (local.set $y0 (i32.trunc_sat_f64_s (local.get $floorY)))
-                (local.set $at
-                  (i32.add (local.get $candidate)
-                    (i32.shl (i32.add (i32.mul (local.get $y0) (local.get $candidateWidth)) (local.get $x0)) (i32.const 2))))
-                (local.set $top
-                  (f64.add
-                    (f64.mul (f64.promote_f32 (f32.load (local.get $at))) (f64.sub (f64.const 1) (local.get $fx)))
-                    (f64.mul (f64.promote_f32 (f32.load offset=4 (local.get $at))) (local.get $fx))))
-                (local.set $at (i32.add (local.get $at) (i32.shl (local.get $candidateWidth) (i32.const 2))))
-                (local.set $bottom
-                  (f64.add
-                    (f64.mul (f64.promote_f32 (f32.load (local.get $at))) (f64.sub (f64.const 1) (local.get $fx)))
-                    (f64.mul (f64.promote_f32 (f32.load offset=4 (local.get $at))) (local.get $fx))))
-                (local.set $c
-                  (f64.add (f64.mul (local.get $top) (f64.sub (f64.const 1) (local.get $fy))) (f64.mul (local.get $bottom) (local.get $fy))))
+                (local.set $c (f64.load (i32.add (local.get $row) (i32.shl (local.get $x) (i32.const 3)))))
                 (local.set $q
                   (f64.promote_f32
                     (f32.load
@@ -145,10 +179,11 @@
             (local.set $x (i32.add (local.get $x) (i32.const 1)))
             (br $pixel)))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
-        (br $row)))
+        (br $rowLoop)))
     (f64.store (local.get $sums) (local.get $n))
     (f64.store offset=8 (local.get $sums) (local.get $sumQ))
     (f64.store offset=16 (local.get $sums) (local.get $sumC))
     (f64.store offset=24 (local.get $sums) (local.get $sumQQ))
     (f64.store offset=32 (local.get $sums) (local.get $sumCC))
-    (f64.store offset=40 (local.get $sums) (local.get $sumQC))))
+    (f64.store offset=40 (local.get $sums) (local.get $sumQC)))
+)
