@@ -28,13 +28,13 @@ export { PreparedSignatures } from './prepared.ts';
  * What to ask `ImageStore.findSimilar` for. Edited copies of one picture sit at cosine ≥ 0.65 (a 60 % crop
  * is the loosest on oxford-neardup-dev). Screenshots of one app all look alike to the embedding, so a
  * screenshot's repost is not always its nearest neighbour (rank 2–3 on text-heavy-dev): 8 neighbours leave
- * room for that and for a picture reposted a few times, at ~3 ms of keypoint matching per candidate.
+ * room for that and for a picture reposted a few times, at 1–2 ms of keypoint matching per candidate.
  */
 export const DUPLICATE_SHORTLIST = { k: 8, minScore: 0.6 } as const;
 
 /**
  * Candidates (by cosine) that get the thumbnail-guided second look when their keypoints do not match: a crop
- * or rescale of a photo is among its nearest neighbours, and the thumbnail alignment costs ~15 ms a pair.
+ * or rescale of a photo is among its nearest neighbours, and the thumbnail alignment costs about 3 ms a pair.
  */
 const GUIDED_CANDIDATES = 4;
 
