@@ -1,8 +1,8 @@
 /**
  * sharp's Lanczos-3 resize (`fit: 'inside'` here, any shrink factors through resizeByShrinks) for one-channel
- * 8-bit images, byte-identical to libvips 8.18 (the version sharp 0.35 bundles). The duplicate signature was defined with
- * sharp's resize and is stored with every record, so its pixels must not change; a sharp call costs 1–2 ms
- * of CPU in set-up alone, more than the arithmetic of these small images. Positions, phases and edge copies
+ * 8-bit images, byte-identical to libvips 8.18 (the version sharp 0.35 bundles). The duplicate signature
+ * was defined with sharp's resize and is stored with every record, so its pixels must not change; a sharp
+ * call costs 1–2 ms of CPU in set-up alone, more than the arithmetic of these small images. Positions, phases and edge copies
  * are worked out here; the Lanczos reductions, the vertical box mean and both enlarge passes multiply and add
  * in a WebAssembly kernel (kernels/resample.wat).
  *
@@ -19,7 +19,7 @@
  * compares with sharp.
  */
 
-import { convolveColumns, convolveRows, enlargeBicubic, meanOfRows } from './kernels/resample.ts';
+import { convolveColumns, convolveRows, enlargeBicubic, meanOfRows, type Taps } from './kernels/resample.ts';
 
 export interface GreyImage {
   pixels: Uint8Array;
@@ -162,20 +162,28 @@ function planReduce(inLength: number, shrink: number): ReducePlan {
   return { boxFactor, length, residual, points, offset: (1 + extra) / 2 - 1, tables: lanczosTables(points, residual) };
 }
 
-/** Per output index: first input index read (before the edge pad) and the table phase, accumulated like libvips. */
-function reduceTaps(plan: ReducePlan, start: (index: number) => number): { first: Int32Array; phase: Int32Array } {
-  const first = new Int32Array(plan.length);
-  const phase = new Int32Array(plan.length);
-  const pad = Math.ceil(plan.points / 2) - 1;
+/**
+ * Per output index, the `plan.points` input indices it reads (the edge copied past either end of the
+ * `inLength` inputs) and their weights from the phase's table; positions accumulate like libvips's.
+ */
+function reduceTaps(plan: ReducePlan, inLength: number, start: (index: number) => number): Taps {
+  const { points } = plan;
+  const index = new Int32Array(plan.length * points);
+  const weight = new Int32Array(plan.length * points);
+  const pad = Math.ceil(points / 2) - 1;
   let position = 0;
-  for (let index = 0; index < plan.length; index += 1) {
-    const restart = start(index);
-    if (restart === index) position = (restart + 0.5) * plan.residual - 0.5 - plan.offset;
-    first[index] = (position | 0) - pad;
-    phase[index] = phaseOf(position);
+  for (let out = 0; out < plan.length; out += 1) {
+    const restart = start(out);
+    if (restart === out) position = (restart + 0.5) * plan.residual - 0.5 - plan.offset;
+    const first = (position | 0) - pad;
+    const weights = plan.tables[phaseOf(position)]!;
+    for (let i = 0; i < points; i += 1) {
+      index[out * points + i] = Math.min(inLength - 1, Math.max(0, first + i));
+      weight[out * points + i] = weights[i]!;
+    }
     position += plan.residual;
   }
-  return { first, phase };
+  return { points, index, weight };
 }
 
 function reduceRows(image: GreyImage, shrink: number): GreyImage {
@@ -183,17 +191,8 @@ function reduceRows(image: GreyImage, shrink: number): GreyImage {
   const source = plan.boxFactor > 1 ? shrinkRows(image, plan.boxFactor) : image;
   if (plan.residual === 1) return source;
   const { pixels, width, height } = source;
-  const { first, phase } = reduceTaps(plan, (y) => y - (y % STRIP_HEIGHT));
-  const index = new Int32Array(plan.length * plan.points);
-  const weight = new Int32Array(plan.length * plan.points);
-  for (let y = 0; y < plan.length; y += 1) {
-    const weights = plan.tables[phase[y]!]!;
-    for (let i = 0; i < plan.points; i += 1) {
-      index[y * plan.points + i] = Math.min(height - 1, Math.max(0, first[y]! + i));
-      weight[y * plan.points + i] = weights[i]!;
-    }
-  }
-  return { pixels: convolveRows(pixels, width, { points: plan.points, index, weight }, plan.length), width, height: plan.length };
+  const taps = reduceTaps(plan, height, (y) => y - (y % STRIP_HEIGHT));
+  return { pixels: convolveRows(pixels, width, taps, plan.length), width, height: plan.length };
 }
 
 function reduceColumns(image: GreyImage, shrink: number): GreyImage {
@@ -202,17 +201,8 @@ function reduceColumns(image: GreyImage, shrink: number): GreyImage {
   if (plan.residual === 1) return source;
   const { pixels, width, height } = source;
   // reduceh's regions are whole rows, so the position runs from the left edge across each row.
-  const { first, phase } = reduceTaps(plan, (x) => (x === 0 ? 0 : -1));
-  const index = new Int32Array(plan.length * plan.points);
-  const weight = new Int32Array(plan.length * plan.points);
-  for (let x = 0; x < plan.length; x += 1) {
-    const weights = plan.tables[phase[x]!]!;
-    for (let i = 0; i < plan.points; i += 1) {
-      index[x * plan.points + i] = Math.min(width - 1, Math.max(0, first[x]! + i));
-      weight[x * plan.points + i] = weights[i]!;
-    }
-  }
-  return { pixels: convolveColumns(pixels, width, height, { points: plan.points, index, weight }, plan.length), width: plan.length, height };
+  const taps = reduceTaps(plan, width, (x) => (x === 0 ? 0 : -1));
+  return { pixels: convolveColumns(pixels, width, height, taps, plan.length), width: plan.length, height };
 }
 
 /**

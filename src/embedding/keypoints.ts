@@ -78,22 +78,27 @@ function detectCorners(pixels: Uint8Array, width: number, height: number): Corne
 /** Scores are at most 16 × 235, so a counting sort over this many keys orders them. */
 const SCORE_KEYS = 4096;
 
-/** `items` (corner numbers) by descending score, equal scores in their order in `items` (a stable sort). */
-function byScore(items: Int32Array, score: Uint16Array): Int32Array {
-  const starts = new Int32Array(SCORE_KEYS + 1);
-  for (const item of items) starts[SCORE_KEYS - score[item]!] = starts[SCORE_KEYS - score[item]!]! + 1;
-  for (let key = 0, total = 0; key <= SCORE_KEYS; key += 1) {
-    const count = starts[key]!;
-    starts[key] = total;
-    total += count;
-  }
+/**
+ * `items` stably sorted by `key(item)`, an integer in [0, keys) (a counting sort), with the offset where
+ * each key's run starts (`keys` + 1 offsets, the last one the total).
+ */
+function sortByKey(items: Int32Array, key: (item: number) => number, keys: number): { sorted: Int32Array; starts: Int32Array } {
+  const starts = new Int32Array(keys + 1);
+  for (const item of items) starts[key(item) + 1] = starts[key(item) + 1]! + 1;
+  for (let k = 0; k < keys; k += 1) starts[k + 1] = starts[k + 1]! + starts[k]!;
+  const next = starts.slice(0, keys);
   const sorted = new Int32Array(items.length);
   for (const item of items) {
-    const key = SCORE_KEYS - score[item]!;
-    sorted[starts[key]!] = item;
-    starts[key] = starts[key]! + 1;
+    const k = key(item);
+    sorted[next[k]!] = item;
+    next[k] = next[k]! + 1;
   }
-  return sorted;
+  return { sorted, starts };
+}
+
+/** `items` (corner numbers) by descending score, equal scores in their order in `items`. */
+function byScore(items: Int32Array, score: Uint16Array): Int32Array {
+  return sortByKey(items, (item) => SCORE_KEYS - score[item]!, SCORE_KEYS + 1).sorted;
 }
 
 /**
@@ -114,15 +119,7 @@ function spreadCorners(corners: Corners, width: number, height: number, limit: n
   }
   // By score, then (stable) by cell: each cell's corners together, strongest first.
   const strongest = byScore(Int32Array.from({ length: count }, (_, k) => k), corners.score);
-  const starts = new Int32Array(cells + 1);
-  for (const k of strongest) starts[rankOf[k]! + 1] = starts[rankOf[k]! + 1]! + 1;
-  for (let rank = 0; rank < cells; rank += 1) starts[rank + 1] = starts[rank + 1]! + starts[rank]!;
-  const grouped = new Int32Array(count);
-  const filled = starts.slice(0, cells);
-  for (const k of strongest) {
-    grouped[filled[rankOf[k]!]!] = k;
-    filled[rankOf[k]!] = filled[rankOf[k]!]! + 1;
-  }
+  const { sorted: grouped, starts } = sortByKey(strongest, (k) => rankOf[k]!, cells);
   const perCell = Math.ceil(limit / (GRID * GRID));
   const chosen: number[] = [];
   const rest: number[] = [];
