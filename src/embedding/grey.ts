@@ -4,8 +4,9 @@
  * change, so every step repeats libvips's single-precision arithmetic: the 8-bit → linear table, the CIE
  * luminance sum, and the linear → 8-bit table read with linear interpolation, rounded to even. The tables are
  * built here; whole images are converted by a WebAssembly kernel (kernels/grey.wat) that sums in native f32
- * and reads the level from a table of luminance buckets. Doing it here saves the two sharp pipelines the signature needs one float colour
- * conversion each (test/embedding/grey.test.ts compares it with sharp on every 8-bit colour).
+ * and reads the level from a table of luminance buckets. Doing it here saves the two sharp pipelines the
+ * signature needs one float colour conversion each (test/embedding/grey.test.ts compares it with sharp on
+ * every 8-bit colour).
  */
 import type { Box } from './borders.ts';
 import { greyOfBox } from './kernels/grey.ts';

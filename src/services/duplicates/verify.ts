@@ -77,9 +77,10 @@ export interface PreparedSignature {
 }
 
 /**
- * The finest detail of a thumbnail (`images.full`): itself minus its σ=1 px blur. When the other image shows the same content
- * `ratio` times smaller (a crop against its original), the band is widened by that ratio (and the image
- * pre-blurred as if sampled that coarsely), so that both bands cover the same detail of the scene.
+ * The finest detail of a thumbnail (`images.full`): itself minus its σ=1 px blur. When the other image shows
+ * the same content `ratio` times smaller (a crop against its original), the band is widened by that ratio
+ * (and the image pre-blurred as if sampled that coarsely), so that both bands cover the same detail of the
+ * scene.
  */
 function detailBand(images: PreparedSignature, ratio: number): GrayImage {
   if (ratio <= 1.02) {
@@ -172,8 +173,8 @@ const COARSE_SCALE_STEP = 1.2;
  * Brute force at 16 px: for every rotation and scale on a coarse grid, the candidate is resampled once into the
  * query's frame, then every integer shift is scored by a correlation (query standardized once; overlap counts
  * and energies from summed-area tables, the query sums of every shift from kernels/thumbnail-align.wat).
- * `queries` are the query and its mirror; returns the best
- * shift of each (query, rotation, scale), the unmirrored query's first.
+ * `queries` are the query and its mirror; returns the best shift of each (query, rotation, scale), the
+ * unmirrored query's first.
  */
 function coarseHypotheses(queries: readonly [plain: GrayImage, mirrored: GrayImage], candidate: GrayImage, search: AlignmentSearch): Array<{ alignment: Alignment; score: number }> {
   // The query and its mirror have one size, so they share each warp of the candidate.

@@ -43,7 +43,8 @@
         (local.set $j (i32.const 0))
         ;; Four candidates at a time: their four distances in one i32x4 (per-candidate partial sums added
         ;; across lanes by two rounds of shuffles). Column bests update lane by lane with the scalar loop's
-        ;; rule; the row's best only needs the scalar rule when one of the four beats its second best.
+        ;; rule; the row's best only needs the scalar rule when one of the four beats its second best (written out
+;; per lane: extract_lane takes a constant).
         (block $quadsDone
           (loop $quads
             (br_if $quadsDone (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $m)))

@@ -9,7 +9,6 @@ interface Kernel {
 
 let kernel: Kernel | undefined;
 
-
 /** 3×3 box blur, twice, of row-major 8-bit grey `pixels` (`width`×`height`), as a new f32 image. */
 export function boxBlurTwice(pixels: Uint8Array, width: number, height: number): Float32Array {
   kernel ??= instantiate<Kernel>(WASM_BASE64);

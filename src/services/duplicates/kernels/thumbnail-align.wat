@@ -11,8 +11,9 @@
 ;; correlate: sums for the normalised correlation of a query image with a candidate sampled bilinearly
 ;; through a rotation-scale-shift, over the query pixels that land inside the candidate. Writes n, Σq, Σc,
 ;; Σq², Σc², Σqc as six f64. Each row is sampled two pixels at a time into the buffer at $row, then summed
-;; in pixel order, so the sums are those of the scalar loop. Reads up to width + 2 floats past the candidate's end (one-pixel-wide or
-;; one-pixel-high images): the caller keeps them zero, as JavaScript reads undefined there as 0.
+;; in pixel order, so the sums are those of the scalar loop. Reads up to width + 2 floats past the
+;; candidate's end (one-pixel-wide or one-pixel-high images): the caller keeps them zero, as JavaScript reads
+;; undefined there as 0.
 (module
   (memory (export "memory") 1)
   (func (export "shiftSums")
