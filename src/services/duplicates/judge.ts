@@ -76,11 +76,8 @@ async function blurred(prepared: PreparedDetail): Promise<Float32Array> {
   // The detail JPEG holds one grey picture in three equal channels: channel 0 is the picture, and extracting
   // it costs less than a colourspace conversion.
   const { data, info } = await sharp(prepared.jpeg, { sequentialRead: true }).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-  let pixels = new Uint8Array(data.buffer, data.byteOffset, info.width * info.height);
-  if (info.channels !== 1) {
-    pixels = new Uint8Array(info.width * info.height);
-    for (let index = 0; index < pixels.length; index += 1) pixels[index] = data[index * info.channels] ?? 0;
-  }
+  // extractChannel leaves one band, so the buffer is the grey image itself.
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, info.width * info.height);
   prepared.width = info.width;
   prepared.height = info.height;
   prepared.blurred = blur({ width: info.width, height: info.height, pixels });
