@@ -3,7 +3,7 @@
  * queued one go to the backend together (up to `maxBatch`); a full batch goes at once. With several slots
  * (worker threads), a slot that frees up takes the queued inputs immediately: they have waited already.
  */
-import { INPUT_SIZE } from './preprocess.ts';
+import { INPUT_SIZE } from './types.ts';
 import type { InferenceBackend } from './backends/types.ts';
 
 const INPUT_VALUES = INPUT_SIZE * INPUT_SIZE * 3;

@@ -129,7 +129,12 @@ export async function createInferenceBackend(options: Pick<EmbedderOptions, 'bac
         const cuda = await ortCuda();
         if (cuda !== null) return cuda;
       }
+      const { nativeTensorflowInstalled } = await import('./backends/libraries.ts');
       for (const kind of ['tensorflow-gpu', 'tensorflow'] as const) {
+        if (!nativeTensorflowInstalled(kind)) {
+          log.debug({ kind }, 'native TensorFlow backend not installed');
+          continue;
+        }
         try {
           return await inThread(kind);
         } catch (error) {

@@ -16,8 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { ModelError } from '../errors.ts';
 import { MODEL_FIX, PINNED_MODEL_FILES, PINNED_MODEL_JSON_SHA256, sha256Hex } from './pinned-model.ts';
-import { INPUT_SIZE } from './preprocess.ts';
-import { EMBEDDING_DIMENSIONS } from './types.ts';
+import { EMBEDDING_DIMENSIONS, INPUT_SIZE } from './types.ts';
 import { l2Normalise } from './vectors.ts';
 
 export { INPUT_SIZE, l2Normalise };

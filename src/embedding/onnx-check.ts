@@ -3,9 +3,9 @@
  * (deterministic pseudo-random pixels and a gradient), and every pair of vectors must agree to
  * cosine ≥ ONNX_MIN_COSINE. Runs at model fetch, so a converter bug can never reach an index.
  */
-import { OrtSessionBackend } from './backends/onnxruntime.ts';
+import { OrtSessionBackend } from './backends/ort-session.ts';
 import { InThreadBackend } from './backends/tensorflow.ts';
-import { INPUT_SIZE } from './preprocess.ts';
+import { INPUT_SIZE } from './types.ts';
 
 export const ONNX_MIN_COSINE = 0.99999;
 

@@ -16,7 +16,7 @@ import onnxProto from 'onnx-proto';
 import { ModelError } from '../errors.ts';
 import { ACTIVATION_NODE, readModelArtifacts } from './model.ts';
 import { ONNX_INPUT, ONNX_OUTPUT } from './pinned-model.ts';
-import { INPUT_SIZE } from './preprocess.ts';
+import { INPUT_SIZE } from './types.ts';
 
 const { onnx } = onnxProto;
 type INodeProto = onnxProto.onnx.INodeProto;

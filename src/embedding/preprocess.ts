@@ -12,9 +12,7 @@ import { DEFAULT_BORDER_THRESHOLD, findContentBox, type Box } from './borders.ts
 import type { DecodedImage } from './decode.ts';
 import { resizeByShrinks } from './grey-resample.ts';
 import { bandsOf, packedFloats } from './kernels/preprocess.ts';
-
-/** The model's native input side. */
-export const INPUT_SIZE = 224;
+import { INPUT_SIZE } from './types.ts';
 
 export type Fit = 'fill' | 'cover' | 'contain';
 

@@ -1,6 +1,9 @@
 /** The embedding engine's public surface: everything outside src/embedding depends on these types only. */
 import type { DejavuError } from '../errors.ts';
 
+/** The model's native input side: it takes INPUT_SIZE×INPUT_SIZE×3 floats per image. */
+export const INPUT_SIZE = 224;
+
 /** Width of the EfficientNet-B0 global-average-pool feature. */
 export const EMBEDDING_DIMENSIONS = 1280;
 

@@ -22,8 +22,8 @@ import { hasPendingJournal, readManifest } from './guild-files.ts';
 import { GuildIndex } from './guild-index.ts';
 import type { JournalEntry } from './journal.ts';
 import { createKeyv, keyvAdapterName, type KeyvAdapterName } from './keyv.ts';
-import { checkGuildId, checkNewImage, checkQuery, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
-import type { GuildStats, ImageRecord, ImageSource, ImageStore, ScoredRecord, SearchOptions } from './types.ts';
+import { checkGuildId, checkNewImages, checkQuery, fromStoredRecord, newImageRecord, toStoredRecord, unitVector, type StoredRecord } from './records.ts';
+import type { GuildStats, ImageRecord, ImageSource, ImageStore, NewImage, ScoredRecord, SearchOptions } from './types.ts';
 
 export interface FileStoreOptions {
   dataDir: string;
@@ -94,32 +94,50 @@ class FileStore implements ImageStore {
   }
 
   async add(source: ImageSource, contentHash: string, embedding: ImageEmbedding): Promise<ImageRecord> {
-    checkNewImage(source, contentHash, embedding.vector, this.dimensions);
-    if (this.options.variant === undefined) {
-      throw new StoreError('INVALID_INPUT', 'This image store was opened without an embedding variant and cannot add images', { guildId: source.guildId });
-    }
-    const vector = unitVector(embedding.vector);
-    return this.withGuild(source.guildId, async (guild) => {
-      const existing = guild.getBySource(source.sourceKey);
-      if (existing !== undefined) {
-        const stored = await this.keyv.get(recordKey(source.guildId, existing.id));
-        if (stored !== undefined) return fromStoredRecord(stored);
-        // Only after a failed keyv write whose rollback failed too: drop the half-written record, add anew.
-        log.warn({ guildId: source.guildId, id: existing.id }, 'record missing from keyv; re-adding it');
-        await guild.remove([existing.id]);
+    const [record] = await this.addMany([{ source, contentHash, embedding }]);
+    return record!;
+  }
+
+  async addMany(images: readonly NewImage[]): Promise<ImageRecord[]> {
+    const guildId = checkNewImages(images, this.dimensions, this.options.variant)?.guildId;
+    if (guildId === undefined) return [];
+    // Before the guild is touched: a zero vector is refused without creating the guild.
+    const vectors = images.map((image) => unitVector(image.embedding.vector));
+    return this.withGuild(guildId, async (guild) => {
+      const results: ImageRecord[] = [];
+      const fresh: Array<{ record: ImageRecord; vector: Float32Array }> = [];
+      const inThisCall = new Map<string, ImageRecord>();
+      for (const [n, { source, contentHash, embedding }] of images.entries()) {
+        const earlier = inThisCall.get(source.sourceKey) ?? (await this.existingRecord(guild, source.sourceKey));
+        const record = earlier ?? newImageRecord(source, guild.allocateId(), contentHash, embedding);
+        if (earlier === undefined) fresh.push({ record, vector: vectors[n]! });
+        inThisCall.set(source.sourceKey, record);
+        results.push(record);
       }
-      const record = newImageRecord(source, guild.allocateId(), contentHash, embedding);
-      await guild.add(record, vector);
+      if (fresh.length === 0) return results;
+      await guild.addMany(fresh);
       try {
-        await this.keyv.set(recordKey(record.guildId, record.id), toStoredRecord(record));
+        await this.keyv.setMany(fresh.map(({ record }) => ({ key: recordKey(guildId, record.id), value: toStoredRecord(record) })));
       } catch (error) {
-        // Not acknowledged, so it must not stay: journal its removal (best effort) and report the failure.
-        await guild.remove([record.id]).catch(() => undefined);
-        throw new StoreError('STORE_FAILED', `Writing record metadata failed: ${String(error)}`, { guildId: record.guildId, sourceKey: record.sourceKey }, { cause: error });
+        // Not acknowledged, so none may stay: journal their removal (best effort) and report the failure.
+        await guild.remove(fresh.map(({ record }) => record.id)).catch(() => undefined);
+        throw new StoreError('STORE_FAILED', `Writing record metadata failed: ${String(error)}`, { guildId, images: fresh.length }, { cause: error });
       }
       if (guild.pendingOps >= this.snapshotEveryOps) await guild.snapshot();
-      return record;
+      return results;
     });
+  }
+
+  /** The stored record of a source already in the guild, if any. Call inside the guild's `exclusive`. */
+  private async existingRecord(guild: GuildIndex, sourceKey: string): Promise<ImageRecord | undefined> {
+    const existing = guild.getBySource(sourceKey);
+    if (existing === undefined) return undefined;
+    const stored = await this.keyv.get(recordKey(guild.guildId, existing.id));
+    if (stored !== undefined) return fromStoredRecord(stored);
+    // Only after a failed keyv write whose rollback failed too: drop the half-written record, add anew.
+    log.warn({ guildId: guild.guildId, id: existing.id }, 'record missing from keyv; re-adding it');
+    await guild.remove([existing.id]);
+    return undefined;
   }
 
   async getBySource(guildId: string, sourceKey: string): Promise<ImageRecord | undefined> {

@@ -51,6 +51,27 @@ function sharedPoolAdapter(adapter: KeyvPostgres): KeyvPostgres {
   return adapter;
 }
 
+/** Rows per upsert statement: far below SQLite's 32766 bound parameters, large enough for any bulk add. */
+const SQLITE_ROWS_PER_STATEMENT = 500;
+
+/**
+ * @keyv/sqlite has no setMany, so keyv would run one autocommit INSERT (one disk sync) per entry. A
+ * multi-row upsert is one transaction: a bulk add costs one sync per SQLITE_ROWS_PER_STATEMENT entries.
+ */
+function withSqliteSetMany(adapter: KeyvSqlite): KeyvSqlite {
+  const table = adapter.opts.table ?? 'keyv';
+  const setMany = async (entries: ReadonlyArray<{ key: string; value: unknown }>): Promise<void> => {
+    for (let start = 0; start < entries.length; start += SQLITE_ROWS_PER_STATEMENT) {
+      const rows = entries.slice(start, start + SQLITE_ROWS_PER_STATEMENT);
+      await adapter.query(
+        `INSERT INTO ${table} (key, value) VALUES ${rows.map(() => '(?, ?)').join(', ')} ON CONFLICT(key) DO UPDATE SET value=excluded.value`,
+        ...rows.flatMap((row) => [row.key, row.value]),
+      );
+    }
+  };
+  return Object.assign(adapter, { setMany });
+}
+
 /** Makes `disconnect()` safe to call twice (the adapters throw on a second call). */
 function disconnectOnce<Adapter extends KeyvStoreAdapter>(adapter: Adapter): Adapter {
   const disconnect = adapter.disconnect?.bind(adapter);
@@ -69,7 +90,7 @@ export function createKeyv<Value = unknown>(options: KeyvOptions, namespace: str
   } else {
     mkdirSync(options.dataDir, { recursive: true });
     const uri = options.keyvUrl ?? `sqlite://${join(options.dataDir, 'dejavu.sqlite')}`;
-    store = new KeyvSqlite({ uri, busyTimeout: 10_000 });
+    store = withSqliteSetMany(new KeyvSqlite({ uri, busyTimeout: 10_000 }));
   }
   // throwOnErrors: a failed write must reject (keyv's default resolves `false` and only emits an event,
   // which would acknowledge data that was never stored).

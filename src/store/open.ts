@@ -6,7 +6,7 @@
 import type { Config } from '../config.ts';
 import { DejavuError } from '../errors.ts';
 import { openFileStore } from './file-store.ts';
-import { openPostgresImageStore, type VectorType } from './postgres/index.ts';
+import type { VectorType } from './postgres/index.ts';
 import type { ImageStore } from './types.ts';
 
 /** The opened store; `metadataStorage` names where records live (`dejavu stats` prints it). */
@@ -54,6 +54,8 @@ export async function openStoreAt(location: StoreLocation, variant: string | und
     });
   }
   if (location.databaseUrl === undefined) throw new DejavuError('INVALID_INPUT', 'the postgres store needs a database (--database-url or DATABASE_URL)');
+  // Imported on demand: pg and the pgvector store stay out of the start-up of file-store hosts and commands.
+  const { openPostgresImageStore } = await import('./postgres/index.ts');
   return openPostgresImageStore({
     databaseUrl: location.databaseUrl,
     variant,

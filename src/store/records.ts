@@ -1,7 +1,7 @@
 /** Record (de)serialisation for keyv, the journal and snapshots (signatures and vectors travel as base64), and the checks and builders both stores share. */
 import { StoreError } from '../errors.ts';
 import type { ImageEmbedding } from '../embedding/types.ts';
-import type { ImageRecord, ImageSource, RecordMetadata, SourceKind } from './types.ts';
+import type { ImageRecord, ImageSource, NewImage, RecordMetadata, SourceKind } from './types.ts';
 
 export interface StoredRecord extends RecordMetadata {
   /** base64 of ImageRecord.signature. */
@@ -53,6 +53,25 @@ export function checkNewImage(source: ImageSource, contentHash: string, vector: 
   if (vector.length !== dimensions) {
     throw new StoreError('INVALID_INPUT', `Embedding has ${vector.length} dimensions, the store expects ${dimensions}`, context);
   }
+}
+
+/**
+ * Checks a batch for `addMany` (both stores): every image as in checkNewImage, all of one guild, and a store
+ * opened with a variant. Returns the guild and the variant, or undefined for an empty batch.
+ */
+export function checkNewImages(images: readonly NewImage[], dimensions: number, variant: string | undefined): { guildId: string; variant: string } | undefined {
+  const guildId = images[0]?.source.guildId;
+  if (guildId === undefined) return undefined;
+  for (const image of images) {
+    checkNewImage(image.source, image.contentHash, image.embedding.vector, dimensions);
+    if (image.source.guildId !== guildId) {
+      throw new StoreError('INVALID_INPUT', 'addMany takes images of one guild per call', { guildId, otherGuildId: image.source.guildId });
+    }
+  }
+  if (variant === undefined) {
+    throw new StoreError('INVALID_INPUT', 'This image store was opened without an embedding variant and cannot add images', { guildId });
+  }
+  return { guildId, variant };
 }
 
 /** Refuses a search vector of the wrong length (both stores). */

@@ -20,6 +20,13 @@ export interface ImageSource {
   label: string;
 }
 
+/** An image to add: where it came from, its bytes' sha256 and its embedding. */
+export interface NewImage {
+  source: ImageSource;
+  contentHash: string;
+  embedding: ImageEmbedding;
+}
+
 export interface ImageRecord extends ImageSource {
   /** Numeric label of the vector in the guild's index; unique within the guild. */
   id: number;
@@ -62,6 +69,12 @@ export interface GuildStats {
 export interface ImageStore {
   /** Adds an image; idempotent on (guildId, sourceKey): adding the same source again returns the existing record. */
   add(source: ImageSource, contentHash: string, embedding: ImageEmbedding): Promise<ImageRecord>;
+  /**
+   * Adds images of one guild with one durable write for all of them (bulk indexing: one fsync or one
+   * transaction instead of one per image). Each image behaves as in `add`, a sourceKey repeated in the list
+   * included; the records come back in the order given. All or nothing: when it rejects, none was added.
+   */
+  addMany(images: readonly NewImage[]): Promise<ImageRecord[]>;
   getBySource(guildId: string, sourceKey: string): Promise<ImageRecord | undefined>;
   /** Records whose bytes were identical (exact duplicates, no vector work). */
   findByHash(guildId: string, contentHash: string): Promise<ImageRecord[]>;

@@ -190,6 +190,37 @@ export function describeImageStoreContract(name: string, subject: StoreUnderTest
     assert.equal(seen.size, count);
   });
 
+  test(`${name}: addMany adds a guild's images in one call, in order, idempotent per source like add, durably`, async (t) => {
+    const opened = await freshStore(t);
+    if (opened === undefined) return;
+    const { store, place } = opened;
+    const random = seededRandom(11);
+    const vectors = Array.from({ length: 6 }, () => randomUnitVector(random, D));
+    const image = (n: number, overrides = {}) => ({ source: sourceOf('g1', n, overrides), contentHash: sha256(`img${n}`), embedding: embeddingOf(vectors[n] ?? assert.fail(), n) });
+    assert.deepEqual(await store.addMany([]), []);
+    const earlier = await store.add(sourceOf('g1', 0), sha256('img0'), embeddingOf(vectors[0] ?? assert.fail(), 0));
+    // Source 0 is stored already and source 2 comes twice: both give the one record of their source.
+    const records = await store.addMany([image(1), image(0, { label: 'renamed' }), image(2), image(3), image(2, { label: 'again' })]);
+    assert.deepEqual(records.map((record) => record.sourceKey), ['a1', 'a0', 'a2', 'a3', 'a2']);
+    assert.deepEqual(records[1], earlier);
+    assert.deepEqual(records[4], records[2]);
+    assert.equal(new Set(records.map((record) => record.id)).size, 4);
+    assert.equal(records[2]?.label, 'image-2.png');
+    assert.deepEqual(await store.stats(), [{ id: 'g1', images: 4 }]);
+    assert.equal((await store.findSimilar('g1', vectors[3] ?? assert.fail(), { k: 1 }))[0]?.record.sourceKey, 'a3');
+    await assert.rejects(store.addMany([image(4), { ...image(5), source: sourceOf('g2', 5) }]), { code: 'INVALID_INPUT' });
+    await assert.rejects(store.addMany([image(4), { ...image(5), contentHash: 'not-a-hash' }]), { code: 'INVALID_INPUT' });
+    assert.equal(await store.getBySource('g1', 'a4'), undefined);
+    await store.close();
+
+    const reopened = await subject.open(place, CONTRACT_VARIANT);
+    t.after(() => reopened.close());
+    assert.deepEqual(await reopened.stats(), [{ id: 'g1', images: 4 }]);
+    assert.deepEqual(await reopened.getBySource('g1', 'a2'), records[2]);
+    const next = await reopened.add(sourceOf('g1', 4), sha256('img4'), embeddingOf(vectors[4] ?? assert.fail(), 4));
+    assert.ok(records.every((record) => record.id < next.id), 'ids allocated by addMany are not handed out again');
+  });
+
   test(`${name}: concurrent adds of the same source yield one record`, async (t) => {
     const opened = await freshStore(t);
     if (opened === undefined) return;

@@ -51,6 +51,23 @@ for (const adapter of adapters) {
     }
   });
 
+  test(`keyv ${adapter.name}: setMany writes every entry (more than one statement's worth), overwriting old values`, async (t) => {
+    if (!available(t, adapter)) return;
+    const dataDir = temporaryDir(t);
+    const records = createKeyv<{ value: number }>({ dataDir, keyvUrl: adapter.url }, `test-many-${runId}`);
+    try {
+      await records.set('k0', { value: -1 });
+      const keys = Array.from({ length: 1234 }, (_, n) => `k${n}`);
+      await records.setMany(keys.map((key, n) => ({ key, value: { value: n } })));
+      const read = await records.getMany(keys);
+      assert.equal(read.length, keys.length);
+      assert.ok(read.every((entry, n) => entry?.value === n));
+      await records.deleteMany(keys);
+    } finally {
+      await records.disconnect();
+    }
+  });
+
   test(`keyv ${adapter.name}: the image store works end to end and survives a reopen`, async (t) => {
     if (!available(t, adapter)) return;
     const dataDir = temporaryDir(t);

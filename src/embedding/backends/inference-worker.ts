@@ -16,7 +16,7 @@ function describe(error: unknown): { code?: string; message: string } {
 /** Imported on demand, so an ONNX Runtime worker never loads TF.js (and the reverse). */
 async function start(): Promise<InferenceBackend> {
   if (init.kind === 'ort') {
-    const { OrtSessionBackend } = await import('./onnxruntime.ts');
+    const { OrtSessionBackend } = await import('./ort-session.ts');
     return OrtSessionBackend.create(init.model, init.provider, init.threads);
   }
   const { InThreadBackend } = await import('./tensorflow.ts');

@@ -9,19 +9,14 @@ import { childLogger } from '../../logger.ts';
 import { embedPreprocessed, loadModel, type LoadedModel } from '../model.ts';
 import type { InferenceBackend, TensorflowKind } from './types.ts';
 import { installWasmKernelOverrides } from './wasm-kernels.ts';
-import { missingLibraries } from './libraries.ts';
+import { missingLibraries, NATIVE_TENSORFLOW_PACKAGE } from './libraries.ts';
 
 const log = childLogger('embedding');
-
-const NATIVE_PACKAGE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
-  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
-  tensorflow: '@tensorflow/tfjs-node',
-};
 
 /** Makes `kind` the active TF.js backend of this thread. Throws BACKEND_UNAVAILABLE when it cannot load. */
 export async function activateTensorflow(kind: TensorflowKind): Promise<void> {
   if (kind === 'tensorflow-gpu' || kind === 'tensorflow') {
-    const specifier = NATIVE_PACKAGE[kind];
+    const specifier: string = NATIVE_TENSORFLOW_PACKAGE[kind];
     try {
       // A variable specifier keeps TypeScript from requiring the (uninstalled here) package's types.
       await import(specifier);

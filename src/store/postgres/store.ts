@@ -16,8 +16,8 @@ import type { Pool, PoolClient } from 'pg';
 import { EMBEDDING_DIMENSIONS, type ImageEmbedding } from '../../embedding/types.ts';
 import { isDejavuError, StoreError } from '../../errors.ts';
 import { childLogger } from '../../logger.ts';
-import { checkGuildId, checkNewImage, checkQuery, newImageRecord, unitVector } from '../records.ts';
-import type { GuildStats, ImageRecord, ImageSource, ImageStore, ScoredRecord, SearchOptions } from '../types.ts';
+import { checkGuildId, checkNewImages, checkQuery, newImageRecord, unitVector } from '../records.ts';
+import type { GuildStats, ImageRecord, ImageSource, ImageStore, NewImage, ScoredRecord, SearchOptions } from '../types.ts';
 import { migrate, readSchemaShape, type VectorType } from './migrations.ts';
 import { ProjectionCache } from './projections.ts';
 import { ReductionJobs } from './reduction-jobs.ts';
@@ -148,50 +148,60 @@ class PgImageStore implements PostgresImageStore {
   }
 
   async add(source: ImageSource, contentHash: string, embedding: ImageEmbedding): Promise<ImageRecord> {
-    checkNewImage(source, contentHash, embedding.vector, this.dimensions);
-    const variant = this.options.variant;
-    if (variant === undefined) {
-      throw new StoreError('INVALID_INPUT', 'This image store was opened without an embedding variant and cannot add images', { guildId: source.guildId });
-    }
-    const unit = unitVector(embedding.vector);
-    const vector = vectorLiteral(unit);
-    const { record, guild } = await this.transaction(async (client) => {
+    const [record] = await this.addMany([{ source, contentHash, embedding }]);
+    return record!;
+  }
+
+  async addMany(images: readonly NewImage[]): Promise<ImageRecord[]> {
+    const checked = checkNewImages(images, this.dimensions, this.options.variant);
+    if (checked === undefined) return [];
+    const { guildId, variant } = checked;
+    // Before the transaction: a zero vector is refused without creating the guild.
+    const units = images.map((image) => unitVector(image.embedding.vector));
+    const { records, guild } = await this.transaction(async (client) => {
       // Creates or locks the guild's row: adds of one guild serialise here until commit.
       const { rows } = await client.query<GuildRow & { next_id: number }>(
         `INSERT INTO guilds (guild_id, variant, dimensions) VALUES ($1, $2, $3)
          ON CONFLICT (guild_id) DO UPDATE SET guild_id = EXCLUDED.guild_id
          RETURNING ${GUILD_COLUMNS}, next_id`,
-        [source.guildId, variant, this.dimensions],
+        [guildId, variant, this.dimensions],
       );
       const guild = rows[0] ?? fail('guild upsert returned no row');
-      this.checkVariant(source.guildId, guild);
-      const existing = await this.selectBySource(client, source.guildId, source.sourceKey);
-      if (existing !== undefined) return { record: existing, guild };
-      const record = newImageRecord(source, guild.next_id, contentHash, embedding);
-      const inserted = await client.query(
-        `INSERT INTO images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::${this.vectorType})
-         ON CONFLICT (guild_id, source_key) DO NOTHING`,
-        recordParameters(record, vector),
-      );
-      if (inserted.rowCount === 0) {
-        // Unreachable while the guild row lock is held, kept so an add can never return a record that is not stored.
-        return { record: (await this.selectBySource(client, source.guildId, source.sourceKey)) ?? fail('conflicting record vanished'), guild };
+      this.checkVariant(guildId, guild);
+      const projection = guild.projection_id === null ? undefined : (await this.projections.get(client, guildId, guild.projection_id)).projection;
+      const records: ImageRecord[] = [];
+      let added = 0;
+      for (const [n, { source, contentHash, embedding }] of images.entries()) {
+        const existing = await this.selectBySource(client, guildId, source.sourceKey);
+        if (existing !== undefined) {
+          records.push(existing);
+          continue;
+        }
+        const unit = units[n]!;
+        const record = newImageRecord(source, guild.next_id + added, contentHash, embedding);
+        const inserted = await client.query(
+          `INSERT INTO images (guild_id, id, channel_id, message_id, source_key, author_id, created_at, nsfw, kind, label, content_hash, width, height, signature, embedding)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::${this.vectorType})
+           ON CONFLICT (guild_id, source_key) DO NOTHING`,
+          recordParameters(record, vectorLiteral(unit)),
+        );
+        if (inserted.rowCount === 0) {
+          // Unreachable while the guild row lock is held, kept so an add can never return a record that is not stored.
+          records.push((await this.selectBySource(client, guildId, source.sourceKey)) ?? fail('conflicting record vanished'));
+          continue;
+        }
+        if (projection !== undefined) {
+          // A guild with a projection: the point is written with the image (the fill only covers older images).
+          await client.query('INSERT INTO image_reductions (guild_id, id, point) VALUES ($1, $2, $3::halfvec)', [guildId, record.id, reducedPointLiteral(projection, unit)]);
+        }
+        records.push(record);
+        added += 1;
       }
-      if (guild.projection_id !== null) {
-        // A guild with a projection: the point is written with the image (the fill only covers older images).
-        const { projection } = await this.projections.get(client, source.guildId, guild.projection_id);
-        await client.query('INSERT INTO image_reductions (guild_id, id, point) VALUES ($1, $2, $3::halfvec)', [
-          source.guildId,
-          record.id,
-          reducedPointLiteral(projection, unit),
-        ]);
-      }
-      await client.query('UPDATE guilds SET next_id = next_id + 1, images = images + 1 WHERE guild_id = $1', [source.guildId]);
-      return { record, guild: { ...guild, images: guild.images + 1 } };
+      if (added > 0) await client.query('UPDATE guilds SET next_id = next_id + $2, images = images + $2 WHERE guild_id = $1', [guildId, added]);
+      return { records, guild: { ...guild, images: guild.images + added } };
     });
-    this.reductions.reduceWhenDue(source.guildId, guild);
-    return record;
+    this.reductions.reduceWhenDue(guildId, guild);
+    return records;
   }
 
   async getBySource(guildId: string, sourceKey: string): Promise<ImageRecord | undefined> {
