@@ -12,6 +12,8 @@
  * path, the baseline included, runs `--rounds` times and its fastest round counts. The CPU ms per image (every
  * process and thread that did the work) is the steadier figure.
  *
+ * The service row also gives that process's peak resident memory (VmHWM from /proc, Linux).
+ *
  * It also prints the cosine between the chosen backend's vectors and the wasm vectors of the same photos
  * (≥ 0.9999 everywhere keeps one embedding variant for both).
  */
@@ -74,6 +76,12 @@ async function fastest<T>(work: (round: number) => Promise<{ value: T; seconds: 
 function processCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The process's peak resident memory so far (VmHWM), in MB. */
+function processPeakRssMb(pid: number): number {
+  const kilobytes = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Math.round(Number(kilobytes) / 1024);
 }
 
 function vectorsOf(list: Array<ImageEmbedding | Error>): Float32Array[] {
@@ -148,7 +156,7 @@ try {
       path: `embedder service (HTTP, child process), ${remote.backend}`,
       seconds: service!.seconds,
       cpuSeconds: service!.cpuSeconds + service!.serverCpu,
-      note: `same machine; CPU = client ${service!.cpuSeconds.toFixed(1)} s + service ${service!.serverCpu.toFixed(1)} s`,
+      note: `same machine; CPU = client ${service!.cpuSeconds.toFixed(1)} s + service ${service!.serverCpu.toFixed(1)} s; service peak RSS ${processPeakRssMb(server.pid!)} MB`,
     });
     await remote.close();
   } finally {
