@@ -45,9 +45,9 @@ export class OrtSessionBackend implements InferenceBackend {
         // EfficientNet is a chain: nothing to run in parallel between operators.
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
-        // The memory pattern pre-plans one block per input shape (batch 1 to 4 here): about 70 MB more peak
-        // RSS for two workers, at no measurable speed (bench:embed).
-        enableMemPattern: false,
+        // On CPU the memory pattern pre-plans one block per input shape (batch 1 to 4): about 70 MB more peak
+        // RSS for two workers, and no faster (docs/benchmarks.md, "Memory"). CUDA keeps ORT's default: unmeasured.
+        enableMemPattern: provider !== 'cpu',
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
     } catch (error) {
